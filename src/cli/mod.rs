@@ -1,0 +1,80 @@
+//! The command line (clap): parses arguments, sets up logging, and maps results to the
+//! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
+
+mod labs;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// lab: slides, lab steps, per-student stacks and automatic exercise checks for workshops.
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Serve course content from this folder (with labs/ and slides/) instead of the
+    /// built-in course; pages reload when files change.
+    #[arg(long, global = true, env = "LAB_CONTENT", value_name = "DIR")]
+    content: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the slides and lab steps in the browser.
+    Serve(serve::ServeArgs),
+    /// List the labs, their steps and exercises (and any content errors).
+    Labs(labs::LabsArgs),
+}
+
+/// How a command ended, mapped to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; or the check passed (exit 0).
+    Success,
+    /// Done, and the answer is "no" (exit 1).
+    No,
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let content = content_source(cli.content);
+    match cli.command {
+        Command::Serve(args) => serve::run(args, content).await,
+        Command::Labs(args) => labs::run(args, &content),
+    }
+}
+
+fn content_source(dir: Option<PathBuf>) -> crate::course::ContentSource {
+    dir.map_or(crate::course::ContentSource::Embedded, crate::course::ContentSource::Dir)
+}
+
+/// Logs go to stderr so stdout stays clean for machine output; `RUST_LOG` overrides.
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("lab=info,tower_http=warn"));
+    // Ignore a second initialisation (tests run several commands in one process).
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

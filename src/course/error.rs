@@ -1,0 +1,130 @@
+//! Errors in course content, always pointing at a file (and line:col where one is known),
+//! with the fix spelled out when lab can guess it.
+
+use std::fmt;
+
+/// A problem with one content file. Loading keeps going after one: the broken lab or deck
+/// shows this error and everything else still works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentError {
+    /// Content-relative path, e.g. `labs/mesos-marathon/lab.yml`.
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub position: Option<(u64, u64)>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub fix: Option<String>,
+    /// The offending source line, shown under the message.
+    pub source_line: Option<String>,
+}
+
+impl ContentError {
+    /// An error about a whole file.
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { file: file.into(), position: None, message: message.into(), fix: None, source_line: None }
+    }
+
+    /// An error at a position inside `source`, whose offending line is kept for display.
+    pub fn at(file: impl Into<String>, source: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
+        let source_line = usize::try_from(line)
+            .ok()
+            .and_then(|l| source.lines().nth(l.saturating_sub(1)))
+            .map(str::to_owned);
+        Self { file: file.into(), position: Some((line, column)), message: message.into(), fix: None, source_line }
+    }
+
+    /// Adds the fix to suggest.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// `file:line:col` (or just `file`).
+    pub fn location(&self) -> String {
+        match self.position {
+            Some((line, col)) => format!("{}:{line}:{col}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ContentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, " ({fix})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ContentError {}
+
+/// Parses YAML into `T`, turning a failure into a [`ContentError`] that names the file,
+/// line and column. `line_offset` is added to reported lines (front matter inside a deck).
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &str, text: &str, line_offset: u64) -> Result<T, ContentError> {
+    serde_saphyr::from_str::<T>(text).map_err(|err| yaml_error(file, text, line_offset, &err))
+}
+
+/// Converts a serde-saphyr error into a [`ContentError`].
+pub fn yaml_error(file: &str, text: &str, line_offset: u64, err: &serde_saphyr::Error) -> ContentError {
+    let message = strip_position_suffix(&err.without_snippet().to_string());
+    match err.location() {
+        Some(loc) if loc.line() > 0 => {
+            let mut e = ContentError::at(file, text, loc.line(), loc.column(), message.clone());
+            e.position = Some((loc.line() + line_offset, loc.column()));
+            e.fix = yaml_fix(&message);
+            e
+        }
+        _ => ContentError { fix: yaml_fix(&message), ..ContentError::file(file, message) },
+    }
+}
+
+/// serde-saphyr appends " at line N, column M" to plain messages; we print the position
+/// ourselves in `file:line:col` form.
+fn strip_position_suffix(message: &str) -> String {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail)) if tail.contains(", column ") => head.to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+fn yaml_fix(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("check the spelling; the message lists the keys allowed here".into())
+    } else if message.starts_with("missing field") {
+        Some("add the key; it is required".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        title: String,
+    }
+
+    #[test]
+    fn yaml_errors_name_file_line_and_column() {
+        let err = parse_yaml::<Sample>("labs/x/lab.yml", "title: a\ntitel: b\n", 0).unwrap_err();
+        assert_eq!(err.location(), "labs/x/lab.yml:2:1");
+        assert!(err.message.starts_with("unknown field `titel`"), "{}", err.message);
+        assert!(!err.message.contains("at line"), "{}", err.message);
+        assert_eq!(err.source_line.as_deref(), Some("titel: b"));
+        assert!(err.fix.is_some());
+    }
+
+    #[test]
+    fn line_offset_shifts_the_reported_line_only() {
+        let err = parse_yaml::<Sample>("slides/d.md", "titel: b\n", 1).unwrap_err();
+        assert_eq!(err.location(), "slides/d.md:2:1");
+        assert_eq!(err.source_line.as_deref(), Some("titel: b"));
+    }
+}

@@ -1,0 +1,261 @@
+//! Labs: `labs/<id>/lab.yml` (title, summary, deck, ordered steps, exercises) plus one
+//! Markdown file per step in `labs/<id>/steps/<step>.md`.
+
+use super::error::{ContentError, parse_yaml};
+use super::files::Files;
+use super::markdown;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::HashSet;
+
+/// `lab.yml` as an author writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabFile {
+    title: String,
+    summary: String,
+    #[serde(default)]
+    deck: Option<Spanned<String>>,
+    steps: Vec<Spanned<String>>,
+    #[serde(default)]
+    exercises: Vec<ExerciseFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseFile {
+    id: Spanned<String>,
+    title: String,
+    step: Spanned<String>,
+}
+
+/// A loaded, rendered lab.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Folder name under `labs/`; used in URLs and on the command line.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// One or two sentences, plain text.
+    pub summary: String,
+    /// Id of the lab's slide deck, if it has one.
+    pub deck: Option<String>,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Exercises, in the order the author listed them.
+    pub exercises: Vec<Exercise>,
+}
+
+/// One page of the lab guide.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Step id (file stem).
+    pub id: String,
+    /// 1-based position; the number in the URL.
+    pub number: usize,
+    /// From the step's `# Title` line.
+    pub title: String,
+    /// The rendered page body (without the title heading).
+    pub html: String,
+}
+
+/// Something a student must achieve.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    /// Id used by `lab check <id>`.
+    pub id: String,
+    /// Human title.
+    pub title: String,
+    /// Id of the step it belongs to.
+    pub step: String,
+}
+
+impl Lab {
+    /// Loads lab `id` from `files`; `decks` are the deck ids that exist.
+    pub fn load(id: &str, files: &Files, decks: &HashSet<String>) -> Result<Lab, ContentError> {
+        let path = format!("labs/{id}/lab.yml");
+        if !is_valid_id(id) {
+            return Err(ContentError::file(&path, format!("`{id}` is not a valid lab id"))
+                .with_fix("name the folder with lowercase letters, digits and dashes"));
+        }
+        let text = files.text(&path)?;
+        let file: LabFile = parse_yaml(&path, text, 0)?;
+        let at = |spanned: &Spanned<String>, message: String| {
+            ContentError::at(&path, text, spanned.referenced.line(), spanned.referenced.column(), message)
+        };
+
+        if let Some(deck) = &file.deck
+            && !decks.contains(&deck.value)
+        {
+            return Err(at(deck, format!("deck `{}` does not exist", deck.value))
+                .with_fix(format!("create slides/{}.md or correct the name", deck.value)));
+        }
+
+        let mut steps = Vec::with_capacity(file.steps.len());
+        let mut seen = HashSet::new();
+        for (i, step) in file.steps.iter().enumerate() {
+            if !seen.insert(step.value.as_str()) {
+                return Err(at(step, format!("step `{}` is listed twice", step.value)));
+            }
+            let step_path = format!("labs/{id}/steps/{}.md", step.value);
+            if !files.contains(&step_path) {
+                return Err(at(step, format!("step `{}` has no file {step_path}", step.value))
+                    .with_fix("create the file or correct the step id"));
+            }
+            steps.push(load_step(&step.value, i + 1, &step_path, files.text(&step_path)?)?);
+        }
+        if steps.is_empty() {
+            return Err(ContentError::file(&path, "the lab has no steps").with_fix("list at least one step under `steps:`"));
+        }
+
+        let mut exercises = Vec::with_capacity(file.exercises.len());
+        let mut exercise_ids = HashSet::new();
+        for ex in &file.exercises {
+            if !is_valid_id(&ex.id.value) {
+                return Err(at(&ex.id, format!("`{}` is not a valid exercise id", ex.id.value))
+                    .with_fix("use lowercase letters, digits and dashes"));
+            }
+            if !exercise_ids.insert(ex.id.value.as_str()) {
+                return Err(at(&ex.id, format!("exercise `{}` is defined twice", ex.id.value)));
+            }
+            if !seen.contains(ex.step.value.as_str()) {
+                return Err(at(&ex.step, format!("exercise `{}` belongs to step `{}`, which is not in `steps:`", ex.id.value, ex.step.value))
+                    .with_fix(format!("use one of: {}", file.steps.iter().map(|s| s.value.as_str()).collect::<Vec<_>>().join(", "))));
+            }
+            exercises.push(Exercise { id: ex.id.value.clone(), title: ex.title.clone(), step: ex.step.value.clone() });
+        }
+
+        Ok(Lab {
+            id: id.to_owned(),
+            title: file.title,
+            summary: file.summary.trim().to_owned(),
+            deck: file.deck.map(|d| d.value),
+            steps,
+            exercises,
+        })
+    }
+
+    /// The step with 1-based `number`.
+    pub fn step(&self, number: usize) -> Option<&Step> {
+        number.checked_sub(1).and_then(|i| self.steps.get(i))
+    }
+
+    /// The exercises that belong to `step_id`.
+    pub fn exercises_of<'a>(&'a self, step_id: &'a str) -> impl Iterator<Item = &'a Exercise> + 'a {
+        self.exercises.iter().filter(move |e| e.step == step_id)
+    }
+
+    /// The exercise with `id`.
+    pub fn exercise(&self, id: &str) -> Option<&Exercise> {
+        self.exercises.iter().find(|e| e.id == id)
+    }
+}
+
+/// Renders a step file; its first line must be the `# Title` heading.
+fn load_step(id: &str, number: usize, path: &str, text: &str) -> Result<Step, ContentError> {
+    let first = text.lines().position(|l| !l.trim().is_empty());
+    let title = first
+        .and_then(|i| text.lines().nth(i))
+        .and_then(|l| l.strip_prefix("# "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let (Some(first), Some(title)) = (first, title) else {
+        return Err(ContentError::at(path, text, first.map_or(1, |i| i as u64 + 1), 1, "a step must start with a `# Title` line")
+            .with_fix("add a level-one heading as the first line"));
+    };
+    let body: String = text.lines().skip(first + 1).flat_map(|l| [l, "\n"]).collect();
+    let base = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let title = markdown::render(&format!("# {title}"), base).first_heading.unwrap_or_else(|| title.to_owned());
+    Ok(Step { id: id.to_owned(), number, title, html: markdown::render(&body, base).html })
+}
+
+/// Ids used in URLs and on the command line: `[a-z0-9][a-z0-9-]*`.
+pub fn is_valid_id(id: &str) -> bool {
+    id.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> Files {
+        Files::from_entries(entries.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())))
+    }
+
+    fn decks() -> HashSet<String> {
+        HashSet::from(["intro".to_owned()])
+    }
+
+    const GOOD: &str = "title: Demo\nsummary: A demo lab.\ndeck: intro\nsteps:\n  - start\n  - finish\nexercises:\n  - id: do-it\n    title: Do it\n    step: finish\n";
+
+    #[test]
+    fn loads_steps_in_order_with_titles_and_exercises() {
+        let f = files(&[
+            ("labs/demo/lab.yml", GOOD),
+            ("labs/demo/steps/start.md", "# Start *here*\n\nHello.\n"),
+            ("labs/demo/steps/finish.md", "\n# Finish\nBye.\n"),
+        ]);
+        let lab = Lab::load("demo", &f, &decks()).unwrap();
+        assert_eq!(lab.steps.iter().map(|s| (s.number, s.title.as_str())).collect::<Vec<_>>(), vec![(1, "Start here"), (2, "Finish")]);
+        assert!(lab.steps[0].html.contains("<p>Hello.</p>"));
+        assert!(!lab.steps[0].html.contains("<h1"), "title is not repeated in the body");
+        assert_eq!(lab.exercises_of("finish").map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["do-it"]);
+        assert_eq!(lab.deck.as_deref(), Some("intro"));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_position() {
+        let f = files(&[("labs/demo/lab.yml", "title: T\nsumary: x\nsteps: [a]\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/lab.yml:2:1");
+        assert!(err.message.contains("unknown field `sumary`"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_step_file_points_at_the_step_entry() {
+        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "# S\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/lab.yml:6:5");
+        assert!(err.message.contains("labs/demo/steps/finish.md"), "{err}");
+        assert_eq!(err.source_line.as_deref(), Some("  - finish"));
+    }
+
+    #[test]
+    fn an_exercise_on_an_unknown_step_is_an_error() {
+        let text = GOOD.replace("step: finish", "step: nowhere");
+        let f = files(&[("labs/demo/lab.yml", &text), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/lab.yml:10:11");
+        assert!(err.fix.as_deref().unwrap_or("").contains("start, finish"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_deck_is_an_error() {
+        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let err = Lab::load("demo", &f, &HashSet::new()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/lab.yml:3:7");
+    }
+
+    #[test]
+    fn a_step_without_title_is_an_error() {
+        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "Hello\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/steps/start.md:1:1");
+    }
+
+    #[test]
+    fn duplicate_exercise_ids_are_rejected() {
+        let text = format!("{GOOD}  - id: do-it\n    title: Again\n    step: start\n");
+        let f = files(&[("labs/demo/lab.yml", &text), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert!(err.message.contains("defined twice"), "{err}");
+        assert_eq!(err.position.map(|p| p.0), Some(11));
+    }
+
+    #[test]
+    fn ids_are_url_safe() {
+        assert!(is_valid_id("mesos-marathon") && is_valid_id("wolf3d"));
+        assert!(!is_valid_id("Wolf") && !is_valid_id("-x") && !is_valid_id("") && !is_valid_id("a/b"));
+    }
+}

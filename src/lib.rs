@@ -1,0 +1,12 @@
+//! lab — a workshop platform that runs the whole stack as course material.
+//!
+//! Data flows one way through the modules:
+//! `course` (load and render content) → `store` (SQLite) → `web` (axum) and `cli` (clap).
+//! Lower modules never reach into higher ones; `web` and `cli` are two faces over the same
+//! library calls.
+
+pub mod cli;
+pub mod course;
+pub mod paths;
+pub mod store;
+pub mod web;

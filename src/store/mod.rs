@@ -1,0 +1,228 @@
+//! Persistent state in SQLite (sqlx): students and what they have visited; later stages add
+//! exercise results. Migrations are compiled in and applied when the store opens.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open the database {location}: {source}")]
+    Open {
+        /// Path or URL that was tried.
+        location: String,
+        /// Underlying error.
+        source: sqlx::Error,
+    },
+    /// A migration failed (a database written by a newer lab, or a damaged file).
+    #[error("cannot prepare the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    /// The folder for the database file could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Where the database lives: a file path, `sqlite:` URL, or `:memory:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    /// A SQLite file (created if missing).
+    File(PathBuf),
+    /// A `sqlite:` URL, passed to sqlx as written.
+    Url(String),
+    /// A private in-memory database (tests, throwaway runs).
+    Memory,
+}
+
+impl DbLocation {
+    /// Interprets the `--db` / `LAB_DB` value.
+    pub fn parse(value: &str) -> DbLocation {
+        if value == ":memory:" {
+            DbLocation::Memory
+        } else if value.starts_with("sqlite:") {
+            DbLocation::Url(value.to_owned())
+        } else {
+            DbLocation::File(PathBuf::from(value))
+        }
+    }
+
+    /// The default: `lab.db` in the user's data folder (e.g. `~/.local/share/lab/lab.db`).
+    pub fn default_file() -> DbLocation {
+        DbLocation::File(crate::paths::data_dir().join("lab.db"))
+    }
+}
+
+impl std::fmt::Display for DbLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbLocation::File(p) => write!(f, "{}", p.display()),
+            DbLocation::Url(u) => f.write_str(u),
+            DbLocation::Memory => f.write_str(":memory:"),
+        }
+    }
+}
+
+/// Id of a student row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StudentId(pub i64);
+
+/// The last step a student opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastVisit {
+    /// Lab id.
+    pub lab: String,
+    /// Step id.
+    pub step: String,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(location: &DbLocation) -> Result<Store, StoreError> {
+        let options = match location {
+            DbLocation::File(path) => {
+                create_parent(path)?;
+                SqliteConnectOptions::new().filename(path).create_if_missing(true)
+            }
+            DbLocation::Url(url) => SqliteConnectOptions::from_str(url)
+                .map_err(|source| StoreError::Open { location: url.clone(), source })?
+                .create_if_missing(true),
+            DbLocation::Memory => SqliteConnectOptions::new().in_memory(true),
+        }
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+        // Every pooled connection to ":memory:" would open its own empty database.
+        let max = if *location == DbLocation::Memory { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open { location: location.to_string(), source })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The student called `name`, created on first use.
+    pub async fn student(&self, name: &str) -> Result<StudentId, StoreError> {
+        sqlx::query("INSERT INTO students (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM students WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
+        Ok(StudentId(id))
+    }
+
+    /// Records that `student` opened `step` of `lab`.
+    pub async fn record_step_visit(&self, student: StudentId, lab: &str, step: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO step_visits (student_id, lab, step, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (student_id, lab, step) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(student.0)
+        .bind(lab)
+        .bind(step)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Step ids of `lab` that `student` has opened.
+    pub async fn visited_steps(&self, student: StudentId, lab: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT step FROM step_visits WHERE student_id = ? AND lab = ? ORDER BY first_seen_at")
+            .bind(student.0)
+            .bind(lab)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The step `student` opened most recently.
+    pub async fn last_visit(&self, student: StudentId) -> Result<Option<LastVisit>, StoreError> {
+        let row = sqlx::query("SELECT lab, step, last_seen_at FROM step_visits WHERE student_id = ? ORDER BY last_seen_at DESC LIMIT 1")
+            .bind(student.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| LastVisit { lab: r.get(0), step: r.get(1), at_ms: r.get(2) }))
+    }
+
+    /// The connection pool, for stages that add their own tables.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Current time as unix milliseconds (UTC).
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn visits_are_recorded_once_per_step_and_the_latest_wins() {
+        let store = Store::open(&DbLocation::Memory).await.unwrap();
+        let alice = store.student("alice").await.unwrap();
+        assert_eq!(store.student("alice").await.unwrap(), alice, "students are created once");
+        store.record_step_visit(alice, "lab", "one").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        store.record_step_visit(alice, "lab", "two").await.unwrap();
+        store.record_step_visit(alice, "lab", "two").await.unwrap();
+        assert_eq!(store.visited_steps(alice, "lab").await.unwrap(), vec!["one", "two"]);
+        assert_eq!(store.last_visit(alice).await.unwrap().map(|v| v.step), Some("two".into()));
+        let bob = store.student("bob").await.unwrap();
+        assert!(store.last_visit(bob).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_file_database_is_created_with_its_folder_and_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = DbLocation::File(dir.path().join("nested/lab.db"));
+        let store = Store::open(&location).await.unwrap();
+        let id = store.student("solo").await.unwrap();
+        drop(store);
+        let again = Store::open(&location).await.unwrap();
+        assert_eq!(again.student("solo").await.unwrap(), id);
+    }
+
+    #[test]
+    fn db_values_are_parsed() {
+        assert_eq!(DbLocation::parse(":memory:"), DbLocation::Memory);
+        assert_eq!(DbLocation::parse("sqlite://x.db"), DbLocation::Url("sqlite://x.db".into()));
+        assert_eq!(DbLocation::parse("x.db"), DbLocation::File("x.db".into()));
+    }
+}

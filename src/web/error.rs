@@ -1,0 +1,103 @@
+//! Errors a page can end in, rendered as friendly HTML. Internal details go to the log,
+//! never to the browser; content errors are shown in full because they are the author's
+//! to fix and name only their own files.
+
+use crate::course::ContentError;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// A link offered on an error page.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// Target URL.
+    pub href: String,
+    /// Link text.
+    pub label: String,
+}
+
+impl Link {
+    /// A link to `href` labelled `label`.
+    pub fn new(href: impl Into<String>, label: impl Into<String>) -> Self {
+        Link { href: href.into(), label: label.into() }
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// Nothing at this address; `links` suggest where to go instead.
+    #[error("not found: {message}")]
+    NotFound {
+        /// What was missing, in words.
+        message: String,
+        /// Where to go instead.
+        links: Vec<Link>,
+    },
+    /// The lab or deck exists but its files are broken.
+    #[error("content error: {0}")]
+    Content(ContentError),
+    /// Anything else; logged, shown only as a generic message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl WebError {
+    /// A 404 with a message and suggested links (home is always offered).
+    pub fn not_found(message: impl Into<String>, mut links: Vec<Link>) -> Self {
+        links.push(Link::new("/", "All labs"));
+        WebError::NotFound { message: message.into(), links }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+    content_error: Option<&'a ContentError>,
+    links: &'a [Link],
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let home = [Link::new("/", "All labs")];
+        let (status, page) = match &self {
+            WebError::NotFound { message, links } => (
+                StatusCode::NOT_FOUND,
+                ErrorPage { status: 404, heading: "Page not found", message, content_error: None, links },
+            ),
+            WebError::Content(err) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorPage {
+                    status: 500,
+                    heading: "This content has an error",
+                    message: "lab could not load this page because one of its files is broken. Fix the file and save: the page reloads by itself.",
+                    content_error: Some(err),
+                    links: &home,
+                },
+            ),
+            WebError::Internal(err) => {
+                tracing::error!("request failed: {err:#}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorPage {
+                        status: 500,
+                        heading: "Something went wrong",
+                        message: "lab hit an internal error. The details are in the server log.",
+                        content_error: None,
+                        links: &home,
+                    },
+                )
+            }
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!("cannot render the error page: {err}");
+                (status, "error").into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The browser face of lab (axum + askama): the home page, labs and their steps, the slide
+//! viewer and presenter view, content assets, and a server-sent event stream that tells open
+//! pages to reload when the course changes.
+
+mod assets;
+mod error;
+mod events;
+mod pages;
+mod slides;
+
+pub use error::WebError;
+pub use events::ServerEvent;
+
+use crate::course::{ContentSource, Course};
+use crate::store::{Store, StudentId};
+use axum::Router;
+use axum::routing::get;
+use std::sync::{Arc, RwLock};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+/// Shared state of the web server; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    course: Arc<RwLock<Arc<Course>>>,
+    store: Store,
+    student: StudentId,
+    events: broadcast::Sender<ServerEvent>,
+    boot_id: Arc<str>,
+}
+
+impl AppState {
+    /// State for serving `course` to the solo `student`.
+    pub fn new(course: Course, store: Store, student: StudentId) -> Self {
+        let (events, _) = broadcast::channel(64);
+        let boot_id = format!("{:x}", crate::store::now_ms());
+        AppState { course: Arc::new(RwLock::new(Arc::new(course))), store, student, events, boot_id: boot_id.into() }
+    }
+
+    /// The current course snapshot.
+    pub fn course(&self) -> Arc<Course> {
+        // A poisoned lock only means a reload panicked; the last snapshot is still whole.
+        self.course.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Swaps in a freshly loaded course and tells open pages to reload.
+    pub fn replace_course(&self, course: Course) {
+        *self.course.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(course);
+        self.publish(ServerEvent::Reload);
+    }
+
+    /// Sends an event to every open page. Having no listeners is normal.
+    pub fn publish(&self, event: ServerEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// All routes. Exposed so tests can drive the router without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/labs/{lab}", get(pages::lab))
+        .route("/labs/{lab}/steps/{n}", get(pages::step))
+        .route("/slides/{deck}", get(slides::deck_start))
+        .route("/slides/{deck}/{n}", get(slides::slide))
+        .route("/slides/{deck}/{n}/presenter", get(slides::presenter))
+        .route("/events", get(events::stream))
+        .route("/static/{*file}", get(assets::static_file))
+        .route("/files/{*path}", get(assets::content_file))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(pages::not_found)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; then open event streams are closed so that the
+/// graceful shutdown does not wait on them.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let closer = state.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closer.publish(ServerEvent::Shutdown);
+        })
+        .await
+}
+
+/// Reloads the course whenever a file under `dir` changes. Runs until the process ends.
+pub fn spawn_reloader(state: AppState, source: ContentSource) -> notify::Result<()> {
+    let ContentSource::Dir(dir) = &source else { return Ok(()) };
+    let (watcher, mut changes) = crate::course::watch::watch_dir(dir)?;
+    tokio::spawn(async move {
+        let _watcher = watcher;
+        while changes.recv().await.is_some() {
+            let source = source.clone();
+            match tokio::task::spawn_blocking(move || Course::load(&source)).await {
+                Ok(Ok(course)) => {
+                    for err in course.errors() {
+                        tracing::warn!("{err}");
+                    }
+                    tracing::info!("content changed; reloaded");
+                    state.replace_course(course);
+                }
+                Ok(Err(err)) => tracing::warn!("cannot reload content: {err}"),
+                Err(err) => tracing::error!("content reload panicked: {err}"),
+            }
+        }
+    });
+    Ok(())
+}

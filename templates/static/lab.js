@@ -1,0 +1,77 @@
+// lab — small plain script for every page: keyboard navigation, the presenter window and
+// timer, and live updates over server-sent events. Pages work without it.
+(() => {
+  "use strict";
+  const d = document.body.dataset;
+
+  // ---- Live updates ----------------------------------------------------------------------
+  const status = document.getElementById("live-status");
+  if ("EventSource" in window) {
+    let bootId = null;
+    const events = new EventSource("/events");
+    events.addEventListener("hello", (e) => {
+      // A different id after reconnecting means lab restarted: show the fresh content.
+      if (bootId !== null && bootId !== e.data) location.reload();
+      bootId = e.data;
+      if (status) status.textContent = "";
+    });
+    events.addEventListener("reload", () => location.reload());
+    events.onerror = () => { if (status) status.textContent = "reconnecting…"; };
+    window.labEvents = events;
+  }
+
+  // ---- Slides ----------------------------------------------------------------------------
+  const slide = Number(d.slide || 0), total = Number(d.total || 0);
+  const slideUrl = (n) => d.url + n + (d.suffix || "");
+  const go = (url) => { if (url) location.href = url; };
+  const toSlide = (n) => { if (n >= 1 && n <= total && n !== slide) go(slideUrl(n)); };
+
+  // Audience and presenter windows follow each other.
+  let channel = null;
+  if (d.deck && "BroadcastChannel" in window) {
+    channel = new BroadcastChannel("lab-deck-" + d.deck);
+    channel.onmessage = (e) => { if (e.data && typeof e.data.slide === "number") toSlide(e.data.slide); };
+    channel.postMessage({ slide });
+  }
+
+  if (d.presenterMode) {
+    const key = "lab-timer-" + d.deck;
+    let start = Number(sessionStorage.getItem(key));
+    if (!start) { start = Date.now(); sessionStorage.setItem(key, String(start)); }
+    const out = document.getElementById("elapsed");
+    const tick = () => {
+      const s = Math.floor((Date.now() - start) / 1000);
+      const pad = (n) => String(n).padStart(2, "0");
+      out.textContent = (s >= 3600 ? Math.floor(s / 3600) + ":" : "") + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
+    };
+    tick();
+    setInterval(tick, 1000);
+    document.getElementById("reset-timer").addEventListener("click", () => {
+      start = Date.now(); sessionStorage.setItem(key, String(start)); tick();
+    });
+  }
+
+  // ---- Keyboard --------------------------------------------------------------------------
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (e.key === " " && e.target.closest && e.target.closest("button, a")) return;
+    if (d.keys === "deck") {
+      const moves = { ArrowRight: slide + 1, ArrowDown: slide + 1, PageDown: slide + 1, " ": slide + 1,
+        ArrowLeft: slide - 1, ArrowUp: slide - 1, PageUp: slide - 1, Home: 1, End: total };
+      const key = e.key === " " && e.shiftKey ? "ArrowLeft" : e.key;
+      if (key in moves) { e.preventDefault(); toSlide(moves[key]); return; }
+      if ((e.key === "s" || e.key === "S") && !d.presenterMode) {
+        e.preventDefault();
+        const w = window.open(d.presenter, "lab-presenter", "width=1200,height=760");
+        if (!w) go(d.presenter); // pop-up blocked: open it here instead
+      }
+      if (e.key === "f" && document.documentElement.requestFullscreen) {
+        document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen();
+      }
+    } else if (d.keys === "steps") {
+      if (e.key === "ArrowRight" && d.next) { e.preventDefault(); go(d.next); }
+      if (e.key === "ArrowLeft" && d.prev) { e.preventDefault(); go(d.prev); }
+    }
+  });
+})();
