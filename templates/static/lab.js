@@ -74,4 +74,7 @@
       if (e.key === "ArrowLeft" && d.prev) { e.preventDefault(); go(d.prev); }
     }
   });
+
+  // Lets tests (and curious people) know the keyboard handlers are installed.
+  document.documentElement.dataset.ready = "1";
 })();
