@@ -22,7 +22,7 @@ pub enum ServerEvent {
 pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before sending the greeting so nothing published in between is lost.
     let updates = BroadcastStream::new(state.events.subscribe());
-    let hello = stream::once(async move { Event::default().event("hello").data(state.boot_id.to_string()) });
+    let hello = stream::once(async move { Event::default().event("hello").data(&*state.boot_id) });
     let updates = updates
         .take_while(|msg| std::future::ready(!matches!(msg, Ok(ServerEvent::Shutdown))))
         .map(|msg| match msg {
