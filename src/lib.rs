@@ -9,5 +9,6 @@ pub mod cli;
 pub mod course;
 pub mod net;
 pub mod paths;
+pub mod stack;
 pub mod store;
 pub mod web;

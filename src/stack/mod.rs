@@ -1,0 +1,11 @@
+//! Stacks: a compose-format stack file turned into one student's running containers through
+//! the Docker Engine API (bollard). `plan` decides what should exist; `engine` connects;
+//! `up`, `down` and `status` converge the engine to the plan and report on it, finding
+//! everything by label so they work from any shell.
+
+pub mod file;
+pub mod interpolate;
+pub mod plan;
+pub mod values;
+
+pub use plan::{Plan, ProjectOptions, ServicePlan};

@@ -1,0 +1,770 @@
+//! Resolves a parsed stack file for one project into a plan: the exact containers,
+//! networks and volumes to create, with names, labels and dependencies. Nothing here talks
+//! to Docker, so every rule is unit-tested.
+
+use super::file::{Condition, LongPort, LongVolume, Service, StackFile};
+use super::values::{ListOrMap, ShortOrLong, StringOrList, parse_bytes, parse_duration, split_command};
+use crate::course::ContentError;
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Label keys lab puts on every object it creates.
+pub mod labels {
+    /// The project the object belongs to.
+    pub const PROJECT: &str = "lab.project";
+    /// The service a container runs.
+    pub const SERVICE: &str = "lab.service";
+    /// Hash of the container's configuration; a different hash means "recreate".
+    pub const CONFIG_HASH: &str = "lab.config-hash";
+    /// The student the project is for.
+    pub const STUDENT: &str = "lab.student";
+    /// The lab whose stack this is, if it came from a lab.
+    pub const LAB: &str = "lab.lab";
+    /// Seconds to wait for a graceful stop.
+    pub const STOP_GRACE: &str = "lab.stop-grace";
+    /// JSON: named host ports.
+    pub const PORTS: &str = "lab.ports";
+    /// JSON: endpoints for later stages.
+    pub const ENDPOINTS: &str = "lab.endpoints";
+    /// JSON: links to show the student.
+    pub const LINKS: &str = "lab.links";
+    /// The network or volume name in the stack file.
+    pub const NAME: &str = "lab.name";
+}
+
+/// Who the stack is for and where it runs.
+#[derive(Debug, Clone)]
+pub struct ProjectOptions {
+    /// Project name; prefixes every object name.
+    pub project: String,
+    /// Student name (`LAB_STUDENT`, label).
+    pub student: String,
+    /// Renumber the named ports from here (`--port-base`).
+    pub port_base: Option<u16>,
+    /// Folder that relative bind mounts and `env_file`s resolve against.
+    pub stack_dir: PathBuf,
+    /// Host name where published ports are reached (`LAB_HOST`).
+    pub host: String,
+    /// The lab the stack belongs to, if any.
+    pub lab: Option<String>,
+    /// The student's workspace folder (`LAB_WORKSPACE`).
+    pub workspace: Option<PathBuf>,
+    /// Variables for interpolation besides `LAB_*` (normally the process environment).
+    pub env: HashMap<String, String>,
+}
+
+/// Everything to create for one project.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Project name.
+    pub project: String,
+    /// Services in file order.
+    pub services: Vec<ServicePlan>,
+    /// Networks lab creates (external ones are not listed).
+    pub networks: Vec<NetworkPlan>,
+    /// Volumes lab creates.
+    pub volumes: Vec<VolumePlan>,
+    /// Named host ports (`x-lab.ports`) after `--port-base`.
+    pub ports: Vec<(String, u16)>,
+    /// Endpoints for later stages, interpolated.
+    pub endpoints: Vec<(String, String)>,
+    /// Links for the student, interpolated.
+    pub links: Vec<(String, String)>,
+}
+
+/// One container to run.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// Service name in the stack file.
+    pub name: String,
+    /// Container name on the engine.
+    pub container: String,
+    /// Image reference.
+    pub image: String,
+    /// The create request, labels included except the config hash.
+    pub create: ContainerCreateBody,
+    /// Services to wait for, and how.
+    pub depends_on: Vec<(String, Condition)>,
+    /// The service whose network namespace this one joins (`network_mode: service:x`).
+    pub network_parent: Option<String>,
+    /// Networks to connect after creation (the first one is in `create`): name, aliases.
+    pub extra_networks: Vec<(String, Vec<String>)>,
+    /// Grace period for `docker stop`.
+    pub stop_grace: Option<Duration>,
+    /// Whether the container has a healthcheck to wait for.
+    pub has_healthcheck: bool,
+    /// Published ports: (host ip, host port or None for random, container port/proto).
+    pub published: Vec<Published>,
+}
+
+/// One published port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// Host address, empty for all.
+    pub host_ip: String,
+    /// Host port; `None` lets the engine pick.
+    pub host_port: Option<u16>,
+    /// Container port.
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// A network to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkPlan {
+    /// Name in the stack file.
+    pub key: String,
+    /// Name on the engine.
+    pub name: String,
+    /// Driver (default bridge).
+    pub driver: Option<String>,
+    /// No outside connectivity.
+    pub internal: bool,
+    /// Extra labels.
+    pub labels: HashMap<String, String>,
+    /// Driver options.
+    pub options: HashMap<String, String>,
+}
+
+/// A volume to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumePlan {
+    /// Name in the stack file.
+    pub key: String,
+    /// Name on the engine.
+    pub name: String,
+    /// Driver.
+    pub driver: Option<String>,
+    /// Driver options.
+    pub options: HashMap<String, String>,
+    /// Extra labels.
+    pub labels: HashMap<String, String>,
+}
+
+/// Only `x-lab.ports`, read before interpolation (the port variables depend on it).
+#[derive(Deserialize)]
+struct PortsOnly {
+    #[serde(default, rename = "x-lab")]
+    x_lab: Option<PortsSection>,
+}
+
+#[derive(Deserialize)]
+struct PortsSection {
+    #[serde(default)]
+    ports: super::values::OrderedMap<u16>,
+}
+
+/// The variables lab supplies, from the options and the file's named ports.
+pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, Vec<(String, u16)>), ContentError> {
+    let pre: PortsOnly = crate::course::error::parse_yaml(file, text, 0)?;
+    let declared = pre.x_lab.map(|x| x.ports.0).unwrap_or_default();
+    let mut ports = Vec::with_capacity(declared.len());
+    for (i, (name, port)) in declared.into_iter().enumerate() {
+        let port = match opts.port_base {
+            Some(base) => u16::try_from(usize::from(base) + i)
+                .map_err(|_| ContentError::file(file, format!("--port-base {base} leaves no room for port `{name}`")))?,
+            None => port,
+        };
+        ports.push((name, port));
+    }
+    let mut vars = opts.env.clone();
+    vars.insert("LAB_PROJECT".into(), opts.project.clone());
+    vars.insert("LAB_STUDENT".into(), opts.student.clone());
+    vars.insert("LAB_HOST".into(), opts.host.clone());
+    vars.insert("LAB_STACK_DIR".into(), opts.stack_dir.display().to_string());
+    if let Some(ws) = &opts.workspace {
+        vars.insert("LAB_WORKSPACE".into(), ws.display().to_string());
+    }
+    for (name, port) in &ports {
+        vars.insert(format!("LAB_PORT_{}", env_name(name)), port.to_string());
+    }
+    Ok((vars, ports))
+}
+
+/// `game-ui` → `GAME_UI`.
+pub fn env_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+}
+
+/// Parses, interpolates and resolves a stack file for a project.
+pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, ContentError> {
+    let (vars, ports) = lab_variables(file, text, opts)?;
+    let stack = StackFile::parse(file, text, &vars)?;
+    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack };
+    resolver.resolve(ports)
+}
+
+struct Resolver<'a> {
+    file: &'a str,
+    text: &'a str,
+    opts: &'a ProjectOptions,
+    vars: &'a HashMap<String, String>,
+    stack: &'a StackFile,
+}
+
+impl Resolver<'_> {
+    fn error(&self, service: Option<&str>, message: String) -> ContentError {
+        let line = service.and_then(|s| {
+            self.text.lines().position(|l| {
+                let t = l.trim_start();
+                l.len() > t.len() && (t.starts_with(&format!("{s}:")) || t.starts_with(&format!("\"{s}\":")))
+            })
+        });
+        let message = match service {
+            Some(s) => format!("service `{s}`: {message}"),
+            None => message,
+        };
+        match line {
+            Some(i) => ContentError::at(self.file, self.text, i as u64 + 1, 1, message),
+            None => ContentError::file(self.file, message),
+        }
+    }
+
+    fn resolve(&self, ports: Vec<(String, u16)>) -> Result<Plan, ContentError> {
+        let project = &self.opts.project;
+        let interpolate = |s: &str| super::interpolate::interpolate(s, self.vars).map_err(|(_, m)| self.error(None, m));
+        let endpoints = self.stack.x_lab.endpoints.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
+        let links = self.stack.x_lab.links.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
+
+        let mut networks = Vec::new();
+        let mut network_names = HashMap::new();
+        for (key, def) in &self.stack.networks.0 {
+            let def = def.clone().unwrap_or_default();
+            let name = def.name.clone().unwrap_or_else(|| format!("{project}_{key}"));
+            network_names.insert(key.clone(), name.clone());
+            if !def.external {
+                networks.push(NetworkPlan {
+                    key: key.clone(),
+                    name,
+                    driver: def.driver.clone(),
+                    internal: def.internal,
+                    labels: pairs_to_map(def.labels.as_ref(), '='),
+                    options: def.driver_opts.map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect()).unwrap_or_default(),
+                });
+            }
+        }
+        let mut volumes = Vec::new();
+        let mut volume_names = HashMap::new();
+        for (key, def) in &self.stack.volumes.0 {
+            let def = def.clone().unwrap_or_default();
+            let name = def.name.clone().unwrap_or_else(|| format!("{project}_{key}"));
+            volume_names.insert(key.clone(), name.clone());
+            if !def.external {
+                volumes.push(VolumePlan {
+                    key: key.clone(),
+                    name,
+                    driver: def.driver.clone(),
+                    options: def.driver_opts.map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect()).unwrap_or_default(),
+                    labels: pairs_to_map(def.labels.as_ref(), '='),
+                });
+            }
+        }
+
+        let common_labels = self.common_labels(&ports, &endpoints, &links);
+        let mut services = Vec::new();
+        let mut uses_default = false;
+        for (name, service) in &self.stack.services.0 {
+            let plan = self.service(name, service, &network_names, &volume_names, &common_labels)?;
+            uses_default |= plan.create.networking_config.as_ref().is_some_and(|n| {
+                n.endpoints_config.as_ref().is_some_and(|e| e.contains_key(&format!("{project}_default")))
+            });
+            services.push(plan);
+        }
+        if uses_default && !network_names.contains_key("default") {
+            networks.insert(0, NetworkPlan {
+                key: "default".into(),
+                name: format!("{project}_default"),
+                driver: None,
+                internal: false,
+                labels: HashMap::new(),
+                options: HashMap::new(),
+            });
+        }
+        check_dependencies(&services).map_err(|(s, m)| self.error(Some(&s), m))?;
+        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links })
+    }
+
+    fn common_labels(&self, ports: &[(String, u16)], endpoints: &[(String, String)], links: &[(String, String)]) -> HashMap<String, String> {
+        let mut l = HashMap::from([
+            (labels::PROJECT.to_owned(), self.opts.project.clone()),
+            (labels::STUDENT.to_owned(), self.opts.student.clone()),
+        ]);
+        if let Some(lab) = &self.opts.lab {
+            l.insert(labels::LAB.into(), lab.clone());
+        }
+        let to_json = |pairs: &[(String, String)]| {
+            serde_json::to_string(&pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>()).unwrap_or_default()
+        };
+        let ports: Vec<(String, String)> = ports.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        l.insert(labels::PORTS.into(), to_json(&ports));
+        l.insert(labels::ENDPOINTS.into(), to_json(endpoints));
+        l.insert(labels::LINKS.into(), serde_json::to_string(links).unwrap_or_default());
+        l
+    }
+
+    fn service(
+        &self,
+        name: &str,
+        s: &Service,
+        network_names: &HashMap<String, String>,
+        volume_names: &HashMap<String, String>,
+        common_labels: &HashMap<String, String>,
+    ) -> Result<ServicePlan, ContentError> {
+        let err = |m: String| self.error(Some(name), m);
+        let project = &self.opts.project;
+        let image = s.image.clone().ok_or_else(|| err("has no `image` (lab runs images; `build` is not supported)".into()))?;
+        let words = |v: &Option<StringOrList>, what: &str| -> Result<Option<Vec<String>>, ContentError> {
+            match v {
+                None => Ok(None),
+                Some(StringOrList::One(line)) => split_command(line).map(Some).map_err(|e| err(format!("{what}: {e}"))),
+                Some(StringOrList::Many(list)) => Ok(Some(list.clone())),
+            }
+        };
+
+        // Environment: env files first, then `environment:` wins.
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set_env = |k: String, v: Option<String>| {
+            let v = v.or_else(|| self.vars.get(&k).cloned());
+            env.retain(|(key, _)| *key != k);
+            if let Some(v) = v {
+                env.push((k, v));
+            }
+        };
+        for env_file in s.env_file.clone().map(StringOrList::into_list).unwrap_or_default() {
+            let path = self.opts.stack_dir.join(&env_file);
+            let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read env_file {}: {e}", path.display())))?;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                let line = line.strip_prefix("export ").unwrap_or(line);
+                match line.split_once('=') {
+                    Some((k, v)) => set_env(k.trim().to_owned(), Some(unquote(v.trim()).to_owned())),
+                    None => set_env(line.to_owned(), None),
+                }
+            }
+        }
+        for (k, v) in s.environment.as_ref().map(|e| e.pairs('=')).unwrap_or_default() {
+            set_env(k, v);
+        }
+
+        // Networking.
+        let mut network_parent = None;
+        let mut network_mode = None;
+        let mut endpoints: Vec<(String, Vec<String>)> = Vec::new();
+        match s.network_mode.as_deref() {
+            Some(mode) if mode.starts_with("service:") => {
+                let parent = &mode["service:".len()..];
+                if self.stack.services.get(parent).is_none() {
+                    return Err(err(format!("network_mode points at service `{parent}`, which does not exist")));
+                }
+                network_parent = Some(parent.to_owned());
+                network_mode = Some(format!("container:{project}-{parent}"));
+            }
+            Some(mode @ ("host" | "none" | "bridge")) => network_mode = Some(mode.to_owned()),
+            Some(mode) if mode.starts_with("container:") => network_mode = Some(mode.to_owned()),
+            Some(mode) => return Err(err(format!("network_mode `{mode}` is not supported (use host, none, bridge or service:<name>)"))),
+            None => {
+                let attached = s.networks.clone().unwrap_or_default().0;
+                if attached.is_empty() {
+                    endpoints.push((format!("{project}_default"), vec![name.to_owned()]));
+                }
+                for (net, opts) in attached {
+                    let full = if net == "default" && !network_names.contains_key("default") {
+                        format!("{project}_default")
+                    } else {
+                        network_names.get(&net).cloned().ok_or_else(|| err(format!("uses network `{net}`, which is not defined under top-level `networks:`")))?
+                    };
+                    let mut aliases = vec![name.to_owned()];
+                    aliases.extend(opts.map(|o| o.aliases).unwrap_or_default());
+                    endpoints.push((full, aliases));
+                }
+            }
+        }
+        if network_mode.is_some() && s.networks.is_some() {
+            return Err(err("sets both network_mode and networks; keep one".into()));
+        }
+
+        // Ports.
+        let mut published = Vec::new();
+        for port in &s.ports {
+            match port {
+                ShortOrLong::Short(spec) => published.extend(parse_short_port(spec).map_err(|m| err(m))?),
+                ShortOrLong::Long(long) => published.push(long_port(long).map_err(|m| err(m))?),
+            }
+        }
+        if !published.is_empty() && network_parent.is_some() {
+            return Err(err("publishes ports but shares another service's network; publish them on that service".into()));
+        }
+        if !published.is_empty() && matches!(network_mode.as_deref(), Some("host" | "none")) {
+            return Err(err("publishes ports with network_mode host or none, where publishing has no effect; remove `ports`".into()));
+        }
+        let mut exposed: Vec<String> = published.iter().map(|p| format!("{}/{}", p.container_port, p.protocol)).collect();
+        for e in &s.expose {
+            let e = &e.0;
+            exposed.push(if e.contains('/') { e.clone() } else { format!("{e}/tcp") });
+        }
+        exposed.sort();
+        exposed.dedup();
+        let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        for p in &published {
+            port_bindings.entry(format!("{}/{}", p.container_port, p.protocol)).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(PortBinding {
+                host_ip: (!p.host_ip.is_empty()).then(|| p.host_ip.clone()),
+                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+            });
+        }
+
+        // Volumes and tmpfs.
+        let mut binds = Vec::new();
+        let mut anonymous = Vec::new();
+        let mut tmpfs: HashMap<String, String> = HashMap::new();
+        for v in &s.volumes {
+            match v {
+                ShortOrLong::Short(spec) => match self.short_volume(spec, volume_names).map_err(|m| err(m))? {
+                    Mount::Bind(b) => binds.push(b),
+                    Mount::Anonymous(t) => anonymous.push(t),
+                },
+                ShortOrLong::Long(long) => match self.long_volume(long, volume_names).map_err(|m| err(m))? {
+                    LongMount::Bind(b) => binds.push(b),
+                    LongMount::Anonymous(t) => anonymous.push(t),
+                    LongMount::Tmpfs(path, opts) => {
+                        tmpfs.insert(path, opts);
+                    }
+                },
+            }
+        }
+        for t in s.tmpfs.clone().map(StringOrList::into_list).unwrap_or_default() {
+            let (path, opts) = t.split_once(':').map_or((t.as_str(), ""), |(p, o)| (p, o));
+            tmpfs.insert(path.to_owned(), opts.to_owned());
+        }
+
+        // Health, restart, limits.
+        let healthcheck = match &s.healthcheck {
+            None => None,
+            Some(h) if h.disable => Some(HealthConfig { test: Some(vec!["NONE".into()]), ..Default::default() }),
+            Some(h) => {
+                let test = match &h.test {
+                    None => None,
+                    Some(StringOrList::One(cmd)) => Some(vec!["CMD-SHELL".to_owned(), cmd.clone()]),
+                    Some(StringOrList::Many(list)) => {
+                        if !matches!(list.first().map(String::as_str), Some("CMD" | "CMD-SHELL" | "NONE")) {
+                            return Err(err("healthcheck test must start with CMD, CMD-SHELL or NONE".into()));
+                        }
+                        Some(list.clone())
+                    }
+                };
+                let ns = |d: &Option<String>| -> Result<Option<i64>, ContentError> {
+                    d.as_deref().map(|d| parse_duration(d).map(|d| d.as_nanos() as i64).map_err(|m| err(format!("healthcheck: {m}")))).transpose()
+                };
+                Some(HealthConfig {
+                    test,
+                    interval: ns(&h.interval)?,
+                    timeout: ns(&h.timeout)?,
+                    retries: h.retries,
+                    start_period: ns(&h.start_period)?,
+                    start_interval: ns(&h.start_interval)?,
+                })
+            }
+        };
+        let has_healthcheck = healthcheck.as_ref().is_some_and(|h| h.test.as_ref().is_none_or(|t| t.first().is_none_or(|f| f != "NONE")));
+        let restart_policy = s.restart.as_deref().map(|r| restart(r).map_err(|m| err(m))).transpose()?;
+        let memory = s.mem_limit.as_ref().map(|m| parse_bytes(&m.0).map_err(|e| err(format!("mem_limit: {e}")))).transpose()?;
+        let nano_cpus = s
+            .cpus
+            .as_ref()
+            .map(|c| c.0.parse::<f64>().map(|c| (c * 1e9) as i64).map_err(|_| err(format!("cpus: `{}` is not a number", c.0))))
+            .transpose()?;
+        let stop_grace = s.stop_grace_period.as_deref().map(|d| parse_duration(d).map_err(|m| err(format!("stop_grace_period: {m}")))).transpose()?;
+        let cgroupns_mode = match s.cgroup.as_deref() {
+            None => None,
+            Some("host") => Some(HostConfigCgroupnsModeEnum::HOST),
+            Some("private") => Some(HostConfigCgroupnsModeEnum::PRIVATE),
+            Some(other) => return Err(err(format!("cgroup must be host or private, not `{other}`"))),
+        };
+        let devices = s.devices.iter().map(|d| device(d)).collect::<Vec<_>>();
+        let extra_hosts = s
+            .extra_hosts
+            .as_ref()
+            .map(|h| match h {
+                ListOrMap::List(items) => items.iter().map(|i| i.replacen('=', ":", 1)).collect(),
+                ListOrMap::Map(pairs) => pairs.iter().map(|(k, v)| format!("{k}:{}", v.clone().unwrap_or_default())).collect(),
+            });
+
+        let mut container_labels = common_labels.clone();
+        for (k, v) in s.labels.as_ref().map(|l| l.pairs('=')).unwrap_or_default() {
+            if k.starts_with("lab.") {
+                return Err(err(format!("label `{k}` uses the reserved prefix `lab.`")));
+            }
+            container_labels.insert(k, v.unwrap_or_default());
+        }
+        container_labels.insert(labels::SERVICE.into(), name.to_owned());
+        if let Some(g) = stop_grace {
+            container_labels.insert(labels::STOP_GRACE.into(), g.as_secs().to_string());
+        }
+
+        let first = endpoints.first().cloned();
+        let networking_config = first.as_ref().map(|(net, aliases)| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(net.clone(), EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() })])),
+        });
+        let create = ContainerCreateBody {
+            image: Some(image.clone()),
+            cmd: words(&s.command, "command")?,
+            entrypoint: words(&s.entrypoint, "entrypoint")?,
+            env: (!env.is_empty()).then(|| env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            volumes: (!anonymous.is_empty()).then_some(anonymous),
+            hostname: s.hostname.clone(),
+            working_dir: s.working_dir.clone(),
+            user: s.user.as_ref().map(|u| u.0.clone()),
+            labels: Some(container_labels),
+            healthcheck,
+            stop_timeout: stop_grace.map(|g| g.as_secs() as i64),
+            networking_config,
+            host_config: Some(HostConfig {
+                network_mode: network_mode.or_else(|| first.map(|(net, _)| net)),
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                binds: (!binds.is_empty()).then_some(binds),
+                tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+                privileged: s.privileged.then_some(true),
+                cap_add: (!s.cap_add.is_empty()).then(|| s.cap_add.clone()),
+                cgroupns_mode,
+                devices: (!devices.is_empty()).then_some(devices),
+                restart_policy,
+                memory,
+                nano_cpus,
+                pids_limit: s.pids_limit,
+                extra_hosts,
+                sysctls: s.sysctls.as_ref().map(|x| x.pairs('=').into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+
+        let mut depends_on: Vec<(String, Condition)> = s
+            .depends_on
+            .clone()
+            .unwrap_or_default()
+            .0
+            .into_iter()
+            .map(|(dep, opts)| (dep, opts.map(|o| o.condition).unwrap_or_default()))
+            .collect();
+        if let Some(parent) = &network_parent
+            && !depends_on.iter().any(|(d, _)| d == parent)
+        {
+            depends_on.push((parent.clone(), Condition::ServiceStarted));
+        }
+        for (dep, _) in &depends_on {
+            if self.stack.services.get(dep).is_none() {
+                return Err(err(format!("depends on `{dep}`, which is not a service in this file")));
+            }
+        }
+
+        Ok(ServicePlan {
+            name: name.to_owned(),
+            container: format!("{project}-{name}"),
+            image,
+            create,
+            depends_on,
+            network_parent,
+            extra_networks: endpoints.into_iter().skip(1).collect(),
+            stop_grace,
+            has_healthcheck,
+            published,
+        })
+    }
+
+    fn host_path(&self, source: &str) -> String {
+        let path = if let Some(rest) = source.strip_prefix("~/") {
+            dirs::home_dir().unwrap_or_default().join(rest)
+        } else {
+            let p = Path::new(source);
+            if p.is_absolute() { p.to_owned() } else { self.opts.stack_dir.join(p) }
+        };
+        normalize(&path).display().to_string()
+    }
+
+    fn short_volume(&self, spec: &str, volume_names: &HashMap<String, String>) -> Result<Mount, String> {
+        let parts: Vec<&str> = spec.split(':').collect();
+        match parts.as_slice() {
+            [target] => Ok(Mount::Anonymous((*target).to_owned())),
+            [source, target] | [source, target, _] => {
+                let mode = parts.get(2).map(|m| format!(":{m}")).unwrap_or_default();
+                let source = self.volume_source(source, volume_names)?;
+                Ok(Mount::Bind(format!("{source}:{target}{mode}")))
+            }
+            _ => Err(format!("volume `{spec}` is not SOURCE:TARGET[:MODE]")),
+        }
+    }
+
+    fn volume_source(&self, source: &str, volume_names: &HashMap<String, String>) -> Result<String, String> {
+        if source.starts_with(['/', '.', '~']) {
+            Ok(self.host_path(source))
+        } else {
+            volume_names.get(source).cloned().ok_or_else(|| format!("uses volume `{source}`, which is not defined under top-level `volumes:`"))
+        }
+    }
+
+    fn long_volume(&self, v: &LongVolume, volume_names: &HashMap<String, String>) -> Result<LongMount, String> {
+        let ro = if v.read_only { ":ro" } else { "" };
+        match v.kind.as_str() {
+            "bind" => {
+                let source = v.source.as_deref().ok_or("a bind mount needs `source`")?;
+                Ok(LongMount::Bind(format!("{}:{}{ro}", self.host_path(source), v.target)))
+            }
+            "volume" => match v.source.as_deref() {
+                None => Ok(LongMount::Anonymous(v.target.clone())),
+                Some(source) => Ok(LongMount::Bind(format!("{}:{}{ro}", self.volume_source(source, volume_names)?, v.target))),
+            },
+            "tmpfs" => {
+                let mut opts = Vec::new();
+                if let Some(size) = v.tmpfs.as_ref().and_then(|t| t.size.as_ref()) {
+                    opts.push(format!("size={}", parse_bytes(&size.0)?));
+                }
+                if let Some(mode) = v.tmpfs.as_ref().and_then(|t| t.mode) {
+                    opts.push(format!("mode={mode:o}"));
+                }
+                Ok(LongMount::Tmpfs(v.target.clone(), opts.join(",")))
+            }
+            other => Err(format!("volume type `{other}` is not supported (use bind, volume or tmpfs)")),
+        }
+    }
+}
+
+enum Mount {
+    Bind(String),
+    Anonymous(String),
+}
+
+enum LongMount {
+    Bind(String),
+    Anonymous(String),
+    Tmpfs(String, String),
+}
+
+fn unquote(v: &str) -> &str {
+    v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v)
+}
+
+fn pairs_to_map(l: Option<&ListOrMap>, sep: char) -> HashMap<String, String> {
+    l.map(|l| l.pairs(sep).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()).unwrap_or_default()
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, ports may be ranges `a-b`.
+pub fn parse_short_port(spec: &str) -> Result<Vec<Published>, String> {
+    let bad = || format!("port `{spec}` is not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
+    let (addr, protocol) = spec.rsplit_once('/').map_or((spec, "tcp"), |(a, p)| (a, p));
+    if !matches!(protocol, "tcp" | "udp" | "sctp") {
+        return Err(format!("port `{spec}`: protocol must be tcp, udp or sctp"));
+    }
+    let parts: Vec<&str> = addr.split(':').collect();
+    let (host_ip, host, container) = match parts.as_slice() {
+        [c] => ("", None, *c),
+        [h, c] => ("", Some(*h), *c),
+        [ip, h, c] => (*ip, (!h.is_empty()).then_some(*h), *c),
+        _ => return Err(bad()),
+    };
+    let containers = port_range(container).ok_or_else(bad)?;
+    let hosts = match host {
+        None => vec![None; containers.len()],
+        Some(h) => port_range(h).ok_or_else(bad)?.into_iter().map(Some).collect(),
+    };
+    if hosts.len() != containers.len() {
+        return Err(format!("port `{spec}`: the host and container ranges differ in length"));
+    }
+    Ok(hosts
+        .into_iter()
+        .zip(containers)
+        .map(|(host_port, container_port)| Published { host_ip: host_ip.to_owned(), host_port, container_port, protocol: protocol.to_owned() })
+        .collect())
+}
+
+fn port_range(s: &str) -> Option<Vec<u16>> {
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?);
+            (a <= b).then(|| (a..=b).collect())
+        }
+        None => s.parse::<u16>().ok().map(|p| vec![p]),
+    }
+}
+
+fn long_port(p: &LongPort) -> Result<Published, String> {
+    let host_port = match &p.published {
+        None => None,
+        Some(t) if t.0.is_empty() => None,
+        Some(t) => Some(t.0.parse::<u16>().map_err(|_| format!("published port `{}` is not a port number", t.0))?),
+    };
+    let protocol = p.protocol.clone().unwrap_or_else(|| "tcp".into());
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("port protocol must be tcp, udp or sctp, not `{protocol}`"));
+    }
+    Ok(Published { host_ip: p.host_ip.clone().unwrap_or_default(), host_port, container_port: p.target, protocol })
+}
+
+fn restart(r: &str) -> Result<RestartPolicy, String> {
+    let (name, count) = r.split_once(':').map_or((r, None), |(n, c)| (n, Some(c)));
+    let name = match name {
+        "no" => RestartPolicyNameEnum::NO,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        other => return Err(format!("restart `{other}` is not one of no, always, on-failure[:N], unless-stopped")),
+    };
+    let maximum_retry_count = count.map(|c| c.parse::<i64>().map_err(|_| format!("restart: `{c}` is not a number"))).transpose()?;
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count })
+}
+
+fn device(d: &str) -> DeviceMapping {
+    let parts: Vec<&str> = d.split(':').collect();
+    let host = parts[0].to_owned();
+    let container = parts.get(1).map_or_else(|| host.clone(), |c| (*c).to_owned());
+    DeviceMapping { path_on_host: Some(host), path_in_container: Some(container), cgroup_permissions: Some(parts.get(2).unwrap_or(&"rwm").to_string()) }
+}
+
+/// Every dependency exists and there is no cycle. Errors carry the service to blame.
+fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> {
+    let deps: HashMap<&str, Vec<&str>> = services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|(d, _)| d.as_str()).collect())).collect();
+    fn visit<'a>(n: &'a str, deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Result<(), (String, String)> {
+        if done.contains(n) {
+            return Ok(());
+        }
+        if let Some(i) = path.iter().position(|p| *p == n) {
+            let cycle = path[i..].iter().chain(std::iter::once(&n)).copied().collect::<Vec<_>>().join(" → ");
+            return Err((n.to_owned(), format!("dependency cycle: {cycle}")));
+        }
+        path.push(n);
+        for d in deps.get(n).into_iter().flatten() {
+            visit(d, deps, path, done)?;
+        }
+        path.pop();
+        done.insert(n);
+        Ok(())
+    }
+    let mut done = HashSet::new();
+    for s in services {
+        visit(&s.name, &deps, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
