@@ -2,7 +2,9 @@
 //! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
 
 mod labs;
+mod progress;
 mod serve;
+mod stack;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +30,14 @@ enum Command {
     Serve(serve::ServeArgs),
     /// List the labs, their steps and exercises (and any content errors).
     Labs(labs::LabsArgs),
+    /// Start (or bring up to date) your stack in Docker.
+    Up(stack::UpArgs),
+    /// Stop and remove your stack.
+    Down(stack::DownArgs),
+    /// Show your stack's services, ports, links and workspace.
+    Status(stack::StatusArgs),
+    /// Show one service's logs.
+    Logs(stack::LogsArgs),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -65,6 +75,10 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Serve(args) => serve::run(args, content).await,
         Command::Labs(args) => labs::run(args, &content),
+        Command::Up(args) => stack::run_up(args, &content).await,
+        Command::Down(args) => stack::run_down(args).await,
+        Command::Status(args) => stack::run_status(args).await,
+        Command::Logs(args) => stack::run_logs(args).await,
     }
 }
 

@@ -3,9 +3,18 @@
 //! `up`, `down` and `status` converge the engine to the plan and report on it, finding
 //! everything by label so they work from any shell.
 
+pub mod down;
+pub mod engine;
 pub mod file;
 pub mod interpolate;
 pub mod plan;
+pub mod progress;
+pub mod project;
+pub mod status;
+pub mod up;
 pub mod values;
 
+pub use engine::{Engine, StackError};
 pub use plan::{Plan, ProjectOptions, ServicePlan};
+pub use progress::{Phase, Progress, Quiet, StackEvent};
+pub use up::{Action, UpOptions, UpReport, up};

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod browser;
+pub mod docker;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};

@@ -742,6 +742,14 @@ fn device(d: &str) -> DeviceMapping {
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
 fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> {
+    for s in services {
+        for (dep, condition) in &s.depends_on {
+            let healthless = services.iter().any(|d| d.name == *dep && !d.has_healthcheck);
+            if *condition == Condition::ServiceHealthy && healthless {
+                return Err((s.name.clone(), format!("waits for `{dep}` to be healthy, but `{dep}` has no healthcheck")));
+            }
+        }
+    }
     let deps: HashMap<&str, Vec<&str>> = services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|(d, _)| d.as_str()).collect())).collect();
     fn visit<'a>(n: &'a str, deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Result<(), (String, String)> {
         if done.contains(n) {

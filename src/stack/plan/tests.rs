@@ -218,6 +218,7 @@ fn semantic_errors_name_the_service_and_its_line() {
         ("services:\n  a: {image: x}\n  b: {image: x, network_mode: 'service:a', ports: ['80:80']}\n", "publish them on that service"),
         ("services:\n  a: {image: x, network_mode: host, ports: ['80:80']}\n", "remove `ports`"),
         ("services:\n  a: {image: x, cgroup: sometimes}\n", "cgroup must be host or private"),
+        ("services:\n  a: {image: x}\n  b: {image: x, depends_on: {a: {condition: service_healthy}}}\n", "`a` has no healthcheck"),
     ];
     for (text, expected) in cases {
         let e = err_of(text);

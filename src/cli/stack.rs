@@ -1,0 +1,203 @@
+//! `lab up`, `lab down`, `lab status`, `lab logs`: the student's stack.
+
+use super::Outcome;
+use super::progress::TerminalProgress;
+use crate::course::ContentSource;
+use crate::stack::project::{self, StackSource};
+use crate::stack::status::{ProjectStatus, logs, status};
+use crate::stack::{Engine, ProjectOptions, UpOptions, down::down, plan::plan, up};
+use anyhow::Context;
+use futures_util::StreamExt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which project, for every stack command.
+#[derive(Debug, clap::Args)]
+pub struct ProjectArgs {
+    /// Project name (default: lab-<student>).
+    #[arg(long, env = "LAB_PROJECT")]
+    project: Option<String>,
+    /// Student name (default: $LAB_STUDENT, else your login name).
+    #[arg(long, env = "LAB_STUDENT")]
+    student: Option<String>,
+}
+
+impl ProjectArgs {
+    fn student(&self) -> String {
+        self.student.as_deref().map(crate::paths::sanitize).filter(|s| !s.is_empty()).unwrap_or_else(crate::paths::default_student)
+    }
+    fn project(&self) -> String {
+        self.project.clone().unwrap_or_else(|| project::default_project(&self.student()))
+    }
+}
+
+/// Arguments of `lab up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    target: ProjectArgs,
+    /// The lab whose stack to start (default: the only lab with a stack).
+    #[arg(long, conflicts_with = "stack")]
+    lab: Option<String>,
+    /// A compose-format stack file to start instead of a lab's.
+    #[arg(long, value_name = "FILE")]
+    stack: Option<PathBuf>,
+    /// Publish the stack's named ports from this number up, so several projects can share
+    /// one engine (default: the ports the course uses, e.g. 5050 and 8080).
+    #[arg(long, value_name = "N")]
+    port_base: Option<u16>,
+    /// Seconds to wait for a service's healthcheck.
+    #[arg(long, default_value_t = 300)]
+    health_timeout: u64,
+}
+
+/// Arguments of `lab down`.
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    target: ProjectArgs,
+    /// Also remove the project's named volumes (pulled task images, data).
+    #[arg(long)]
+    volumes: bool,
+}
+
+/// Arguments of `lab status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    target: ProjectArgs,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `lab logs`.
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    target: ProjectArgs,
+    /// The service whose logs to show.
+    service: String,
+    /// Keep following new output.
+    #[arg(short, long)]
+    follow: bool,
+}
+
+pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
+    let student = args.target.student();
+    let project_name = args.target.project();
+    let workspace = project::workspace_dir(&project_name);
+    let source: StackSource = match &args.stack {
+        Some(path) => project::from_file(path)?,
+        None => {
+            let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
+            let lab = project::choose_lab(&files, args.lab.as_deref())?;
+            project::from_lab(&files, &lab, &workspace)?
+        }
+    };
+    std::fs::create_dir_all(&workspace).with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
+    let engine = Engine::connect().await?;
+    let options = ProjectOptions {
+        project: project_name.clone(),
+        student,
+        port_base: args.port_base,
+        stack_dir: source.dir.clone(),
+        host: engine.published_host(),
+        lab: source.lab.clone(),
+        workspace: Some(workspace.clone()),
+        env: std::env::vars().collect(),
+    };
+    let plan = plan(&source.file, &source.text, &options)?;
+    eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());
+    let progress = TerminalProgress::new();
+    let up_options = UpOptions { health_timeout: Duration::from_secs(args.health_timeout) };
+    let report = tokio::select! {
+        r = up(&engine, &plan, &progress, &up_options) => r?,
+        () = super::serve::shutdown_signal() => {
+            anyhow::bail!("interrupted. Nothing is left half-done: run `lab up` again to finish, or `lab down` to remove what was created.");
+        }
+    };
+    for removed in &report.removed {
+        eprintln!("removed {removed} (no longer in the stack file)");
+    }
+    let state = status(&engine, &project_name).await?;
+    print_status(&state, &workspace);
+    Ok(Outcome::Success)
+}
+
+pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {
+    let project_name = args.target.project();
+    let engine = Engine::connect().await?;
+    let progress = TerminalProgress::new();
+    let report = down(&engine, &project_name, args.volumes, &progress).await?;
+    if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
+        eprintln!("project {project_name} has nothing to remove");
+    } else {
+        eprintln!(
+            "removed project {project_name}: {} containers, {} networks, {} volumes",
+            report.containers.len(),
+            report.networks.len(),
+            report.volumes.len()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+pub async fn run_status(args: StatusArgs) -> anyhow::Result<Outcome> {
+    let project_name = args.target.project();
+    let workspace = project::workspace_dir(&project_name);
+    let engine = Engine::connect().await?;
+    let state = status(&engine, &project_name).await?;
+    if args.json {
+        let mut value = serde_json::to_value(&state)?;
+        value["workspace"] = serde_json::Value::String(workspace.display().to_string());
+        value["running"] = serde_json::Value::Bool(state.all_running());
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if state.exists() {
+        print_status(&state, &workspace);
+    } else {
+        println!("project {project_name} is not up. Start it with `lab up`.");
+    }
+    Ok(if state.all_running() { Outcome::Success } else { Outcome::No })
+}
+
+pub async fn run_logs(args: LogsArgs) -> anyhow::Result<Outcome> {
+    let engine = Engine::connect().await?;
+    let mut stream = Box::pin(logs(&engine, &args.target.project(), &args.service, args.follow).await?);
+    let mut out = std::io::stdout().lock();
+    while let Some(chunk) = stream.next().await {
+        out.write_all(chunk?.as_bytes())?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The table shown after `up` and by `status`.
+fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
+    let rows: Vec<[String; 3]> = state
+        .services
+        .iter()
+        .map(|s| {
+            let st = match &s.health {
+                Some(h) => format!("{} ({h})", s.state),
+                None => s.state.clone(),
+            };
+            let ports = s.ports.iter().map(|p| format!("{}→{}/{}", p.host_port, p.container_port, p.protocol)).collect::<Vec<_>>().join(", ");
+            [s.service.clone(), st, ports]
+        })
+        .collect();
+    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(7);
+    let w1 = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0).max(5);
+    println!("{:<w0$}  {:<w1$}  PORTS", "SERVICE", "STATE");
+    for r in rows {
+        println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    }
+    if !state.links.is_empty() {
+        println!();
+        let w = state.links.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+        for (label, url) in &state.links {
+            println!("{label:<w$}  {url}");
+        }
+    }
+    println!("\nworkspace: {}", workspace.display());
+}

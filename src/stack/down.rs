@@ -1,0 +1,62 @@
+//! `down`: removes everything labelled for a project — containers first (gracefully), then
+//! networks, and volumes only when asked. Works from a fresh shell; safe to repeat.
+
+use super::engine::{Engine, StackError, is_not_found, project_filter};
+use super::progress::{Phase, Progress, StackEvent};
+use super::up::{existing_containers, remove_container};
+use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
+
+/// What `down` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DownReport {
+    /// Services whose containers were removed.
+    pub containers: Vec<String>,
+    /// Networks removed.
+    pub networks: Vec<String>,
+    /// Volumes removed.
+    pub volumes: Vec<String>,
+}
+
+/// Removes `project`'s containers and networks (and volumes if `volumes`).
+pub async fn down(engine: &Engine, project: &str, volumes: bool, progress: &dyn Progress) -> Result<DownReport, StackError> {
+    let docker = engine.docker();
+    let mut report = DownReport::default();
+    let containers = existing_containers(docker, project).await?;
+    // Dependents (sharing a network namespace) first, so nothing holds a dangling reference.
+    let mut ordered: Vec<_> = containers.into_iter().collect();
+    ordered.sort_by_key(|(_, c)| {
+        let shares = c.host_config.as_ref().and_then(|h| h.network_mode.as_deref()).is_some_and(|m| m.starts_with("container:"));
+        !shares
+    });
+    let removals = ordered.iter().map(|(service, container)| async move {
+        progress.event(StackEvent::Service { service, phase: Phase::Removing });
+        remove_container(docker, container).await?;
+        progress.event(StackEvent::Service { service, phase: Phase::Removed });
+        Ok::<_, StackError>(service.clone())
+    });
+    for r in futures_util::future::join_all(removals).await {
+        report.containers.push(r?);
+    }
+    report.containers.sort();
+
+    let networks = docker.list_networks(Some(ListNetworksOptionsBuilder::default().filters(&project_filter(project)).build())).await?;
+    for net in networks {
+        let name = net.name.unwrap_or_default();
+        match docker.remove_network(net.id.as_deref().unwrap_or(&name)).await {
+            Ok(()) => report.networks.push(name),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if volumes {
+        let listed = docker.list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&project_filter(project)).build())).await?;
+        for vol in listed.volumes.unwrap_or_default() {
+            match docker.remove_volume(&vol.name, Some(RemoveVolumeOptionsBuilder::default().force(true).build())).await {
+                Ok(()) => report.volumes.push(vol.name),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(report)
+}

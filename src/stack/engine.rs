@@ -1,0 +1,152 @@
+//! The connection to a Docker engine, and the errors a stack operation can end in. The
+//! engine is found the way the docker CLI finds it: `DOCKER_HOST` (unix, tcp, or TLS with
+//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), else the local socket; the API version is
+//! negotiated so older engines work.
+
+use crate::course::ContentError;
+use bollard::Docker;
+use std::collections::HashMap;
+
+/// Why a stack operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// No engine answered.
+    #[error(
+        "cannot reach the Docker engine at {host}: {reason}\n  Is Docker running? Start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at your engine."
+    )]
+    Unreachable {
+        /// Where lab looked.
+        host: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// The stack file is invalid.
+    #[error("{0}")]
+    Stack(#[from] ContentError),
+    /// An image is missing locally and could not be pulled.
+    #[error("image {image} (service {service}) could not be pulled: {reason}")]
+    Pull {
+        /// The image reference.
+        image: String,
+        /// The (first) service that uses it.
+        service: String,
+        /// The engine's reason.
+        reason: String,
+    },
+    /// Something on the engine already uses a name lab needs.
+    #[error("a {kind} named {name} already exists and does not belong to project {project}; remove it or pick another project with --project")]
+    NameTaken {
+        /// container, network or volume.
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// The project lab was working on.
+        project: String,
+    },
+    /// A service did not come up.
+    #[error("service {service}: {reason}")]
+    Service {
+        /// The service.
+        service: String,
+        /// What happened.
+        reason: String,
+    },
+    /// Several services failed.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<StackError>),
+    /// No such service in the project.
+    #[error("project {project} has no service {service} (it has: {known})")]
+    UnknownService {
+        /// The project.
+        project: String,
+        /// What was asked for.
+        service: String,
+        /// What exists.
+        known: String,
+    },
+    /// Any other engine error.
+    #[error("Docker engine error: {0}")]
+    Engine(#[from] bollard::errors::Error),
+}
+
+impl StackError {
+    /// Whether the failure means "could not do it at all" (exit 2) rather than a partial result.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StackError::Unreachable { .. })
+    }
+}
+
+/// A connected engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: Docker,
+    host: String,
+}
+
+impl Engine {
+    /// Connects to the engine named by `DOCKER_HOST` (or the local socket) and negotiates
+    /// the API version.
+    pub async fn connect() -> Result<Engine, StackError> {
+        crate::net::install_crypto_provider();
+        let host = docker_host();
+        let unreachable = |reason: String| StackError::Unreachable { host: host.clone(), reason };
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+        let docker = docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?;
+        docker.ping().await.map_err(|e| unreachable(e.to_string()))?;
+        Ok(Engine { docker, host })
+    }
+
+    /// The bollard client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Where the engine is (for messages).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The host name at which ports published by this engine are reached: the engine's
+    /// host for a tcp:// engine, else `localhost`.
+    pub fn published_host(&self) -> String {
+        published_host(&self.host)
+    }
+}
+
+/// `DOCKER_HOST`, or the default socket.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+fn published_host(docker_host: &str) -> String {
+    let rest = ["tcp://", "http://", "https://"].iter().find_map(|p| docker_host.strip_prefix(p));
+    match rest {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+            if host.is_empty() || host == "0.0.0.0" { "localhost".into() } else { host.to_owned() }
+        }
+        None => "localhost".into(),
+    }
+}
+
+/// Label filter for every object of `project`.
+pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![format!("{}={project}", super::plan::labels::PROJECT)])])
+}
+
+/// Whether a bollard error is a 404.
+pub fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(err, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn published_host_follows_docker_host() {
+        assert_eq!(super::published_host("unix:///var/run/docker.sock"), "localhost");
+        assert_eq!(super::published_host("tcp://10.0.0.5:2376"), "10.0.0.5");
+        assert_eq!(super::published_host("tcp://0.0.0.0:2375"), "localhost");
+        assert_eq!(super::published_host("https://docker.example:2376/"), "docker.example");
+    }
+}

@@ -1,0 +1,149 @@
+//! What a project looks like on the engine right now, read from container labels and
+//! inspection alone, so it works from a fresh shell and after lab restarts. Also the logs
+//! of one service.
+
+use super::engine::{Engine, StackError, project_filter};
+use super::plan::labels;
+use super::up::existing_containers;
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder};
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A project's state.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProjectStatus {
+    /// Project name.
+    pub project: String,
+    /// Student, from labels.
+    pub student: Option<String>,
+    /// Lab id, from labels.
+    pub lab: Option<String>,
+    /// Services, sorted by name.
+    pub services: Vec<ServiceStatus>,
+    /// Named host ports.
+    pub ports: BTreeMap<String, u16>,
+    /// Endpoints for later stages.
+    pub endpoints: BTreeMap<String, String>,
+    /// Links for the student, in file order.
+    pub links: Vec<(String, String)>,
+}
+
+/// One service's container.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceStatus {
+    /// Service name.
+    pub service: String,
+    /// Container name.
+    pub container: String,
+    /// Image reference.
+    pub image: String,
+    /// `running`, `exited`, `created`, …
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
+    pub health: Option<String>,
+    /// Published ports.
+    pub ports: Vec<PortStatus>,
+}
+
+/// One published port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortStatus {
+    /// Host address.
+    pub host_ip: String,
+    /// Host port.
+    pub host_port: u16,
+    /// Container port.
+    pub container_port: u16,
+    /// Protocol.
+    pub protocol: String,
+}
+
+impl ProjectStatus {
+    /// Whether any container of the project exists.
+    pub fn exists(&self) -> bool {
+        !self.services.is_empty()
+    }
+
+    /// Whether every service is running (and healthy where it has a healthcheck).
+    pub fn all_running(&self) -> bool {
+        self.exists() && self.services.iter().all(|s| s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy"))
+    }
+}
+
+/// Reads the state of `project`.
+pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, StackError> {
+    let docker = engine.docker();
+    let containers = existing_containers(docker, project).await?;
+    let mut out = ProjectStatus {
+        project: project.to_owned(),
+        student: None,
+        lab: None,
+        services: Vec::new(),
+        ports: BTreeMap::new(),
+        endpoints: BTreeMap::new(),
+        links: Vec::new(),
+    };
+    for (service, summary) in containers {
+        let Some(id) = summary.id.as_deref() else { continue };
+        let labels = summary.labels.clone().unwrap_or_default();
+        if out.student.is_none() {
+            out.student = labels.get(labels::STUDENT).cloned();
+            out.lab = labels.get(labels::LAB).cloned();
+            out.ports = labels.get(labels::PORTS).and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok()).map(|m| m.into_iter().filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect()).unwrap_or_default();
+            out.endpoints = labels.get(labels::ENDPOINTS).and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+            out.links = labels.get(labels::LINKS).and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+        }
+        // The summary has no health on older engines; inspection always does.
+        let inspected = docker.inspect_container(id, None::<InspectContainerOptions>).await.ok();
+        let state = inspected.as_ref().and_then(|i| i.state.as_ref());
+        let health = state.and_then(|s| s.health.as_ref()).and_then(|h| h.status).map(|h| h.to_string()).filter(|h| !h.is_empty() && h != "none");
+        let ports: BTreeSet<PortStatus> = summary
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                Some(PortStatus {
+                    host_ip: p.ip.unwrap_or_default(),
+                    host_port: p.public_port?,
+                    container_port: p.private_port,
+                    protocol: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+                })
+            })
+            .collect();
+        out.services.push(ServiceStatus {
+            service,
+            container: summary.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_owned(),
+            image: summary.image.unwrap_or_default(),
+            state: summary.state.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into()),
+            health,
+            ports: ports.into_iter().collect(),
+        });
+    }
+    out.services.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok(out)
+}
+
+/// The log stream of one service's container (`follow` keeps it open).
+pub async fn logs(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+    follow: bool,
+) -> Result<impl Stream<Item = Result<String, StackError>> + use<>, StackError> {
+    let docker = engine.docker().clone();
+    let list = docker
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&project_filter(project)).build()))
+        .await?;
+    let known: Vec<String> = list.iter().filter_map(|c| c.labels.as_ref()?.get(labels::SERVICE).cloned()).collect();
+    let Some(id) = list.iter().find(|c| c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)).is_some_and(|s| s == service)).and_then(|c| c.id.clone())
+    else {
+        return Err(StackError::UnknownService {
+            project: project.to_owned(),
+            service: service.to_owned(),
+            known: if known.is_empty() { "no services; is the stack up?".into() } else { known.join(", ") },
+        });
+    };
+    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(follow).tail("all").build();
+    Ok(docker.logs(&id, Some(options)).map(|item| item.map(|out| out.to_string()).map_err(StackError::from)))
+}

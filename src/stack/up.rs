@@ -1,0 +1,549 @@
+//! `up`: converge the engine to a plan. Missing images are pulled (with progress), networks
+//! and volumes created, and services created and started in dependency order, independent
+//! ones concurrently, waiting for health where `depends_on` asks for it. Unchanged
+//! containers (same config hash) are kept, changed ones recreated, and containers of
+//! services no longer in the file removed. Every step is idempotent, so an interrupted `up`
+//! is finished by the next `up` (or cleaned by `down`).
+
+use super::engine::{Engine, StackError, is_not_found, project_filter};
+use super::file::Condition;
+use super::plan::{Plan, ServicePlan, labels};
+use super::progress::{Phase, Progress, StackEvent};
+use bollard::Docker;
+use bollard::models::{ContainerSummary, EndpointSettings, HealthStatusEnum, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Tuning for `up`.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// How long to wait for a service to become healthy.
+    pub health_timeout: Duration,
+}
+
+impl Default for UpOptions {
+    fn default() -> Self {
+        UpOptions { health_timeout: Duration::from_secs(300) }
+    }
+}
+
+/// What `up` did to one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Running and unchanged.
+    Kept,
+    /// Unchanged but was stopped; started.
+    Started,
+    /// Did not exist; created and started.
+    Created,
+    /// Its configuration changed (or the service it shares a network with was replaced).
+    Recreated,
+}
+
+/// The result of `up`.
+#[derive(Debug, Clone, Default)]
+pub struct UpReport {
+    /// Per service, in file order.
+    pub actions: Vec<(String, Action)>,
+    /// Containers of services no longer in the file, removed.
+    pub removed: Vec<String>,
+}
+
+/// What to do with one service, decided before anything changes.
+#[derive(Debug, Clone)]
+enum Decision {
+    Keep { id: String, running: bool },
+    Create,
+    Recreate { old_id: String },
+}
+
+/// How far a service has come, for its dependents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    Pending,
+    Started,
+    Healthy,
+    Failed,
+}
+
+/// Converges the engine to `plan`.
+pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: &UpOptions) -> Result<UpReport, StackError> {
+    let docker = engine.docker();
+    let image_ids = ensure_images(docker, plan, progress).await?;
+    ensure_networks(docker, plan).await?;
+    ensure_volumes(docker, plan).await?;
+
+    let existing = existing_containers(docker, &plan.project).await?;
+    let mut removed = Vec::new();
+    for (service, container) in &existing {
+        if !plan.services.iter().any(|s| &s.name == service) {
+            progress.event(StackEvent::Service { service, phase: Phase::Removing });
+            remove_container(docker, container).await?;
+            progress.event(StackEvent::Service { service, phase: Phase::Removed });
+            removed.push(service.clone());
+        }
+    }
+
+    let hashes: HashMap<&str, String> = plan.services.iter().map(|s| (s.name.as_str(), config_hash(s, &image_ids[&s.image]))).collect();
+    let decisions = decide(plan, &existing, &hashes);
+    let actions = run(docker, plan, &decisions, &hashes, progress, options).await?;
+    remove_stale_networks(docker, plan).await;
+    Ok(UpReport { actions, removed })
+}
+
+/// Hash of everything that defines the container; a different hash means "recreate".
+pub fn config_hash(service: &ServicePlan, image_id: &str) -> String {
+    let mut value = serde_json::to_value(&service.create).unwrap_or_default();
+    let extra = serde_json::to_value(&service.extra_networks).unwrap_or_default();
+    canonicalize(&mut value);
+    let mut hasher = Sha256::new();
+    hasher.update(value.to_string());
+    hasher.update(extra.to_string());
+    hasher.update(image_id);
+    crate::course::hex(&hasher.finalize()[..12])
+}
+
+/// Sorts object keys so that maps built from hash maps hash the same every time.
+fn canonicalize(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut v) in entries {
+                canonicalize(&mut v);
+                map.insert(k, v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(canonicalize),
+        _ => {}
+    }
+}
+
+/// Splits `repo[:tag][@digest]` into what the pull API wants, defaulting the tag to latest.
+pub fn split_image(image: &str) -> (String, String) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo.to_owned(), digest.to_owned());
+    }
+    let slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[slash..].rfind(':') {
+        Some(i) => (image[..slash + i].to_owned(), image[slash + i + 1..].to_owned()),
+        None => (image.to_owned(), "latest".to_owned()),
+    }
+}
+
+/// Makes sure every image is present, pulling missing ones concurrently. Returns image ids.
+async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, String>, StackError> {
+    let mut first_user: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in &plan.services {
+        first_user.entry(s.image.as_str()).or_insert(s.name.as_str());
+    }
+    let pulls = first_user.iter().map(|(image, service)| async move {
+        match docker.inspect_image(image).await {
+            Ok(found) => return Ok(((*image).to_owned(), found.id.unwrap_or_default())),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(StackError::Engine(e)),
+        }
+        pull(docker, image, service, progress).await?;
+        let found = docker.inspect_image(image).await.map_err(|e| pull_error(image, service, e.to_string()))?;
+        Ok(((*image).to_owned(), found.id.unwrap_or_default()))
+    });
+    let results = futures_util::future::join_all(pulls).await;
+    let mut ids = HashMap::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok((image, id)) => {
+                ids.insert(image, id);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(ids),
+        1 => Err(errors.remove(0)),
+        _ => Err(StackError::Several(errors)),
+    }
+}
+
+fn pull_error(image: &str, service: &str, reason: String) -> StackError {
+    StackError::Pull { image: image.to_owned(), service: service.to_owned(), reason }
+}
+
+async fn pull(docker: &Docker, image: &str, service: &str, progress: &dyn Progress) -> Result<(), StackError> {
+    let (repo, tag) = split_image(image);
+    let options = CreateImageOptionsBuilder::default().from_image(&repo).tag(&tag).build();
+    let mut stream = docker.create_image(Some(options), None, None);
+    progress.event(StackEvent::Pull { image, layer: None, status: "pulling", current: None, total: None });
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| pull_error(image, service, engine_message(&e)))?;
+        if let Some(detail) = info.error_detail {
+            return Err(pull_error(image, service, detail.message.unwrap_or_else(|| "unknown error".into())));
+        }
+        let (current, total) = info.progress_detail.map_or((None, None), |d| (d.current.map(|c| c as u64), d.total.map(|t| t as u64)));
+        progress.event(StackEvent::Pull {
+            image,
+            layer: info.id.as_deref(),
+            status: info.status.as_deref().unwrap_or(""),
+            current,
+            total,
+        });
+    }
+    progress.event(StackEvent::Pulled { image });
+    Ok(())
+}
+
+/// The message inside an engine error, without bollard's wrapping.
+pub fn engine_message(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn ensure_networks(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
+    let existing = docker
+        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&HashMap::from([("name", plan.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>())])).build()))
+        .await?;
+    for net in &plan.networks {
+        if let Some(found) = existing.iter().find(|n| n.name.as_deref() == Some(net.name.as_str())) {
+            let ours = found.labels.as_ref().and_then(|l| l.get(labels::PROJECT)).is_some_and(|p| *p == plan.project);
+            if !ours {
+                return Err(StackError::NameTaken { kind: "network", name: net.name.clone(), project: plan.project.clone() });
+            }
+            continue;
+        }
+        let mut l = net.labels.clone();
+        l.insert(labels::PROJECT.into(), plan.project.clone());
+        l.insert(labels::NAME.into(), net.key.clone());
+        docker
+            .create_network(NetworkCreateRequest {
+                name: net.name.clone(),
+                driver: net.driver.clone(),
+                internal: net.internal.then_some(true),
+                labels: Some(l),
+                options: (!net.options.is_empty()).then(|| net.options.clone()),
+                ..Default::default()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn ensure_volumes(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
+    if plan.volumes.is_empty() {
+        return Ok(());
+    }
+    let listed = docker.list_volumes(Some(ListVolumesOptionsBuilder::default().build())).await?;
+    let existing = listed.volumes.unwrap_or_default();
+    for vol in &plan.volumes {
+        if let Some(found) = existing.iter().find(|v| v.name == vol.name) {
+            if found.labels.get(labels::PROJECT) != Some(&plan.project) {
+                return Err(StackError::NameTaken { kind: "volume", name: vol.name.clone(), project: plan.project.clone() });
+            }
+            continue;
+        }
+        let mut l = vol.labels.clone();
+        l.insert(labels::PROJECT.into(), plan.project.clone());
+        l.insert(labels::NAME.into(), vol.key.clone());
+        docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(vol.name.clone()),
+                driver: vol.driver.clone(),
+                driver_opts: (!vol.options.is_empty()).then(|| vol.options.clone()),
+                labels: Some(l),
+                ..Default::default()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Networks labelled for the project that the plan no longer has; removal fails harmlessly
+/// while something still uses them.
+async fn remove_stale_networks(docker: &Docker, plan: &Plan) {
+    let Ok(nets) = docker.list_networks(Some(ListNetworksOptionsBuilder::default().filters(&project_filter(&plan.project)).build())).await else {
+        return;
+    };
+    for net in nets {
+        let name = net.name.unwrap_or_default();
+        if !plan.networks.iter().any(|n| n.name == name) {
+            let _ = docker.remove_network(&name).await;
+        }
+    }
+}
+
+/// The project's containers, by service label.
+pub async fn existing_containers(docker: &Docker, project: &str) -> Result<HashMap<String, ContainerSummary>, StackError> {
+    let list = docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&project_filter(project)).build())).await?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| Some((c.labels.as_ref()?.get(labels::SERVICE)?.clone(), c)))
+        .collect())
+}
+
+/// Stops (gracefully, as long as the container's grace label says) and removes a container.
+pub async fn remove_container(docker: &Docker, container: &ContainerSummary) -> Result<(), StackError> {
+    let Some(id) = container.id.as_deref() else { return Ok(()) };
+    let grace = container.labels.as_ref().and_then(|l| l.get(labels::STOP_GRACE)).and_then(|g| g.parse::<i32>().ok()).unwrap_or(10);
+    match docker.stop_container(id, Some(StopContainerOptionsBuilder::default().t(grace).build())).await {
+        Ok(()) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        // 304: already stopped.
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match docker.remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(true).v(true).build())).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        // Already being removed (e.g. auto-remove): fine.
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_running(c: &ContainerSummary) -> bool {
+    c.state.is_some_and(|s| s == bollard::models::ContainerSummaryStateEnum::RUNNING)
+}
+
+/// Decides per service, parents first, so that a service sharing the network of a replaced
+/// (or restarted) container is replaced too: its old namespace is gone.
+fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &HashMap<&str, String>) -> HashMap<String, Decision> {
+    let mut decisions: HashMap<String, Decision> = HashMap::new();
+    let by_name: HashMap<&str, &ServicePlan> = plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
+    fn decide_one(
+        name: &str,
+        by_name: &HashMap<&str, &ServicePlan>,
+        existing: &HashMap<String, ContainerSummary>,
+        hashes: &HashMap<&str, String>,
+        decisions: &mut HashMap<String, Decision>,
+    ) {
+        if decisions.contains_key(name) {
+            return;
+        }
+        let service = by_name[name];
+        let parent_replaced = service.network_parent.as_deref().is_some_and(|p| {
+            decide_one(p, by_name, existing, hashes, decisions);
+            !matches!(decisions.get(p), Some(Decision::Keep { running: true, .. }))
+        });
+        let decision = match existing.get(name) {
+            None => Decision::Create,
+            Some(c) => {
+                let id = c.id.clone().unwrap_or_default();
+                let same = c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH)) == hashes.get(name);
+                if same && !parent_replaced { Decision::Keep { id, running: is_running(c) } } else { Decision::Recreate { old_id: id } }
+            }
+        };
+        decisions.insert(name.to_owned(), decision);
+    }
+    for s in &plan.services {
+        decide_one(&s.name, &by_name, existing, hashes, &mut decisions);
+    }
+    decisions
+}
+
+/// Creates/starts services in dependency order, concurrently where independent.
+async fn run(
+    docker: &Docker,
+    plan: &Plan,
+    decisions: &HashMap<String, Decision>,
+    hashes: &HashMap<&str, String>,
+    progress: &dyn Progress,
+    options: &UpOptions,
+) -> Result<Vec<(String, Action)>, StackError> {
+    let mut senders = HashMap::new();
+    let mut receivers = HashMap::new();
+    for s in &plan.services {
+        let (tx, rx) = watch::channel(Readiness::Pending);
+        senders.insert(s.name.as_str(), tx);
+        receivers.insert(s.name.as_str(), rx);
+    }
+    let needs_health: HashSet<&str> = plan
+        .services
+        .iter()
+        .flat_map(|s| s.depends_on.iter().filter(|(_, c)| *c == Condition::ServiceHealthy).map(|(d, _)| d.as_str()))
+        .collect();
+
+    let tasks = plan.services.iter().map(|service| {
+        let tx = senders.remove(service.name.as_str()).expect("one sender per service");
+        let receivers = &receivers;
+        let needs_health = needs_health.contains(service.name.as_str());
+        async move {
+            let result = bring_up(docker, service, &decisions[&service.name], &hashes[service.name.as_str()], receivers, &tx, needs_health, progress, options).await;
+            if let Err(e) = &result {
+                let _ = tx.send(Readiness::Failed);
+                progress.event(StackEvent::ServiceFailed { service: &service.name, reason: &e.to_string() });
+            }
+            result.map(|a| (service.name.clone(), a))
+        }
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    let mut actions = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(a) => actions.push(a),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(actions),
+        1 => Err(errors.remove(0)),
+        _ => Err(StackError::Several(errors)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bring_up(
+    docker: &Docker,
+    service: &ServicePlan,
+    decision: &Decision,
+    hash: &str,
+    receivers: &HashMap<&str, watch::Receiver<Readiness>>,
+    tx: &watch::Sender<Readiness>,
+    needs_health: bool,
+    progress: &dyn Progress,
+    options: &UpOptions,
+) -> Result<Action, StackError> {
+    let fail = |reason: String| StackError::Service { service: service.name.clone(), reason };
+    for (dep, condition) in &service.depends_on {
+        let mut rx = receivers[dep.as_str()].clone();
+        let wanted = |r: &Readiness| match condition {
+            Condition::ServiceStarted => matches!(r, Readiness::Started | Readiness::Healthy | Readiness::Failed),
+            Condition::ServiceHealthy => matches!(r, Readiness::Healthy | Readiness::Failed),
+        };
+        let reached = rx.wait_for(wanted).await.map(|r| *r).unwrap_or(Readiness::Failed);
+        if reached == Readiness::Failed {
+            return Err(fail(format!("not started because {dep}, which it depends on, failed")));
+        }
+    }
+
+    let name = service.name.as_str();
+    let action = match decision {
+        Decision::Keep { running: true, .. } => {
+            progress.event(StackEvent::Service { service: name, phase: Phase::Kept });
+            Action::Kept
+        }
+        Decision::Keep { id, running: false } => {
+            progress.event(StackEvent::Service { service: name, phase: Phase::Starting });
+            docker.start_container(id, None).await.map_err(|e| fail(format!("cannot start: {}", engine_message(&e))))?;
+            Action::Started
+        }
+        Decision::Create | Decision::Recreate { .. } => {
+            if let Decision::Recreate { old_id } = decision {
+                progress.event(StackEvent::Service { service: name, phase: Phase::Recreating });
+                let old = ContainerSummary { id: Some(old_id.clone()), labels: service.create.labels.clone(), ..Default::default() };
+                remove_container(docker, &old).await?;
+            } else {
+                progress.event(StackEvent::Service { service: name, phase: Phase::Creating });
+            }
+            create_and_start(docker, service, hash).await?;
+            if matches!(decision, Decision::Create) { Action::Created } else { Action::Recreated }
+        }
+    };
+    let _ = tx.send(Readiness::Started);
+    if needs_health && service.has_healthcheck {
+        progress.event(StackEvent::Service { service: name, phase: Phase::WaitingHealthy });
+        wait_healthy(docker, &service.container, options.health_timeout).await.map_err(fail)?;
+        let _ = tx.send(Readiness::Healthy);
+    } else if needs_health {
+        return Err(fail("a dependent waits for it to be healthy, but it has no healthcheck".into()));
+    }
+    progress.event(StackEvent::Service { service: name, phase: Phase::Running });
+    Ok(action)
+}
+
+async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str) -> Result<(), StackError> {
+    let fail = |reason: String| StackError::Service { service: service.name.clone(), reason };
+    let mut body = service.create.clone();
+    body.labels.get_or_insert_with(HashMap::new).insert(labels::CONFIG_HASH.into(), hash.to_owned());
+    let options = CreateContainerOptionsBuilder::default().name(&service.container).build();
+    let created = match docker.create_container(Some(options), body).await {
+        Ok(c) => c,
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+            let project = service.create.labels.as_ref().and_then(|l| l.get(labels::PROJECT)).cloned().unwrap_or_default();
+            return Err(StackError::NameTaken { kind: "container", name: service.container.clone(), project });
+        }
+        Err(e) => return Err(fail(format!("cannot create the container: {}", engine_message(&e)))),
+    };
+    for (network, aliases) in &service.extra_networks {
+        docker
+            .connect_network(network, NetworkConnectRequest {
+                container: created.id.clone(),
+                endpoint_config: Some(EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() }),
+            })
+            .await
+            .map_err(|e| fail(format!("cannot join network {network}: {}", engine_message(&e))))?;
+    }
+    docker.start_container(&created.id, None).await.map_err(|e| fail(format!("cannot start: {}", engine_message(&e))))?;
+    Ok(())
+}
+
+/// Polls the container until its healthcheck says healthy; fails fast when it turns
+/// unhealthy or the container stops.
+async fn wait_healthy(docker: &Docker, container: &str, timeout: Duration) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let info = docker.inspect_container(container, None).await.map_err(|e| engine_message(&e))?;
+        let state = info.state.unwrap_or_default();
+        let health = state.health.unwrap_or_default();
+        let last_output = || {
+            health.log.as_ref().and_then(|l| l.last()).and_then(|r| r.output.clone()).map(|o| o.trim().to_owned()).unwrap_or_default()
+        };
+        match health.status {
+            Some(HealthStatusEnum::HEALTHY) => return Ok(()),
+            Some(HealthStatusEnum::UNHEALTHY) => return Err(format!("its healthcheck failed: {}", last_output())),
+            _ => {}
+        }
+        if state.running == Some(false) {
+            return Err(format!("the container stopped (exit code {}) before becoming healthy", state.exit_code.unwrap_or(-1)));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("not healthy after {}s; last check said: {}", timeout.as_secs(), last_output()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_into_repo_and_tag() {
+        assert_eq!(split_image("busybox"), ("busybox".into(), "latest".into()));
+        assert_eq!(split_image("mesosphere/marathon:v1.11.24"), ("mesosphere/marathon".into(), "v1.11.24".into()));
+        assert_eq!(split_image("localhost:5000/x/y"), ("localhost:5000/x/y".into(), "latest".into()));
+        assert_eq!(split_image("localhost:5000/x:1"), ("localhost:5000/x".into(), "1".into()));
+        assert_eq!(split_image("x@sha256:abc"), ("x".into(), "sha256:abc".into()));
+    }
+
+    #[test]
+    fn the_config_hash_is_stable_and_sensitive() {
+        let opts = super::super::plan::ProjectOptions {
+            project: "p".into(),
+            student: "s".into(),
+            port_base: None,
+            stack_dir: ".".into(),
+            host: "localhost".into(),
+            lab: None,
+            workspace: None,
+            env: HashMap::new(),
+        };
+        let text = "services:\n  a:\n    image: x\n    environment: {A: 1, B: 2, C: 3}\n    labels: {x: 1, y: 2, z: 3}\n";
+        let p1 = super::super::plan::plan("s.yml", text, &opts).unwrap();
+        let p2 = super::super::plan::plan("s.yml", text, &opts).unwrap();
+        assert_eq!(config_hash(&p1.services[0], "img1"), config_hash(&p2.services[0], "img1"), "hash maps do not change the hash");
+        assert_ne!(config_hash(&p1.services[0], "img1"), config_hash(&p1.services[0], "img2"), "a new image changes it");
+        let p3 = super::super::plan::plan("s.yml", &text.replace("C: 3", "C: 4"), &opts).unwrap();
+        assert_ne!(config_hash(&p1.services[0], "img1"), config_hash(&p3.services[0], "img1"));
+    }
+}
