@@ -14,9 +14,12 @@ pub struct TerminalProgress {
     state: Mutex<State>,
 }
 
+/// Bytes done and in all, per layer of one image.
+type Layers = HashMap<String, (u64, u64)>;
+
 #[derive(Default)]
 struct State {
-    images: HashMap<String, (ProgressBar, HashMap<String, (u64, u64)>)>,
+    images: HashMap<String, (ProgressBar, Layers)>,
     services: HashMap<String, ProgressBar>,
     announced: HashMap<String, Phase>,
 }

@@ -38,9 +38,10 @@ pub struct UpArgs {
     #[command(flatten)]
     target: ProjectArgs,
     /// The lab whose stack to start (default: the only lab with a stack).
-    #[arg(long, conflicts_with = "stack")]
+    #[arg(long)]
     lab: Option<String>,
-    /// A compose-format stack file to start instead of a lab's.
+    /// A compose-format stack file to start instead of the lab's stack.yml: a path, or the
+    /// name of another stack file in the lab (e.g. stack-classic.yml).
     #[arg(long, value_name = "FILE")]
     stack: Option<PathBuf>,
     /// Publish the stack's named ports from this number up, so several projects can share
@@ -89,26 +90,29 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let project_name = args.target.project();
     let workspace = project::workspace_dir(&project_name);
     let source: StackSource = match &args.stack {
-        Some(path) => project::from_file(path)?,
-        None => {
+        Some(path) if path.exists() || args.lab.is_none() && path.components().count() > 1 => project::from_file(path)?,
+        stack => {
             let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
             let lab = project::choose_lab(&files, args.lab.as_deref())?;
-            project::from_lab(&files, &lab, &workspace)?
+            let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
+            project::from_lab(&files, &lab, &name, &workspace)?
         }
     };
     std::fs::create_dir_all(&workspace).with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
-    let engine = Engine::connect().await?;
+    let docker_host = crate::stack::engine::docker_host();
     let options = ProjectOptions {
         project: project_name.clone(),
         student,
         port_base: args.port_base,
         stack_dir: source.dir.clone(),
-        host: engine.published_host(),
+        host: crate::stack::engine::published_host(&docker_host),
         lab: source.lab.clone(),
         workspace: Some(workspace.clone()),
         env: std::env::vars().collect(),
     };
+    // Check the file before touching the engine, so mistakes show even without Docker.
     let plan = plan(&source.file, &source.text, &options)?;
+    let engine = Engine::connect().await?;
     eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());
     let progress = TerminalProgress::new();
     let up_options = UpOptions { health_timeout: Duration::from_secs(args.health_timeout) };

@@ -118,7 +118,8 @@ pub fn docker_host() -> String {
     std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
 }
 
-fn published_host(docker_host: &str) -> String {
+/// The host name at which ports published by the engine at `docker_host` are reached.
+pub fn published_host(docker_host: &str) -> String {
     let rest = ["tcp://", "http://", "https://"].iter().find_map(|p| docker_host.strip_prefix(p));
     match rest {
         Some(rest) => {

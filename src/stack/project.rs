@@ -44,9 +44,14 @@ fn list(ids: &[String]) -> String {
     if ids.is_empty() { "none".into() } else { ids.join(", ") }
 }
 
-/// A lab's stack file; relative paths resolve against the workspace.
-pub fn from_lab(files: &Files, lab: &str, workspace: &Path) -> Result<StackSource, ContentError> {
-    let file = format!("labs/{lab}/stack.yml");
+/// A stack file of a lab (`stack.yml`, or another name such as `stack-classic.yml`);
+/// relative paths resolve against the workspace.
+pub fn from_lab(files: &Files, lab: &str, name: &str, workspace: &Path) -> Result<StackSource, ContentError> {
+    let file = format!("labs/{lab}/{name}");
+    if !files.contains(&file) {
+        let known: Vec<&str> = files.paths().filter_map(|p| p.strip_prefix(&format!("labs/{lab}/"))).filter(|p| p.starts_with("stack") && p.ends_with(".yml")).collect();
+        return Err(ContentError::file(&file, "no such stack file").with_fix(format!("the lab has: {}", known.join(", "))));
+    }
     Ok(StackSource { text: files.text(&file)?.to_owned(), file, dir: workspace.to_owned(), lab: Some(lab.to_owned()) })
 }
 

@@ -111,13 +111,16 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
                 })
             })
             .collect();
+        // Engines list a binding once per address family (0.0.0.0 and ::); show it once.
+        let mut seen = BTreeSet::new();
+        let ports: Vec<PortStatus> = ports.into_iter().filter(|p| seen.insert((p.host_port, p.container_port, p.protocol.clone()))).collect();
         out.services.push(ServiceStatus {
             service,
             container: summary.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_owned(),
             image: summary.image.unwrap_or_default(),
             state: summary.state.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into()),
             health,
-            ports: ports.into_iter().collect(),
+            ports,
         });
     }
     out.services.sort_by(|a, b| a.service.cmp(&b.service));

@@ -161,8 +161,11 @@ struct PortsSection {
     ports: super::values::OrderedMap<u16>,
 }
 
+/// Named host ports, in declaration order.
+pub type NamedPorts = Vec<(String, u16)>;
+
 /// The variables lab supplies, from the options and the file's named ports.
-pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, Vec<(String, u16)>), ContentError> {
+pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, NamedPorts), ContentError> {
     let pre: PortsOnly = crate::course::error::parse_yaml(file, text, 0)?;
     let declared = pre.x_lab.map(|x| x.ports.0).unwrap_or_default();
     let mut ports = Vec::with_capacity(declared.len());
@@ -393,8 +396,8 @@ impl Resolver<'_> {
         let mut published = Vec::new();
         for port in &s.ports {
             match port {
-                ShortOrLong::Short(spec) => published.extend(parse_short_port(spec).map_err(|m| err(m))?),
-                ShortOrLong::Long(long) => published.push(long_port(long).map_err(|m| err(m))?),
+                ShortOrLong::Short(spec) => published.extend(parse_short_port(spec).map_err(&err)?),
+                ShortOrLong::Long(long) => published.push(long_port(long).map_err(&err)?),
             }
         }
         if !published.is_empty() && network_parent.is_some() {
@@ -424,11 +427,11 @@ impl Resolver<'_> {
         let mut tmpfs: HashMap<String, String> = HashMap::new();
         for v in &s.volumes {
             match v {
-                ShortOrLong::Short(spec) => match self.short_volume(spec, volume_names).map_err(|m| err(m))? {
+                ShortOrLong::Short(spec) => match self.short_volume(spec, volume_names).map_err(&err)? {
                     Mount::Bind(b) => binds.push(b),
                     Mount::Anonymous(t) => anonymous.push(t),
                 },
-                ShortOrLong::Long(long) => match self.long_volume(long, volume_names).map_err(|m| err(m))? {
+                ShortOrLong::Long(long) => match self.long_volume(long, volume_names).map_err(&err)? {
                     LongMount::Bind(b) => binds.push(b),
                     LongMount::Anonymous(t) => anonymous.push(t),
                     LongMount::Tmpfs(path, opts) => {
@@ -471,7 +474,7 @@ impl Resolver<'_> {
             }
         };
         let has_healthcheck = healthcheck.as_ref().is_some_and(|h| h.test.as_ref().is_none_or(|t| t.first().is_none_or(|f| f != "NONE")));
-        let restart_policy = s.restart.as_deref().map(|r| restart(r).map_err(|m| err(m))).transpose()?;
+        let restart_policy = s.restart.as_deref().map(|r| restart(r).map_err(&err)).transpose()?;
         let memory = s.mem_limit.as_ref().map(|m| parse_bytes(&m.0).map_err(|e| err(format!("mem_limit: {e}")))).transpose()?;
         let nano_cpus = s
             .cpus
