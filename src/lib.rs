@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod course;
+pub mod marathon;
 pub mod net;
 pub mod paths;
 pub mod stack;

@@ -64,7 +64,13 @@ impl std::error::Error for ContentError {}
 /// Parses YAML into `T`, turning a failure into a [`ContentError`] that names the file,
 /// line and column. `line_offset` is added to reported lines (front matter inside a deck).
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &str, text: &str, line_offset: u64) -> Result<T, ContentError> {
-    serde_saphyr::from_str::<T>(text).map_err(|err| yaml_error(file, text, line_offset, &err))
+    yaml_from_str::<T>(text).map_err(|err| yaml_error(file, text, line_offset, &err))
+}
+
+/// The one YAML dialect lab reads everywhere: YAML 1.2, so only `true`/`false` are
+/// booleans (`yes`, `no`, `on`, `off`, `y`, `n` stay text; no "Norway problem").
+pub fn yaml_from_str<'de, T: serde::de::Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
 }
 
 /// Converts a serde-saphyr error into a [`ContentError`].
@@ -119,6 +125,12 @@ mod tests {
         assert!(!err.message.contains("at line"), "{}", err.message);
         assert_eq!(err.source_line.as_deref(), Some("titel: b"));
         assert!(err.fix.is_some());
+    }
+
+    #[test]
+    fn only_true_and_false_are_booleans() {
+        let v: serde_json::Value = yaml_from_str("a: yes\nb: n\nc: true\nd: off\n").unwrap();
+        assert_eq!(v, serde_json::json!({"a": "yes", "b": "n", "c": true, "d": "off"}));
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl StackFile {
         let text = interpolate_text(text, vars).map_err(|e| {
             ContentError::at(file, text, e.line as u64, e.column as u64, e.message.clone())
         })?;
-        let stack: StackFile = serde_saphyr::from_str(&text).map_err(|err| explain(file, &text, &err))?;
+        let stack: StackFile = crate::course::error::yaml_from_str(&text).map_err(|err| explain(file, &text, &err))?;
         if let Some(key) = stack.extensions.keys().find(|k| !k.starts_with("x-")) {
             let line = text.lines().position(|l| l.starts_with(&format!("{key}:"))).map_or(1, |i| i + 1);
             return Err(ContentError::at(file, &text, line as u64, 1, format!("unknown top-level key `{key}`"))

@@ -1,0 +1,451 @@
+//! Site files rendered with lighter's rules (lighter is the YAML deploy tool the course
+//! used): `service` + `override` + `variables`, every `globals.yml` from the file's folder up
+//! to the file-system root merged in, `%{name}` / `%{env.NAME}` substitution, and a checksum
+//! label so unchanged files are not redeployed. Marathon JSON files pass through with only
+//! the checksum added.
+
+use super::yaml::Node;
+use crate::course::ContentError;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The label lab puts on every app it renders: a hash of the rendered definition.
+pub const CHECKSUM_LABEL: &str = "lab.checksum";
+
+/// Top-level keys of lighter's format that lab does not implement.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("maven", "fetching app templates from Maven"),
+    ("hipchat", "HipChat notifications"),
+    ("slack", "Slack notifications"),
+    ("newrelic", "New Relic deployment notifications"),
+    ("datadog", "Datadog deployment events"),
+    ("graphite", "Graphite deployment events"),
+    ("facts", "deployment facts"),
+    ("docker", "private registry settings"),
+];
+
+/// Top-level keys lab understands.
+const SUPPORTED: &[&str] = &["service", "override", "variables", "marathon", "secretary"];
+
+/// The format of a site file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// lighter YAML, deployed with `PUT /v2/apps/{id}`.
+    Yaml,
+    /// Marathon JSON, deployed with `POST /v2/apps`.
+    Json,
+}
+
+/// A site file ready to deploy.
+#[derive(Debug, Clone)]
+pub struct RenderedApp {
+    /// The file, as the student named it.
+    pub file: String,
+    /// YAML or JSON.
+    pub format: Format,
+    /// The app id (always starting with `/`).
+    pub id: String,
+    /// The app definition to send, checksum label included.
+    pub app: Value,
+    /// The checksum in that label.
+    pub checksum: String,
+    /// `marathon.url` from the file or its globals.
+    pub marathon_url: Option<String>,
+    /// Things the student should know (ENC values passed through, ...).
+    pub warnings: Vec<String>,
+    /// The file's own YAML tree, to map Marathon's complaints back to lines.
+    pub source: Node,
+}
+
+/// Environment lookups for `%{env.NAME}` (injectable for tests).
+pub trait Env {
+    /// The variable's value.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// One file that took part in rendering, for locating problems.
+struct Part {
+    display: String,
+    text: String,
+    node: Node,
+}
+
+/// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`).
+pub fn render(path: &Path, display: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(display, format!("cannot read: {e}")))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        render_json(display, &text)
+    } else {
+        render_yaml(path, display, &text, env)
+    }
+}
+
+fn render_json(display: &str, text: &str) -> Result<RenderedApp, ContentError> {
+    let app: Value = serde_json::from_str(text).map_err(|e| {
+        ContentError::at(display, text, e.line() as u64, e.column() as u64, format!("invalid JSON: {e}"))
+            .with_fix("check commas, quotes and brackets near that position")
+    })?;
+    let source = Node::parse(display, text)?;
+    if !app.is_object() {
+        return Err(ContentError::at(display, text, 1, 1, "a Marathon app file must be one JSON object"));
+    }
+    finish(display, Format::Json, app, None, Vec::new(), source, text)
+}
+
+fn render_yaml(path: &Path, display: &str, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+    let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)? };
+    let mut parts = vec![own];
+    for globals in globals_for(path) {
+        let shown = globals.display().to_string();
+        let gtext = std::fs::read_to_string(&globals).map_err(|e| ContentError::file(&shown, format!("cannot read: {e}")))?;
+        let node = Node::parse(&shown, &gtext)?;
+        parts.push(Part { display: shown, text: gtext, node });
+    }
+    for part in &parts {
+        check_keys(part)?;
+    }
+
+    // Nearest globals first; the file itself wins over all of them.
+    let mut document = parts[0].node.to_json();
+    for part in &parts[1..] {
+        document = merge(part.node.to_json(), document).map_err(|m| ContentError::file(&part.display, m))?;
+    }
+    if !document.get("service").is_some_and(Value::is_object) {
+        return Err(ContentError::at(display, text, 1, 1, "the file has no `service:` map").with_fix("put the Marathon app definition under `service:`"));
+    }
+
+    let variables = document.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
+    let locate = |name: &str| locate_reference(&parts, name);
+    substitute(&mut document, &variables, env, false).map_err(|name| unresolved(name, &locate))?;
+    let service = document.get("service").cloned().unwrap_or(Value::Null);
+    let override_ = document.get("override").cloned().unwrap_or(Value::Null);
+    let mut config = merge(service, override_).map_err(|m| ContentError::file(display, m))?;
+    substitute(&mut config, &variables, env, true).map_err(|name| unresolved(name, &locate))?;
+    unescape(&mut config);
+
+    let mut warnings = Vec::new();
+    if let Some(env_map) = config.get_mut("env").and_then(Value::as_object_mut) {
+        for (key, value) in env_map.iter_mut() {
+            let text = match &*value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                other => other.to_string(),
+            };
+            if text.starts_with("ENC[") {
+                warnings.push(format!(
+                    "env {key} is a secretary ENC[...] value; lab passes it through unchanged and does not inject deploy keys"
+                ));
+            }
+            *value = Value::String(text);
+        }
+    }
+    let marathon_url = document.pointer("/marathon/url").and_then(Value::as_str).map(str::to_owned);
+    let source = parts.swap_remove(0).node;
+    finish(display, Format::Yaml, config, marathon_url, warnings, source, text)
+}
+
+/// Validates the id, adds the checksum label.
+fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<String>, warnings: Vec<String>, source: Node, text: &str) -> Result<RenderedApp, ContentError> {
+    let id_node = source.get("service").and_then(|s| s.get("id")).or_else(|| source.get("id"));
+    let (line, col) = id_node.map_or((1, 1), |n| (n.line, n.column));
+    let Some(raw_id) = app.get("id").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(ContentError::at(display, text, line, col, "the app has no `id`").with_fix("add an id such as \"/demo/wolf3d\""));
+    };
+    let id = if raw_id.starts_with('/') { raw_id } else { format!("/{raw_id}") };
+    if let Err(problem) = check_app_id(&id) {
+        return Err(ContentError::at(display, text, line, col, format!("app id `{id}` is not valid: {problem}"))
+            .with_fix("use lowercase letters, digits, dashes and dots, with / between groups, e.g. /demo/wolf3d"));
+    }
+    app["id"] = Value::String(id.clone());
+    if let Some(labels) = app.get_mut("labels").and_then(Value::as_object_mut) {
+        labels.remove(CHECKSUM_LABEL);
+    }
+    let checksum = checksum(&app);
+    let labels = app.as_object_mut().map(|o| o.entry("labels").or_insert_with(|| Value::Object(Map::new())));
+    match labels {
+        Some(Value::Object(labels)) => {
+            labels.insert(CHECKSUM_LABEL.into(), Value::String(checksum.clone()));
+        }
+        _ => return Err(ContentError::file(display, "`labels` must be a map of strings")),
+    }
+    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source })
+}
+
+/// Marathon's path id rule: segments of lowercase letters, digits, `-` and `.`, not
+/// starting or ending with `-`.
+pub fn check_app_id(id: &str) -> Result<(), String> {
+    let segments: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err("it has an empty segment".into());
+    }
+    for s in segments {
+        if s == "." || s == ".." {
+            continue;
+        }
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+            return Err(format!("`{s}` may only contain lowercase letters, digits, dashes and dots"));
+        }
+        if s.starts_with('-') || s.ends_with('-') {
+            return Err(format!("`{s}` may not start or end with a dash"));
+        }
+    }
+    Ok(())
+}
+
+/// A stable hash of an app definition (object keys sorted).
+pub fn checksum(app: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                    out.push(':');
+                    write(&map[k], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    write(item, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut canonical = String::new();
+    write(app, &mut canonical);
+    crate::course::hex(&Sha256::digest(canonical.as_bytes())[..10])
+}
+
+/// `globals.yml` files from `file`'s folder up to the root, nearest first.
+fn globals_for(file: &Path) -> Vec<PathBuf> {
+    let start = std::fs::canonicalize(file).ok().and_then(|p| p.parent().map(Path::to_owned)).or_else(|| file.parent().map(Path::to_owned));
+    let mut out = Vec::new();
+    let mut dir = start;
+    while let Some(d) = dir {
+        let candidate = d.join("globals.yml");
+        if candidate.is_file() && candidate != file {
+            out.push(candidate);
+        }
+        dir = d.parent().map(Path::to_owned);
+    }
+    out
+}
+
+/// Refuses lighter sections lab does not implement, and unknown top-level keys.
+fn check_keys(part: &Part) -> Result<(), ContentError> {
+    let super::yaml::NodeValue::Map(entries) = &part.node.value else {
+        return Err(ContentError::at(&part.display, &part.text, part.node.line, part.node.column, "a site file must be a YAML map"));
+    };
+    for (key, _) in entries {
+        // Top-level keys start a line at column 1.
+        let line = part.text.lines().position(|l| l.starts_with(&format!("{key}:")) || l.starts_with(&format!("\"{key}\":"))).map_or(1, |i| i as u64 + 1);
+        let at = |message: String| ContentError::at(&part.display, &part.text, line, 1, message);
+        if let Some((_, what)) = UNSUPPORTED.iter().find(|(k, _)| k == key) {
+            return Err(at(format!("`{key}` ({what}) is not supported by lab")).with_fix(format!("remove the `{key}:` section; lab supports {}", SUPPORTED.join(", "))));
+        }
+        if !SUPPORTED.contains(&key.as_str()) {
+            return Err(at(format!("unknown key `{key}`")).with_fix(format!("site files have {}", SUPPORTED.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+/// lighter's merge: maps deep-merge, lists append, a map with integer keys patches a list
+/// by index, and otherwise the non-null `over` wins.
+pub fn merge(base: Value, over: Value) -> Result<Value, String> {
+    match (base, over) {
+        (Value::Object(mut b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => *existing = merge(std::mem::take(existing), v)?,
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+            Ok(Value::Object(b))
+        }
+        (Value::Array(mut b), Value::Array(o)) => {
+            b.extend(o);
+            Ok(Value::Array(b))
+        }
+        (Value::Array(mut b), Value::Object(o)) if !o.is_empty() && o.keys().all(|k| k.parse::<usize>().is_ok()) => {
+            for (k, v) in o {
+                let i: usize = k.parse().unwrap_or(usize::MAX);
+                let len = b.len();
+                let slot = b.get_mut(i).ok_or_else(|| format!("override patches item {i} of a list that has {len} items"))?;
+                *slot = merge(std::mem::take(slot), v)?;
+            }
+            Ok(Value::Array(b))
+        }
+        (base, Value::Null) => Ok(base),
+        (_, over) => Ok(over),
+    }
+}
+
+/// Replaces `%{name}` references. In strict mode an unknown name is an error (the name is
+/// returned); otherwise it is left for the second pass.
+fn substitute(value: &mut Value, variables: &Map<String, Value>, env: &dyn Env, strict: bool) -> Result<(), String> {
+    for _round in 0..20 {
+        let mut changed = false;
+        walk_strings(value, &mut |s: &mut Value| {
+            let Value::String(text) = s else { return Ok(()) };
+            match expand(text, variables, env, strict)? {
+                Some(new) => {
+                    *s = new;
+                    changed = true;
+                    Ok(())
+                }
+                None => Ok(()),
+            }
+        })?;
+        if !changed {
+            return Ok(());
+        }
+    }
+    Err("(variables that refer to each other in a cycle)".into())
+}
+
+fn walk_strings(value: &mut Value, f: &mut dyn FnMut(&mut Value) -> Result<(), String>) -> Result<(), String> {
+    match value {
+        Value::Object(map) => map.values_mut().try_for_each(|v| walk_strings(v, f)),
+        Value::Array(items) => items.iter_mut().try_for_each(|v| walk_strings(v, f)),
+        Value::String(_) => f(value),
+        _ => Ok(()),
+    }
+}
+
+/// A `%{...}` reference found in a string.
+struct Reference {
+    start: usize,
+    end: usize,
+    name: String,
+}
+
+fn references(text: &str) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("%{") {
+        let start = i + pos;
+        let escaped = start > 0 && bytes[start - 1] == b'%';
+        let Some(close) = text[start..].find('}') else { break };
+        let end = start + close + 1;
+        let name = text[start + 2..end - 1].trim();
+        if !escaped && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            out.push(Reference { start, end, name: name.to_owned() });
+        }
+        i = end;
+    }
+    out
+}
+
+/// Expands one string; `None` when nothing changed.
+fn expand(text: &str, variables: &Map<String, Value>, env: &dyn Env, strict: bool) -> Result<Option<Value>, String> {
+    let refs = references(text);
+    if refs.is_empty() {
+        return Ok(None);
+    }
+    let lookup = |name: &str| -> Option<Value> {
+        match name.strip_prefix("env.") {
+            Some(var) => env.var(var).map(Value::String),
+            None => variables.get(name).cloned(),
+        }
+    };
+    // A string that is exactly one reference takes the variable's value, type and all.
+    if refs.len() == 1 && refs[0].start == 0 && refs[0].end == text.len() {
+        return match lookup(&refs[0].name) {
+            Some(v) => Ok(Some(v)),
+            None if strict => Err(refs[0].name.clone()),
+            None => Ok(None),
+        };
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut changed = false;
+    for r in &refs {
+        out.push_str(&text[last..r.start]);
+        match lookup(&r.name) {
+            Some(Value::String(s)) => {
+                out.push_str(&s);
+                changed = true;
+            }
+            Some(other) => {
+                out.push_str(&other.to_string());
+                changed = true;
+            }
+            None if strict => return Err(r.name.clone()),
+            None => out.push_str(&text[r.start..r.end]),
+        }
+        last = r.end;
+    }
+    out.push_str(&text[last..]);
+    Ok(changed.then_some(Value::String(out)))
+}
+
+/// `%%{x}` becomes the literal `%{x}` once substitution is over.
+fn unescape(value: &mut Value) {
+    let _ = walk_strings(value, &mut |s| {
+        if let Value::String(text) = s
+            && text.contains("%%{")
+        {
+            *text = text.replace("%%{", "%{");
+        }
+        Ok(())
+    });
+}
+
+/// Where a `%{name}` reference was written, for the error.
+fn locate_reference(parts: &[Part], name: &str) -> Option<(String, String, u64, u64)> {
+    for part in parts {
+        for (i, line) in part.text.lines().enumerate() {
+            if let Some(r) = references(line).into_iter().find(|r| r.name == name) {
+                return Some((part.display.clone(), part.text.clone(), i as u64 + 1, line[..r.start].chars().count() as u64 + 1));
+            }
+        }
+    }
+    None
+}
+
+fn unresolved(name: String, locate: &dyn Fn(&str) -> Option<(String, String, u64, u64)>) -> ContentError {
+    let message = if name.starts_with('(') {
+        format!("cannot resolve the variables {name}")
+    } else if let Some(var) = name.strip_prefix("env.") {
+        format!("`%{{{name}}}` needs the environment variable {var}, which is not set")
+    } else {
+        format!("`%{{{name}}}` is not defined")
+    };
+    let fix = if name.starts_with("env.") {
+        "set the variable before deploying, or replace the reference"
+    } else {
+        "define it under `variables:` in this file or a globals.yml, or write %%{...} for a literal"
+    };
+    match locate(&name) {
+        Some((file, text, line, col)) => ContentError::at(file, &text, line, col, message).with_fix(fix),
+        None => ContentError::file("site", message).with_fix(fix),
+    }
+}
+
+#[cfg(test)]
+mod tests;
