@@ -2,6 +2,7 @@
 //! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
 
 mod labs;
+mod marathon;
 mod progress;
 mod serve;
 mod stack;
@@ -38,6 +39,10 @@ enum Command {
     Status(stack::StatusArgs),
     /// Show one service's logs.
     Logs(stack::LogsArgs),
+    /// Deploy site files (lighter YAML or Marathon JSON) to your Marathon.
+    Deploy(marathon::DeployArgs),
+    /// Deploy a site folder and redeploy each file when you save it.
+    Watch(marathon::WatchArgs),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -79,6 +84,8 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Down(args) => stack::run_down(args).await,
         Command::Status(args) => stack::run_status(args).await,
         Command::Logs(args) => stack::run_logs(args).await,
+        Command::Deploy(args) => marathon::run_deploy(args).await,
+        Command::Watch(args) => marathon::run_watch(args).await,
     }
 }
 

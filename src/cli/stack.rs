@@ -24,10 +24,10 @@ pub struct ProjectArgs {
 }
 
 impl ProjectArgs {
-    fn student(&self) -> String {
+    pub(super) fn student(&self) -> String {
         self.student.as_deref().map(crate::paths::sanitize).filter(|s| !s.is_empty()).unwrap_or_else(crate::paths::default_student)
     }
-    fn project(&self) -> String {
+    pub(super) fn project(&self) -> String {
         self.project.clone().unwrap_or_else(|| project::default_project(&self.student()))
     }
 }
@@ -51,6 +51,9 @@ pub struct UpArgs {
     /// Seconds to wait for a service's healthcheck.
     #[arg(long, default_value_t = 300)]
     health_timeout: u64,
+    /// Seconds to wait for Marathon before deploying the lab's site.
+    #[arg(long, default_value_t = 300)]
+    marathon_timeout: u64,
 }
 
 /// Arguments of `lab down`.
@@ -89,13 +92,16 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let student = args.target.student();
     let project_name = args.target.project();
     let workspace = project::workspace_dir(&project_name);
+    let mut lab_files = None;
     let source: StackSource = match &args.stack {
         Some(path) if path.exists() || args.lab.is_none() && path.components().count() > 1 => project::from_file(path)?,
         stack => {
             let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
             let lab = project::choose_lab(&files, args.lab.as_deref())?;
             let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
-            project::from_lab(&files, &lab, &name, &workspace)?
+            let source = project::from_lab(&files, &lab, &name, &workspace)?;
+            lab_files = Some(files);
+            source
         }
     };
     std::fs::create_dir_all(&workspace).with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
@@ -127,7 +133,39 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     }
     let state = status(&engine, &project_name).await?;
     print_status(&state, &workspace);
-    Ok(Outcome::Success)
+
+    // The lab's starting site: copied on the first `up`, deployed once Marathon answers.
+    if let (Some(files), Some(lab)) = (&lab_files, &source.lab) {
+        let written = crate::marathon::workspace::install_site(files, lab, &workspace)
+            .with_context(|| format!("cannot copy the lab's site into {}", workspace.display()))?;
+        if !written.is_empty() {
+            eprintln!("copied the lab's site into {}", crate::marathon::workspace::site_dir(&workspace).display());
+        }
+    }
+    let site = crate::marathon::workspace::site_dir(&workspace);
+    match state.endpoints.get("marathon") {
+        Some(url) if site.is_dir() => deploy_site(url, &site, Duration::from_secs(args.marathon_timeout)).await,
+        _ => Ok(Outcome::Success),
+    }
+}
+
+/// Waits for Marathon, then deploys the workspace's site (what the course's helper container did).
+async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration) -> anyhow::Result<Outcome> {
+    use crate::marathon::{Marathon, deploy};
+    let marathon = Marathon::new(url);
+    eprintln!("waiting for Marathon at {url} to deploy your site …");
+    let deadline = tokio::time::Instant::now() + timeout;
+    while marathon.ping().await.is_err() {
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!("Marathon did not answer within {}s; deploy later with `lab deploy` (or keep `lab watch` running)", timeout.as_secs());
+            return Ok(Outcome::No);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let files = deploy::collect(&[site.to_owned()]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let run = deploy::deploy_all(&marathon, deploy::render_all(&files, &crate::marathon::site::ProcessEnv)).await;
+    super::marathon::report_run(&run, false)?;
+    super::marathon::exit_for(&run)
 }
 
 pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {

@@ -1,5 +1,14 @@
 //! Marathon: the API client, the app model, site files in lighter's format, and deploying
 //! them — what the course's marathon-submit helper container did, built into lab.
 
+pub mod app;
+pub mod client;
+pub mod deploy;
+pub mod events;
 pub mod site;
+pub mod watch;
+pub mod workspace;
 pub mod yaml;
+
+pub use app::{App, NetworkMode, Task};
+pub use client::{DeploymentRef, Marathon, MarathonError};

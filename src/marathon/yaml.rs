@@ -45,7 +45,7 @@ impl<'de> Deserialize<'de> for NodeValue {
 }
 
 fn node(spanned: Spanned<NodeValue>) -> Node {
-    Node { value: spanned.value, line: u64::from(spanned.referenced.line()), column: u64::from(spanned.referenced.column()) }
+    Node { value: spanned.value, line: spanned.referenced.line(), column: spanned.referenced.column() }
 }
 
 struct NodeVisitor;

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod docker;
+pub mod marathon;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};

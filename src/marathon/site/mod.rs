@@ -60,7 +60,7 @@ pub struct RenderedApp {
 }
 
 /// Environment lookups for `%{env.NAME}` (injectable for tests).
-pub trait Env {
+pub trait Env: Send + Sync {
     /// The variable's value.
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -416,8 +416,11 @@ fn unescape(value: &mut Value) {
     });
 }
 
+/// Where a reference was written: file, its text, line, column.
+type Written = (String, String, u64, u64);
+
 /// Where a `%{name}` reference was written, for the error.
-fn locate_reference(parts: &[Part], name: &str) -> Option<(String, String, u64, u64)> {
+fn locate_reference(parts: &[Part], name: &str) -> Option<Written> {
     for part in parts {
         for (i, line) in part.text.lines().enumerate() {
             if let Some(r) = references(line).into_iter().find(|r| r.name == name) {
@@ -428,7 +431,7 @@ fn locate_reference(parts: &[Part], name: &str) -> Option<(String, String, u64, 
     None
 }
 
-fn unresolved(name: String, locate: &dyn Fn(&str) -> Option<(String, String, u64, u64)>) -> ContentError {
+fn unresolved(name: String, locate: &dyn Fn(&str) -> Option<Written>) -> ContentError {
     let message = if name.starts_with('(') {
         format!("cannot resolve the variables {name}")
     } else if let Some(var) = name.strip_prefix("env.") {

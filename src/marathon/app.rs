@@ -1,0 +1,349 @@
+//! The Marathon app model: the JSON exactly as Marathon returned it (so nothing a user wrote
+//! is lost on a round trip), plus one normalized view over both networking shapes —
+//! Marathon ≤1.4 (`container.docker.network`, `container.docker.portMappings`, `ports`) and
+//! ≥1.5 (`networks`, `container.portMappings`, `portDefinitions`).
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// How an app's tasks are networked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NetworkMode {
+    /// The agent's own network (Marathon's default).
+    Host,
+    /// Docker's bridge with port mappings.
+    Bridge,
+    /// A user or container network.
+    User,
+    /// No network.
+    None,
+}
+
+impl std::fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NetworkMode::Host => "HOST",
+            NetworkMode::Bridge => "BRIDGE",
+            NetworkMode::User => "USER",
+            NetworkMode::None => "NONE",
+        })
+    }
+}
+
+/// A container → host → service port mapping (BRIDGE/USER networking).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortMapping {
+    /// Port inside the container.
+    pub container_port: u16,
+    /// Port on the agent (0 = assigned by Mesos).
+    pub host_port: u16,
+    /// Port the gateway listens on (0 = assigned by Marathon).
+    pub service_port: u16,
+    /// `tcp` or `udp` (lowercase).
+    pub protocol: String,
+}
+
+/// An HTTP/TCP/command health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    /// `HTTP`, `MESOS_HTTP`, `TCP`, ... (uppercase).
+    pub protocol: String,
+    /// HTTP path (Marathon's default `/` when absent).
+    pub path: Option<String>,
+    /// Which port it probes.
+    pub port_index: u32,
+}
+
+/// Task counts Marathon reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TaskCounts {
+    /// Staged, not yet running.
+    pub staged: u64,
+    /// Running.
+    pub running: u64,
+    /// Running with every health check passing.
+    pub healthy: u64,
+    /// With a failing health check.
+    pub unhealthy: u64,
+}
+
+/// One task (running instance) of an app.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// Task id.
+    pub id: String,
+    /// The app it belongs to.
+    pub app_id: String,
+    /// The agent's host name.
+    pub host: String,
+    /// Host ports, in port-index order.
+    pub ports: Vec<u16>,
+    /// Service ports, in port-index order.
+    pub service_ports: Vec<u16>,
+    /// `TASK_RUNNING`, `TASK_STAGING`, ...
+    pub state: String,
+    /// Alive flag of each health check result.
+    pub health: Vec<bool>,
+}
+
+impl Task {
+    /// Reads a task object.
+    pub fn from_json(v: &Value) -> Task {
+        let ports = |key: &str| v.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok())).collect()).unwrap_or_default();
+        Task {
+            id: str_of(v, "id"),
+            app_id: str_of(v, "appId"),
+            host: str_of(v, "host"),
+            ports: ports("ports"),
+            service_ports: ports("servicePorts"),
+            state: v.get("state").and_then(Value::as_str).unwrap_or("TASK_RUNNING").to_owned(),
+            health: v
+                .get("healthCheckResults")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().map(|h| h.get("alive").and_then(Value::as_bool).unwrap_or(false)).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Healthy as Marathon counts it: at least one result, all alive.
+    pub fn is_healthy(&self) -> bool {
+        !self.health.is_empty() && self.health.iter().all(|h| *h)
+    }
+
+    /// Running (not staged, not being killed).
+    pub fn is_running(&self) -> bool {
+        self.state == "TASK_RUNNING"
+    }
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// An app as Marathon returned it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    raw: Value,
+}
+
+impl App {
+    /// Wraps an app object.
+    pub fn new(raw: Value) -> App {
+        App { raw }
+    }
+
+    /// The JSON exactly as received.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// Unwraps the JSON.
+    pub fn into_raw(self) -> Value {
+        self.raw
+    }
+
+    /// The app id.
+    pub fn id(&self) -> &str {
+        self.raw.get("id").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// Desired instance count.
+    pub fn instances(&self) -> u64 {
+        self.raw.get("instances").and_then(Value::as_u64).unwrap_or(1)
+    }
+
+    /// Docker image, if it is a Docker app.
+    pub fn image(&self) -> Option<&str> {
+        self.raw.pointer("/container/docker/image").and_then(Value::as_str)
+    }
+
+    /// A label's value.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.raw.get("labels").and_then(|l| l.get(key)).and_then(Value::as_str)
+    }
+
+    /// Network mode from either shape; HOST when nothing says otherwise (Marathon's default).
+    pub fn network_mode(&self) -> NetworkMode {
+        if let Some(mode) = self.raw.pointer("/container/docker/network").and_then(Value::as_str) {
+            return match mode.to_ascii_uppercase().as_str() {
+                "BRIDGE" => NetworkMode::Bridge,
+                "USER" => NetworkMode::User,
+                "NONE" => NetworkMode::None,
+                _ => NetworkMode::Host,
+            };
+        }
+        match self.raw.pointer("/networks/0/mode").and_then(Value::as_str) {
+            Some("container/bridge") => NetworkMode::Bridge,
+            Some("container") => NetworkMode::User,
+            _ => NetworkMode::Host,
+        }
+    }
+
+    /// Port mappings from either shape.
+    pub fn port_mappings(&self) -> Vec<PortMapping> {
+        let list = self.raw.pointer("/container/docker/portMappings").or_else(|| self.raw.pointer("/container/portMappings"));
+        list.and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|m| {
+                        let port = |k: &str| m.get(k).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+                        PortMapping {
+                            container_port: port("containerPort"),
+                            host_port: port("hostPort"),
+                            service_port: port("servicePort"),
+                            protocol: m.get("protocol").and_then(Value::as_str).unwrap_or("tcp").to_ascii_lowercase(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Service ports of HOST networking (`portDefinitions` or the old `ports`).
+    pub fn port_definitions(&self) -> Vec<u16> {
+        if let Some(defs) = self.raw.get("portDefinitions").and_then(Value::as_array) {
+            return defs.iter().filter_map(|d| d.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())).collect();
+        }
+        self.raw.get("ports").and_then(Value::as_array).map(|p| p.iter().filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok())).collect()).unwrap_or_default()
+    }
+
+    /// All service ports, whichever networking the app uses.
+    pub fn service_ports(&self) -> Vec<u16> {
+        match self.network_mode() {
+            NetworkMode::Host => self.port_definitions(),
+            _ => self.port_mappings().into_iter().map(|m| m.service_port).collect(),
+        }
+    }
+
+    /// Health checks.
+    pub fn health_checks(&self) -> Vec<HealthCheck> {
+        self.raw
+            .get("healthChecks")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|h| HealthCheck {
+                        protocol: h.get("protocol").and_then(Value::as_str).unwrap_or("HTTP").to_ascii_uppercase(),
+                        path: h.get("path").and_then(Value::as_str).map(str::to_owned),
+                        port_index: h.get("portIndex").and_then(Value::as_u64).and_then(|i| u32::try_from(i).ok()).unwrap_or(0),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Task counts.
+    pub fn counts(&self) -> TaskCounts {
+        let n = |k: &str| self.raw.get(k).and_then(Value::as_u64).unwrap_or(0);
+        TaskCounts { staged: n("tasksStaged"), running: n("tasksRunning"), healthy: n("tasksHealthy"), unhealthy: n("tasksUnhealthy") }
+    }
+
+    /// Tasks (present when embedded).
+    pub fn tasks(&self) -> Vec<Task> {
+        self.raw.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default()
+    }
+
+    /// Ids of deployments touching the app.
+    pub fn deployments(&self) -> Vec<String> {
+        self.raw
+            .get("deployments")
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A deployment in `/v2/deployments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    /// Deployment id.
+    pub id: String,
+    /// App ids it touches.
+    pub affected_apps: Vec<String>,
+}
+
+impl Deployment {
+    /// Reads a deployment object.
+    pub fn from_json(v: &Value) -> Deployment {
+        Deployment {
+            id: str_of(v, "id"),
+            affected_apps: v.get("affectedApps").and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn old_shape() -> Value {
+        json!({
+            "id": "/demo/wolf3d", "instances": 2, "unknownField": {"kept": true},
+            "container": {"type": "DOCKER", "docker": {"image": "srenkens/wolfenstein3d:latest", "network": "BRIDGE",
+                "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 8888, "protocol": "tcp"}]}},
+            "ports": [8888],
+            "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0}],
+            "tasksStaged": 0, "tasksRunning": 2, "tasksHealthy": 2, "tasksUnhealthy": 0,
+            "deployments": [],
+            "tasks": [{"id": "t1", "appId": "/demo/wolf3d", "host": "localhost", "ports": [31005], "servicePorts": [8888], "state": "TASK_RUNNING",
+                "healthCheckResults": [{"alive": true}]}]
+        })
+    }
+
+    fn new_shape() -> Value {
+        json!({
+            "id": "/demo/wolf3d", "instances": 2,
+            "networks": [{"mode": "container/bridge"}],
+            "container": {"type": "DOCKER", "docker": {"image": "srenkens/wolfenstein3d:latest"},
+                "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 8888, "protocol": "tcp", "labels": {}}]},
+            "portDefinitions": [],
+            "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/", "portIndex": 0}],
+            "deployments": [{"id": "d-1"}]
+        })
+    }
+
+    #[test]
+    fn both_network_shapes_read_the_same() {
+        for raw in [old_shape(), new_shape()] {
+            let app = App::new(raw);
+            assert_eq!(app.network_mode(), NetworkMode::Bridge);
+            let m = &app.port_mappings()[0];
+            assert_eq!((m.container_port, m.service_port, m.protocol.as_str()), (80, 8888, "tcp"));
+            assert_eq!(app.service_ports(), vec![8888]);
+            assert_eq!(app.image(), Some("srenkens/wolfenstein3d:latest"));
+            assert_eq!(app.health_checks()[0].path.as_deref(), Some("/"));
+        }
+    }
+
+    #[test]
+    fn host_networking_in_both_shapes() {
+        let old = App::new(json!({"id": "/a", "container": {"docker": {"network": "HOST"}}, "ports": [1234]}));
+        let new = App::new(json!({"id": "/a", "networks": [{"mode": "host"}], "portDefinitions": [{"port": 1234, "protocol": "tcp"}]}));
+        let bare = App::new(json!({"id": "/a"}));
+        for app in [old, new, bare] {
+            assert_eq!(app.network_mode(), NetworkMode::Host);
+        }
+        assert_eq!(App::new(json!({"portDefinitions": [{"port": 1234}]})).service_ports(), vec![1234]);
+    }
+
+    #[test]
+    fn counts_tasks_and_deployments() {
+        let app = App::new(old_shape());
+        assert_eq!(app.counts(), TaskCounts { staged: 0, running: 2, healthy: 2, unhealthy: 0 });
+        let t = &app.tasks()[0];
+        assert!(t.is_healthy() && t.is_running());
+        assert_eq!((t.ports.clone(), t.service_ports.clone()), (vec![31005], vec![8888]));
+        assert_eq!(App::new(new_shape()).deployments(), vec!["d-1"]);
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let app = App::new(old_shape());
+        assert_eq!(app.raw()["unknownField"], json!({"kept": true}));
+        assert_eq!(app.into_raw(), old_shape());
+    }
+}

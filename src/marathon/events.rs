@@ -1,0 +1,193 @@
+//! Marathon's event stream (`GET /v2/events`, server-sent events), followed in the
+//! background with reconnects, so watchers hear about deployments, task changes and health
+//! changes as they happen — and know when they must fall back to polling.
+
+use super::client::Marathon;
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One Marathon event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarathonEvent {
+    /// `deployment_success`, `status_update_event`, `health_status_changed_event`, ...
+    pub kind: String,
+    /// The event's JSON.
+    pub data: Value,
+}
+
+impl MarathonEvent {
+    /// The app the event is about, if it names one.
+    pub fn app_id(&self) -> Option<&str> {
+        self.data.get("appId").and_then(Value::as_str)
+    }
+
+    /// For deployment events: the deployment's id.
+    pub fn deployment_id(&self) -> Option<&str> {
+        self.data.get("id").and_then(Value::as_str).or_else(|| self.data.pointer("/plan/id").and_then(Value::as_str))
+    }
+
+    /// Apps a deployment event touches.
+    pub fn deployment_apps(&self) -> Vec<String> {
+        let from_plan = self.data.pointer("/plan/target/apps").or_else(|| self.data.pointer("/plan/steps"));
+        let mut apps: Vec<String> = self
+            .data
+            .get("affectedApps")
+            .or(from_plan)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned).or_else(|| x.get("id").and_then(Value::as_str).map(str::to_owned))).collect())
+            .unwrap_or_default();
+        if let Some(app) = self.app_id() {
+            apps.push(app.to_owned());
+        }
+        apps
+    }
+}
+
+/// What the stream reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    /// Connected (again); events may have been missed while disconnected.
+    Connected,
+    /// An event.
+    Event(MarathonEvent),
+    /// The connection dropped or could not be made; lab retries in the background.
+    Disconnected(String),
+}
+
+/// A running subscription; the background task stops when this is dropped.
+pub struct EventStream {
+    rx: mpsc::Receiver<StreamItem>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EventStream {
+    /// The next item; `None` only if the background task ended.
+    pub async fn next(&mut self) -> Option<StreamItem> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Follows `marathon`'s event stream, reconnecting with backoff (0.5 s doubling to 5 s).
+pub fn subscribe(marathon: &Marathon) -> EventStream {
+    let (tx, rx) = mpsc::channel(256);
+    let marathon = marathon.clone();
+    let task = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match connect(&marathon).await {
+                Ok(response) => {
+                    backoff = Duration::from_millis(500);
+                    if tx.send(StreamItem::Connected).await.is_err() {
+                        return;
+                    }
+                    let mut parser = SseParser::default();
+                    let mut body = response.bytes_stream();
+                    let reason = loop {
+                        match body.next().await {
+                            Some(Ok(chunk)) => {
+                                for event in parser.push(&chunk) {
+                                    if tx.send(StreamItem::Event(event)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            Some(Err(e)) => break e.to_string(),
+                            None => break "Marathon closed the event stream".to_owned(),
+                        }
+                    };
+                    if tx.send(StreamItem::Disconnected(reason)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(reason) => {
+                    if tx.send(StreamItem::Disconnected(reason)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    });
+    EventStream { rx, task }
+}
+
+async fn connect(marathon: &Marathon) -> Result<reqwest::Response, String> {
+    // The shared client has a total timeout; an event stream must not have one.
+    let client = crate::net::client_builder().connect_timeout(Duration::from_secs(3)).build().map_err(|e| e.to_string())?;
+    let response = client
+        .get(format!("{}/v2/events", marathon.url()))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() { Ok(response) } else { Err(format!("Marathon answered {}", response.status())) }
+}
+
+/// Incremental parser for `text/event-stream`.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buffer: String,
+}
+
+impl SseParser {
+    /// Feeds bytes; returns every event completed by them.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<MarathonEvent> {
+        self.buffer.push_str(&String::from_utf8_lossy(bytes));
+        if self.buffer.contains('\r') {
+            self.buffer = self.buffer.replace("\r\n", "\n").replace('\r', "\n");
+        }
+        let mut out = Vec::new();
+        while let Some(end) = self.buffer.find("\n\n") {
+            let block: String = self.buffer.drain(..end + 2).collect();
+            let mut kind = String::from("message");
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    kind = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let text = data.join("\n");
+            let data = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let kind = if kind == "message" { data.get("eventType").and_then(Value::as_str).unwrap_or("message").to_owned() } else { kind };
+            out.push(MarathonEvent { kind, data });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_across_chunks_are_assembled() {
+        let mut p = SseParser::default();
+        assert!(p.push(b"event: deployment_success\ndata: {\"id\":\"d1\",").is_empty());
+        let events = p.push(b"\"eventType\":\"deployment_success\"}\n\n: comment\n\nevent: status_update_event\r\ndata: {\"appId\":\"/a\"}\r\n\r\n");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].kind, "deployment_success");
+        assert_eq!(events[0].deployment_id(), Some("d1"));
+        assert_eq!(events[1].app_id(), Some("/a"));
+    }
+
+    #[test]
+    fn the_event_type_field_names_unnamed_events() {
+        let mut p = SseParser::default();
+        let e = p.push(b"data: {\"eventType\":\"health_status_changed_event\",\"appId\":\"/x\",\"alive\":true}\n\n");
+        assert_eq!(e[0].kind, "health_status_changed_event");
+    }
+}

@@ -1,0 +1,176 @@
+//! `watch`: deploy a site folder, then redeploy each file when it changes (editors' atomic
+//! renames included; a changed `globals.yml` redeploys every file below it), and follow each
+//! deployment until Marathon reports it done — from the event stream, with polling as the
+//! safety net for missed events and dropped connections.
+
+use super::client::Marathon;
+use super::deploy::{self, FileResult, Outcome, SiteFile};
+use super::events::{StreamItem, subscribe};
+use super::site::Env;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long a deployment may take before lab stops waiting for it.
+pub const FOLLOW_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the watcher reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    /// Watching `dir` for changes.
+    Watching(PathBuf),
+    /// A file was deployed, found unchanged, or failed.
+    File(FileResult),
+    /// A deployment finished (or lab gave up waiting).
+    Followed {
+        /// The file it came from.
+        file: String,
+        /// The app.
+        app: String,
+        /// The deployment id.
+        deployment: String,
+        /// How it ended.
+        result: FollowResult,
+    },
+    /// A site file was deleted; its app keeps running in Marathon.
+    Removed(String),
+    /// The event stream dropped; lab polls until it is back.
+    EventsLost(String),
+}
+
+/// How a followed deployment ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowResult {
+    /// Marathon finished it.
+    Succeeded,
+    /// Marathon reported it failed.
+    Failed(String),
+    /// Still running after the timeout.
+    TimedOut,
+}
+
+/// Deploys everything in `dir`, then keeps it deployed until `shutdown` resolves.
+pub async fn watch(
+    dir: &Path,
+    marathon: &Marathon,
+    env: &dyn Env,
+    events: mpsc::Sender<WatchEvent>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    // Watch first, so edits made during the first deploy are not lost.
+    let (_watcher, mut changes) = crate::course::watch::watch_dir(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    let (follow_tx, follow_rx) = mpsc::channel::<(String, String, String)>(256);
+    let follower = tokio::spawn(follow(marathon.clone(), follow_rx, events.clone()));
+    let _ = events.send(WatchEvent::Watching(dir.to_owned())).await;
+
+    let all: Vec<SiteFile> = deploy::collect(&[dir.to_owned()])?.into_iter().map(|f| SiteFile { display: display(dir, &f.path), path: f.path }).collect();
+    deploy_files(&all, marathon, env, &events, &follow_tx).await;
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            changed = changes.recv() => {
+                let Some(changed) = changed else { break };
+                let (files, removed) = affected(dir, &changed);
+                for file in removed {
+                    let _ = events.send(WatchEvent::Removed(file)).await;
+                }
+                deploy_files(&files, marathon, env, &events, &follow_tx).await;
+            }
+        }
+    }
+    follower.abort();
+    Ok(())
+}
+
+async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::Sender<(String, String, String)>) {
+    let run = deploy::deploy_all(marathon, deploy::render_all(files, env)).await;
+    for result in run.results {
+        if let (Outcome::Deployed { deployment }, Some(app)) = (&result.outcome, &result.app)
+            && !deployment.deployment_id.is_empty()
+        {
+            let _ = follow.send((deployment.deployment_id.clone(), result.file.clone(), app.clone())).await;
+        }
+        let _ = events.send(WatchEvent::File(result)).await;
+    }
+}
+
+/// The site files a burst of changes affects, and the site files that disappeared.
+fn affected(dir: &Path, changed: &BTreeSet<PathBuf>) -> (Vec<SiteFile>, Vec<String>) {
+    let mut files: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut removed = Vec::new();
+    for path in changed {
+        if deploy::is_globals(path) {
+            let folder = path.parent().unwrap_or(dir);
+            if let Ok(below) = deploy::collect(&[folder.to_owned()]) {
+                files.extend(below.into_iter().map(|f| f.path));
+            }
+        } else if deploy::is_site_file(path) {
+            if path.is_file() {
+                files.insert(path.clone());
+            } else {
+                removed.push(display(dir, path));
+            }
+        }
+    }
+    let files = files.into_iter().map(|p| SiteFile { display: display(dir, &p), path: p }).collect();
+    (files, removed)
+}
+
+/// `path` relative to the watched folder's parent, e.g. `site/wolf3d.yml`.
+fn display(dir: &Path, path: &Path) -> String {
+    let base = dir.parent().unwrap_or(dir);
+    path.strip_prefix(base).unwrap_or(path).display().to_string()
+}
+
+/// Follows deployments until they leave `/v2/deployments` (success), Marathon reports them
+/// failed, or time runs out.
+async fn follow(marathon: Marathon, mut incoming: mpsc::Receiver<(String, String, String)>, events: mpsc::Sender<WatchEvent>) {
+    let mut stream = subscribe(&marathon);
+    let mut pending: HashMap<String, (String, String, Instant)> = HashMap::new();
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    let mut lost = false;
+    loop {
+        let finished: Vec<(String, FollowResult)> = tokio::select! {
+            item = incoming.recv() => {
+                let Some((id, file, app)) = item else { return };
+                pending.insert(id, (file, app, Instant::now()));
+                Vec::new()
+            }
+            item = stream.next() => match item {
+                Some(StreamItem::Event(e)) => match (e.kind.as_str(), e.deployment_id()) {
+                    ("deployment_success", Some(id)) => vec![(id.to_owned(), FollowResult::Succeeded)],
+                    ("deployment_failed", Some(id)) => vec![(id.to_owned(), FollowResult::Failed("Marathon reported the deployment failed".into()))],
+                    _ => Vec::new(),
+                },
+                Some(StreamItem::Connected) => {
+                    lost = false;
+                    Vec::new()
+                }
+                Some(StreamItem::Disconnected(reason)) => {
+                    if !lost {
+                        lost = true;
+                        let _ = events.send(WatchEvent::EventsLost(reason)).await;
+                    }
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+            _ = poll.tick(), if !pending.is_empty() => {
+                let mut done: Vec<(String, FollowResult)> = pending.iter().filter(|(_, (_, _, since))| since.elapsed() > FOLLOW_TIMEOUT).map(|(id, _)| (id.clone(), FollowResult::TimedOut)).collect();
+                if let Ok(list) = marathon.deployments().await {
+                    done.extend(pending.keys().filter(|id| !list.iter().any(|d| &d.id == *id)).map(|id| (id.clone(), FollowResult::Succeeded)));
+                }
+                done
+            }
+        };
+        for (id, result) in finished {
+            if let Some((file, app, _)) = pending.remove(&id) {
+                let _ = events.send(WatchEvent::Followed { file, app, deployment: id, result }).await;
+            }
+        }
+    }
+}
