@@ -83,7 +83,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SiteFile>, String> {
             let mut found = Vec::new();
             walk(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             found.sort();
-            out.extend(found.into_iter().map(|p| SiteFile { display: p.display().to_string(), path: p }));
+            out.extend(found.into_iter().map(|p| SiteFile { display: display_name(path, &p), path: p }));
         } else if path.is_file() {
             if !is_globals(path) {
                 out.push(SiteFile { path: path.clone(), display: path.display().to_string() });
@@ -93,6 +93,13 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SiteFile>, String> {
         }
     }
     Ok(out)
+}
+
+/// How to name a file found in folder `dir`: relative to the folder's parent, so that a
+/// file in `~/ws/site` reads `site/app.yml`.
+pub fn display_name(dir: &Path, path: &Path) -> String {
+    let base = dir.parent().unwrap_or(dir);
+    path.strip_prefix(base).unwrap_or(path).display().to_string()
 }
 
 /// Whether `path` is a file lab deploys.

@@ -65,7 +65,7 @@ pub async fn watch(
     let follower = tokio::spawn(follow(marathon.clone(), follow_rx, events.clone()));
     let _ = events.send(WatchEvent::Watching(dir.to_owned())).await;
 
-    let all: Vec<SiteFile> = deploy::collect(&[dir.to_owned()])?.into_iter().map(|f| SiteFile { display: display(dir, &f.path), path: f.path }).collect();
+    let all = deploy::collect(&[dir.to_owned()])?;
     deploy_files(&all, marathon, env, &events, &follow_tx).await;
 
     tokio::pin!(shutdown);
@@ -112,18 +112,12 @@ fn affected(dir: &Path, changed: &BTreeSet<PathBuf>) -> (Vec<SiteFile>, Vec<Stri
             if path.is_file() {
                 files.insert(path.clone());
             } else {
-                removed.push(display(dir, path));
+                removed.push(deploy::display_name(dir, path));
             }
         }
     }
-    let files = files.into_iter().map(|p| SiteFile { display: display(dir, &p), path: p }).collect();
+    let files = files.into_iter().map(|p| SiteFile { display: deploy::display_name(dir, &p), path: p }).collect();
     (files, removed)
-}
-
-/// `path` relative to the watched folder's parent, e.g. `site/wolf3d.yml`.
-fn display(dir: &Path, path: &Path) -> String {
-    let base = dir.parent().unwrap_or(dir);
-    path.strip_prefix(base).unwrap_or(path).display().to_string()
 }
 
 /// Follows deployments until they leave `/v2/deployments` (success), Marathon reports them
