@@ -132,7 +132,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Renders every file, keeping failures alongside successes.
 pub fn render_all(files: &[SiteFile], env: &dyn Env) -> Vec<(SiteFile, Result<RenderedApp, ContentError>)> {
-    files.iter().map(|f| (f.clone(), site::render(&f.path, &f.display, env))).collect()
+    let renderer = site::Renderer::default();
+    files.iter().map(|f| (f.clone(), renderer.render(&f.path, &f.display, env))).collect()
 }
 
 /// Deploys one rendered app. Only an unreachable Marathon is an `Err`: every other problem

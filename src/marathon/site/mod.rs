@@ -75,6 +75,7 @@ impl Env for ProcessEnv {
 }
 
 /// One file that took part in rendering, for locating problems.
+#[derive(Clone)]
 struct Part {
     display: String,
     text: String,
@@ -83,11 +84,39 @@ struct Part {
 
 /// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`).
 pub fn render(path: &Path, display: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(display, format!("cannot read: {e}")))?;
-    if path.extension().is_some_and(|e| e == "json") {
-        render_json(display, &text)
-    } else {
-        render_yaml(path, display, &text, env)
+    Renderer::default().render(path, display, env)
+}
+
+/// Renders many files, reading and parsing each `globals.yml` only once.
+#[derive(Default)]
+pub struct Renderer {
+    globals: std::cell::RefCell<std::collections::HashMap<PathBuf, Result<Part, ContentError>>>,
+}
+
+impl Renderer {
+    /// Renders one site file (see [`render`]).
+    pub fn render(&self, path: &Path, display: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(display, format!("cannot read: {e}")))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            render_json(display, &text)
+        } else {
+            render_yaml(self, path, display, &text, env)
+        }
+    }
+
+    fn globals(&self, path: &Path) -> Result<Part, ContentError> {
+        self.globals
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(&shown, format!("cannot read: {e}")))?;
+                let node = Node::parse(&shown, &text)?;
+                let part = Part { display: shown, text, node };
+                check_keys(&part)?;
+                Ok(part)
+            })
+            .clone()
     }
 }
 
@@ -103,17 +132,12 @@ fn render_json(display: &str, text: &str) -> Result<RenderedApp, ContentError> {
     finish(display, Format::Json, app, None, Vec::new(), source, text)
 }
 
-fn render_yaml(path: &Path, display: &str, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+fn render_yaml(renderer: &Renderer, path: &Path, display: &str, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
     let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)? };
+    check_keys(&own)?;
     let mut parts = vec![own];
     for globals in globals_for(path) {
-        let shown = globals.display().to_string();
-        let gtext = std::fs::read_to_string(&globals).map_err(|e| ContentError::file(&shown, format!("cannot read: {e}")))?;
-        let node = Node::parse(&shown, &gtext)?;
-        parts.push(Part { display: shown, text: gtext, node });
-    }
-    for part in &parts {
-        check_keys(part)?;
+        parts.push(renderer.globals(&globals)?);
     }
 
     // Nearest globals first; the file itself wins over all of them.
