@@ -64,6 +64,8 @@ async fn one_broken_or_rejected_file_never_blocks_the_others() {
     assert!(results[0]["location"].as_str().unwrap().starts_with("site/a-broken.yml:3:"), "{}", results[0]);
     assert_eq!(results[1]["location"], "site/b-rejected.yml:11:24", "the 422 points at servicePort: 88888");
     assert!(results[1]["error"].as_str().unwrap().contains("container.docker.portMappings[0].servicePort"), "{}", results[1]);
+    assert_eq!(results[1]["line"], "          servicePort: 88888", "the offending line is quoted");
+    assert_eq!(results[0]["line"], "  instances: [", "{}", results[0]);
     assert!(results[2]["deploymentId"].as_str().is_some_and(|d| !d.is_empty()));
 
     let writes = double.double.writes();

@@ -30,6 +30,9 @@ pub enum Outcome {
         /// What to do.
         #[serde(skip_serializing_if = "Option::is_none")]
         hint: Option<String>,
+        /// The offending line of the file, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
 }
 
@@ -54,7 +57,7 @@ impl FileResult {
         FileResult {
             file: file.to_owned(),
             app,
-            outcome: Outcome::Failed { location: error.location(), error: error.message.clone(), hint: error.fix.clone() },
+            outcome: Outcome::Failed { location: error.location(), error: error.message.clone(), hint: error.fix.clone(), line: error.source_line.clone() },
             warnings: Vec::new(),
         }
     }
@@ -172,10 +175,10 @@ async fn put_with_force_retry(marathon: &Marathon, rendered: &RenderedApp) -> Re
 /// Turns Marathon's refusal into an outcome that points at the student's own line.
 fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
     let MarathonError::Invalid { message, details } = err else {
-        return Outcome::Failed { location: rendered.file.clone(), error: err.to_string(), hint: None };
+        return Outcome::Failed { location: rendered.file.clone(), error: err.to_string(), hint: None, line: None };
     };
     let Some((path, errors)) = details.first() else {
-        return Outcome::Failed { location: rendered.file.clone(), error: format!("Marathon rejected the app: {message}"), hint: None };
+        return Outcome::Failed { location: rendered.file.clone(), error: format!("Marathon rejected the app: {message}"), hint: None, line: None };
     };
     let segments = parse_path(path);
     // In a YAML file the app lives under `service:` (or `override:`); in JSON at the top.
@@ -184,9 +187,12 @@ fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
         Format::Json => vec![&rendered.source],
     };
     let best = roots.iter().map(|root| root.locate(&segments)).max_by_key(|(_, depth)| *depth);
-    let location = match best {
-        Some((node, depth)) if depth > 0 || segments.is_empty() => format!("{}:{}:{}", rendered.file, node.line, node.column),
-        _ => rendered.file.clone(),
+    let (location, line) = match best {
+        Some((node, depth)) if depth > 0 || segments.is_empty() => (
+            format!("{}:{}:{}", rendered.file, node.line, node.column),
+            usize::try_from(node.line).ok().and_then(|l| rendered.text.lines().nth(l.saturating_sub(1))).map(str::to_owned),
+        ),
+        _ => (rendered.file.clone(), None),
     };
     let field = if segments.is_empty() { "the app".to_owned() } else { display_path(&segments) };
     let mut error = format!("Marathon rejected {field}: {}", errors.join("; "));
@@ -194,7 +200,7 @@ fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
         let others: Vec<String> = details[1..].iter().map(|(p, e)| format!("{}: {}", display_path(&parse_path(p)), e.join("; "))).collect();
         error.push_str(&format!(" (also: {})", others.join(", ")));
     }
-    Outcome::Failed { location, error, hint: Some("fix the value and save again; the running version keeps running".into()) }
+    Outcome::Failed { location, error, hint: Some("fix the value and save again; the running version keeps running".into()), line }
 }
 
 /// The results of deploying several files.
@@ -238,7 +244,7 @@ fn not_tried(app: &RenderedApp, reason: &str) -> FileResult {
     FileResult {
         file: app.file.clone(),
         app: Some(app.id.clone()),
-        outcome: Outcome::Failed { location: app.file.clone(), error: format!("not deployed: {reason}"), hint: None },
+        outcome: Outcome::Failed { location: app.file.clone(), error: format!("not deployed: {reason}"), hint: None, line: None },
         warnings: app.warnings.clone(),
     }
 }

@@ -57,6 +57,8 @@ pub struct RenderedApp {
     pub warnings: Vec<String>,
     /// The file's own YAML tree, to map Marathon's complaints back to lines.
     pub source: Node,
+    /// The file's text, to quote the offending line.
+    pub text: String,
 }
 
 /// Environment lookups for `%{env.NAME}` (injectable for tests).
@@ -205,7 +207,7 @@ fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<St
         }
         _ => return Err(ContentError::file(display, "`labels` must be a map of strings")),
     }
-    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source })
+    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source, text: text.to_owned() })
 }
 
 /// Marathon's path id rule: segments of lowercase letters, digits, `-` and `.`, not
