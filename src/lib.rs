@@ -5,6 +5,7 @@
 //! Lower modules never reach into higher ones; `web` and `cli` are two faces over the same
 //! library calls.
 
+pub mod checks;
 pub mod cli;
 pub mod course;
 pub mod marathon;

@@ -1,6 +1,7 @@
 //! The command line (clap): parses arguments, sets up logging, and maps results to the
 //! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
 
+mod check;
 mod labs;
 mod marathon;
 mod progress;
@@ -43,6 +44,8 @@ enum Command {
     Deploy(marathon::DeployArgs),
     /// Deploy a site folder and redeploy each file when you save it.
     Watch(marathon::WatchArgs),
+    /// Check whether an exercise is done (e.g. `lab check wolf3d`).
+    Check(check::CheckArgs),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -86,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Logs(args) => stack::run_logs(args).await,
         Command::Deploy(args) => marathon::run_deploy(args).await,
         Command::Watch(args) => marathon::run_watch(args).await,
+        Command::Check(args) => check::run(args, &content).await,
     }
 }
 

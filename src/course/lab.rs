@@ -1,6 +1,7 @@
 //! Labs: `labs/<id>/lab.yml` (title, summary, deck, ordered steps, exercises) plus one
 //! Markdown file per step in `labs/<id>/steps/<step>.md`.
 
+use super::checks::CheckSpec;
 use super::error::{ContentError, parse_yaml};
 use super::files::Files;
 use super::markdown;
@@ -27,6 +28,10 @@ struct ExerciseFile {
     id: Spanned<String>,
     title: String,
     step: Spanned<String>,
+    #[serde(default)]
+    requires: Option<Spanned<String>>,
+    #[serde(default)]
+    checks: Vec<CheckSpec>,
 }
 
 /// A loaded, rendered lab.
@@ -68,6 +73,11 @@ pub struct Exercise {
     pub title: String,
     /// Id of the step it belongs to.
     pub step: String,
+    /// Another exercise that must pass first (an environment check such as `stack-ready`);
+    /// when it fails, that is reported as the environment's problem, not the student's.
+    pub requires: Option<String>,
+    /// What is checked.
+    pub checks: Vec<CheckSpec>,
 }
 
 impl Lab {
@@ -122,7 +132,25 @@ impl Lab {
                 return Err(at(&ex.step, format!("exercise `{}` belongs to step `{}`, which is not in `steps:`", ex.id.value, ex.step.value))
                     .with_fix(format!("use one of: {}", file.steps.iter().map(|s| s.value.as_str()).collect::<Vec<_>>().join(", "))));
             }
-            exercises.push(Exercise { id: ex.id.value.clone(), title: ex.title.clone(), step: ex.step.value.clone() });
+            for check in &ex.checks {
+                check.validate(&|c: &CheckSpec, message: String| {
+                    ContentError::at(&path, text, c.kind.referenced.line(), c.kind.referenced.column(), format!("exercise `{}`: {message}", ex.id.value))
+                })?;
+            }
+            exercises.push(Exercise {
+                id: ex.id.value.clone(),
+                title: ex.title.clone(),
+                step: ex.step.value.clone(),
+                requires: ex.requires.as_ref().map(|r| r.value.clone()),
+                checks: ex.checks.clone(),
+            });
+        }
+        for ex in &file.exercises {
+            if let Some(req) = &ex.requires
+                && (!exercise_ids.contains(req.value.as_str()) || req.value == ex.id.value)
+            {
+                return Err(at(req, format!("exercise `{}` requires `{}`, which is not another exercise of this lab", ex.id.value, req.value)));
+            }
         }
 
         Ok(Lab {
@@ -251,6 +279,34 @@ mod tests {
         let err = Lab::load("demo", &f, &decks()).unwrap_err();
         assert!(err.message.contains("defined twice"), "{err}");
         assert_eq!(err.position.map(|p| p.0), Some(11));
+    }
+
+    #[test]
+    fn checks_are_read_and_validated_with_positions() {
+        let text = "title: T\nsummary: s\nsteps: [a]\nexercises:\n  - id: ready\n    title: R\n    step: a\n    checks:\n      - kind: marathon-up\n  - id: x\n    title: X\n    step: a\n    requires: ready\n    checks:\n      - kind: marathon-app\n        image: nginx\n        instances: {min: 2}\n        hints: {network: Use BRIDGE.}\n      - kind: http\n        service_port: 8888\n";
+        let f = files(&[("labs/demo/lab.yml", text), ("labs/demo/steps/a.md", "# A\n")]);
+        let lab = Lab::load("demo", &f, &decks()).unwrap();
+        let x = lab.exercise("x").unwrap();
+        assert_eq!(x.requires.as_deref(), Some("ready"));
+        assert_eq!(x.checks.len(), 2);
+        assert_eq!(x.checks[0].instances.unwrap().min, Some(2));
+
+        let bad = text.replace("        service_port: 8888\n", "        path: /\n");
+        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        assert_eq!(err.location(), "labs/demo/lab.yml:19:15");
+        assert!(err.message.contains("exercise `x`: a http check needs `service_port`"), "{err}");
+
+        let bad = text.replace("hints: {network:", "hints: {netwrk:");
+        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        assert!(err.message.contains("hint `netwrk`"), "{err}");
+
+        let bad = text.replace("requires: ready", "requires: nothing");
+        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(13), "{err}");
+
+        let bad = text.replace("kind: http", "kind: ftp");
+        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(19), "{err}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! rendered once at load. A broken lab or deck is kept as its error, so one bad file never
 //! hides the rest of the course.
 
+pub mod checks;
 pub mod deck;
 pub mod error;
 pub mod files;
@@ -134,7 +135,7 @@ mod tests {
         assert!(course.errors().is_empty(), "{:?}", course.errors());
         let lab = course.lab("mesos-marathon").unwrap().as_ref().unwrap();
         let ids: Vec<_> = lab.exercises.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, vec!["scale-demo", "wolf3d"]);
+        assert_eq!(ids, vec!["stack-ready", "scale-demo", "wolf3d"]);
         assert!(lab.deck.is_some());
     }
 

@@ -1,6 +1,7 @@
-//! Persistent state in SQLite (sqlx): students and what they have visited; later stages add
-//! exercise results. Migrations are compiled in and applied when the store opens.
+//! Persistent state in SQLite (sqlx): students, the steps they visited, and their exercise
+//! results (changes only). Migrations are compiled in and applied when the store opens.
 
+use crate::checks::{Criterion, ExerciseResult, Status};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A stored value could not be read back.
+    #[error("damaged record in the database: {0}")]
+    Corrupt(String),
     /// The folder for the database file could not be created.
     #[error("cannot create {path}: {source}")]
     CreateDir {
@@ -86,6 +90,19 @@ pub struct LastVisit {
     pub step: String,
     /// Unix milliseconds.
     pub at_ms: i64,
+}
+
+/// A recorded exercise result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredResult {
+    /// The exercise.
+    pub exercise: String,
+    /// Its status.
+    pub status: Status,
+    /// Its criteria.
+    pub criteria: Vec<Criterion>,
+    /// When it was checked (unix ms, UTC).
+    pub checked_at_ms: i64,
 }
 
 /// Handle to the database; cheap to clone.
@@ -169,6 +186,69 @@ impl Store {
         Ok(row.map(|r| LastVisit { lab: r.get(0), step: r.get(1), at_ms: r.get(2) }))
     }
 
+    /// Records `result` for `student` if it differs from their latest result for that
+    /// exercise. Returns whether a row was added.
+    pub async fn record_result(&self, student: StudentId, lab: &str, result: &ExerciseResult) -> Result<bool, StoreError> {
+        let criteria = serde_json::to_string(&result.criteria).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let latest: Option<(String, String)> = sqlx::query_as(
+            "SELECT status, criteria FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(student.0)
+        .bind(lab)
+        .bind(&result.exercise)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if latest.as_ref().is_some_and(|(status, c)| status == result.status.as_str() && *c == criteria) {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO check_results (student_id, lab, exercise, status, criteria, checked_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(student.0)
+            .bind(lab)
+            .bind(&result.exercise)
+            .bind(result.status.as_str())
+            .bind(&criteria)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The latest result of each exercise of `lab` for `student`.
+    pub async fn latest_results(&self, student: StudentId, lab: &str) -> Result<Vec<StoredResult>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT r.exercise, r.status, r.criteria, r.checked_at FROM check_results r
+             WHERE r.student_id = ? AND r.lab = ?
+               AND r.id = (SELECT MAX(id) FROM check_results x WHERE x.student_id = r.student_id AND x.lab = r.lab AND x.exercise = r.exercise)
+             ORDER BY r.exercise",
+        )
+        .bind(student.0)
+        .bind(lab)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(exercise, status, criteria, checked_at_ms)| {
+                Ok(StoredResult {
+                    status: Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                    criteria: serde_json::from_str(&criteria).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    exercise,
+                    checked_at_ms,
+                })
+            })
+            .collect()
+    }
+
+    /// How many result rows exist for one exercise (history length).
+    pub async fn result_count(&self, student: StudentId, lab: &str, exercise: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ?")
+            .bind(student.0)
+            .bind(lab)
+            .bind(exercise)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// The connection pool, for stages that add their own tables.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -217,6 +297,26 @@ mod tests {
         drop(store);
         let again = Store::open(&location).await.unwrap();
         assert_eq!(again.student("solo").await.unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn only_changed_results_are_recorded() {
+        let store = Store::open(&DbLocation::Memory).await.unwrap();
+        let s = store.student("s").await.unwrap();
+        let result = |status: Status, message: &str| ExerciseResult {
+            exercise: "wolf3d".into(),
+            status,
+            criteria: vec![Criterion { name: "network".into(), status, message: message.into(), hint: None }],
+        };
+        assert!(store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap());
+        assert!(!store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap(), "the same result is not stored twice");
+        assert!(store.record_result(s, "lab", &result(Status::Passed, "BRIDGE")).await.unwrap());
+        assert_eq!(store.result_count(s, "lab", "wolf3d").await.unwrap(), 2);
+        let latest = store.latest_results(s, "lab").await.unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].status, Status::Passed);
+        assert_eq!(latest[0].criteria[0].message, "BRIDGE");
+        assert!(store.latest_results(s, "other").await.unwrap().is_empty());
     }
 
     #[test]

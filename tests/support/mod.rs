@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod docker;
+pub mod gateway;
 pub mod marathon;
 
 use axum::body::Body;

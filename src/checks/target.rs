@@ -1,0 +1,113 @@
+//! What a check talks to: the student's Marathon, Mesos master, the host where the gateway's
+//! service ports are published, and their site folder — resolved from the running project's
+//! labels, with flags taking precedence.
+
+use crate::marathon::Marathon;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long any one probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One student's endpoints.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Marathon.
+    pub marathon: Marathon,
+    /// The Mesos master's URL.
+    pub mesos: Option<String>,
+    /// Where the gateway's service ports are reached.
+    pub host: String,
+    /// Service port → host port, where the stack publishes a service port elsewhere
+    /// (`--port-base`); unlisted ports are used as they are.
+    pub service_ports: HashMap<u16, u16>,
+    /// The student's site folder.
+    pub site_dir: Option<PathBuf>,
+    /// HTTP client for probes.
+    pub http: reqwest::Client,
+}
+
+impl Target {
+    /// A target with explicit endpoints; `host` defaults to Marathon's host.
+    pub fn new(marathon_url: &str, mesos_url: Option<String>, host: Option<String>, site_dir: Option<PathBuf>) -> Target {
+        let host = host.unwrap_or_else(|| host_of(marathon_url));
+        let http = crate::net::client_builder().timeout(PROBE_TIMEOUT).connect_timeout(PROBE_TIMEOUT).build().unwrap_or_default();
+        Target { marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT), mesos: mesos_url, host, service_ports: HashMap::new(), site_dir, http }
+    }
+
+    /// The URL for `path` on service port `port`.
+    pub fn service_url(&self, port: u16, path: &str) -> String {
+        let published = self.service_ports.get(&port).copied().unwrap_or(port);
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        format!("http://{}:{published}{path}", self.host)
+    }
+}
+
+/// The host part of a URL (`http://10.0.0.5:8080` → `10.0.0.5`).
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = if authority.starts_with('[') { authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_owned() };
+    if host.is_empty() { "localhost".into() } else { host }
+}
+
+/// Endpoint overrides from flags.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--marathon`.
+    pub marathon: Option<String>,
+    /// `--mesos`.
+    pub mesos: Option<String>,
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--site`.
+    pub site: Option<PathBuf>,
+}
+
+/// Resolves the target for `project`: flags first, then the running stack's labels, then
+/// the solo defaults (localhost and the course ports).
+pub async fn resolve(project: &str, overrides: Overrides) -> Target {
+    let mut marathon = overrides.marathon;
+    let mut mesos = overrides.mesos;
+    let mut service_ports = HashMap::new();
+    if let Ok(engine) = crate::stack::Engine::connect().await
+        && let Ok(state) = crate::stack::status::status(&engine, project).await
+    {
+        marathon = marathon.or_else(|| state.endpoints.get("marathon").cloned());
+        mesos = mesos.or_else(|| state.endpoints.get("mesos").cloned());
+        for port in state.services.iter().flat_map(|s| &s.ports) {
+            service_ports.insert(port.container_port, port.host_port);
+        }
+    }
+    let marathon = marathon.unwrap_or_else(|| "http://localhost:8080".into());
+    let mesos = mesos.or_else(|| Some(format!("http://{}:5050", host_of(&marathon))));
+    let site = overrides.site.or_else(|| {
+        let dir = crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(project));
+        dir.is_dir().then_some(dir)
+    });
+    let mut target = Target::new(&marathon, mesos, overrides.host, site);
+    target.service_ports = service_ports;
+    target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_taken_from_the_url() {
+        assert_eq!(host_of("http://localhost:8080"), "localhost");
+        assert_eq!(host_of("https://10.1.2.3:8443/marathon"), "10.1.2.3");
+        assert_eq!(host_of("http://box"), "box");
+        assert_eq!(host_of("http://[::1]:8080"), "[::1]");
+    }
+
+    #[test]
+    fn service_ports_map_to_published_ports() {
+        let mut t = Target::new("http://localhost:8080", None, None, None);
+        assert_eq!(t.service_url(8888, "/"), "http://localhost:8888/");
+        t.service_ports.insert(8888, 30003);
+        assert_eq!(t.service_url(8888, "x"), "http://localhost:30003/x");
+    }
+}

@@ -1,0 +1,217 @@
+//! `lab check`: is an exercise done? Each criterion with ✓ / ✗ / … and a hint; `--wait`
+//! re-checks until it passes, `--watch` stays open and redraws on every change.
+
+use super::Outcome;
+use super::stack::ProjectArgs;
+use crate::checks::target::{Overrides, resolve};
+use crate::checks::{CheckError, ExerciseResult, Status, Target, run_exercise};
+use crate::course::{ContentSource, Course, Lab};
+use crate::store::{DbLocation, Store, StudentId};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `lab check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    target: ProjectArgs,
+    /// The exercise to check (e.g. wolf3d).
+    #[arg(required_unless_present = "all")]
+    exercise: Option<String>,
+    /// Check every exercise of the lab.
+    #[arg(long, conflicts_with = "exercise")]
+    all: bool,
+    /// The lab (default: the lab that has this exercise).
+    #[arg(long)]
+    lab: Option<String>,
+    /// Marathon's URL (default: your stack's).
+    #[arg(long, env = "LAB_MARATHON")]
+    marathon: Option<String>,
+    /// The Mesos master's URL (default: your stack's).
+    #[arg(long)]
+    mesos: Option<String>,
+    /// Host where service ports (e.g. 8888) are reached (default: Marathon's host).
+    #[arg(long)]
+    host: Option<String>,
+    /// Your site folder (default: the workspace's).
+    #[arg(long, value_name = "DIR")]
+    site: Option<PathBuf>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Re-check until it passes or SECS seconds have gone by (the gateway may need a minute).
+    #[arg(long, value_name = "SECS")]
+    wait: Option<u64>,
+    /// Stay open and redraw whenever something changes (Ctrl-C stops).
+    #[arg(long, conflicts_with = "wait")]
+    watch: bool,
+    /// SQLite database for the results (as for `lab serve`).
+    #[arg(long, env = "LAB_DB", value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
+pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
+    let course = Course::load(content).with_context(|| format!("cannot read course content from {}", content.describe()))?;
+    let lab = choose_lab(&course, args.lab.as_deref(), args.exercise.as_deref())?;
+    let exercises: Vec<String> = match &args.exercise {
+        Some(id) => {
+            if lab.exercise(id).is_none() {
+                return Err(CheckError::UnknownExercise { lab: lab.id.clone(), exercise: id.clone(), known: known(&lab) }.into());
+            }
+            vec![id.clone()]
+        }
+        None => lab.exercises.iter().filter(|e| !e.checks.is_empty()).map(|e| e.id.clone()).collect(),
+    };
+    let project = args.target.project();
+    let overrides = Overrides { marathon: args.marathon.clone(), mesos: args.mesos.clone(), host: args.host.clone(), site: args.site.clone() };
+    let target = if overrides.marathon.is_some() {
+        // Everything explicit: no need to ask Docker.
+        Target::new(overrides.marathon.as_deref().unwrap_or_default(), overrides.mesos.clone(), overrides.host.clone(), overrides.site.clone())
+    } else {
+        resolve(&project, overrides).await
+    };
+    let store = open_store(args.db.as_deref(), &args.target.student()).await;
+
+    if args.watch {
+        return watch(lab, exercises, target, store, args.json).await;
+    }
+    let deadline = args.wait.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    loop {
+        let mut results = Vec::new();
+        for id in &exercises {
+            results.push(run_exercise(&lab, id, &target).await?);
+        }
+        let all_passed = results.iter().all(|r| r.status == Status::Passed);
+        let waiting = deadline.is_some_and(|d| tokio::time::Instant::now() < d);
+        if all_passed || !waiting {
+            if let Some((store, student)) = &store {
+                for r in &results {
+                    let _ = store.record_result(*student, &lab.id, r).await;
+                }
+            }
+            print(&lab, &results, args.json)?;
+            return Ok(if all_passed { Outcome::Success } else { Outcome::No });
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Results go to the store when it opens; checking works without it.
+async fn open_store(db: Option<&str>, student: &str) -> Option<(Store, StudentId)> {
+    let location = db.map_or_else(DbLocation::default_file, DbLocation::parse);
+    let store = Store::open(&location).await.map_err(|e| tracing::warn!("results are not recorded: {e}")).ok()?;
+    let id = store.student(student).await.ok()?;
+    Some((store, id))
+}
+
+fn known(lab: &Lab) -> String {
+    lab.exercises.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The lab named, else the one lab that has the exercise (or any exercises, for --all).
+fn choose_lab(course: &Course, wanted: Option<&str>, exercise: Option<&str>) -> anyhow::Result<Lab> {
+    if let Some(id) = wanted {
+        return match course.lab(id) {
+            Some(Ok(lab)) => Ok(lab.clone()),
+            Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
+            None => anyhow::bail!("there is no lab `{id}`"),
+        };
+    }
+    for (_, lab) in course.labs() {
+        if let Err(e) = lab {
+            tracing::warn!("{e}");
+        }
+    }
+    let labs: Vec<&Lab> = course.labs().filter_map(|(_, l)| l.as_ref().ok()).filter(|l| exercise.is_none_or(|e| l.exercise(e).is_some()) && !l.exercises.is_empty()).collect();
+    match labs.as_slice() {
+        [lab] => Ok((*lab).clone()),
+        [] => {
+            let all: Vec<String> = course.labs().filter_map(|(_, l)| l.as_ref().ok()).flat_map(|l| l.exercises.iter().map(|e| e.id.clone())).collect();
+            match exercise {
+                Some(e) => anyhow::bail!("no lab has an exercise `{e}`; the exercises are: {}", all.join(", ")),
+                None => anyhow::bail!("no lab has exercises"),
+            }
+        }
+        _ => anyhow::bail!("several labs have it; pick one with --lab ({})", labs.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn print(lab: &Lab, results: &[ExerciseResult], json: bool) -> anyhow::Result<()> {
+    if json {
+        let value = if results.len() == 1 { serde_json::to_value(&results[0])? } else { serde_json::to_value(results)? };
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    for r in results {
+        print!("{}", render(lab, r));
+    }
+    Ok(())
+}
+
+/// The text report for one result.
+fn render(lab: &Lab, r: &ExerciseResult) -> String {
+    let title = lab.exercise(&r.exercise).map_or("", |e| e.title.as_str());
+    let verdict = match r.status {
+        Status::Passed => "PASSED",
+        Status::Failed => "NOT YET",
+        Status::Pending => "IN PROGRESS",
+    };
+    let mut out = format!("{} {} — {title}: {verdict}\n", r.status.mark(), r.exercise);
+    let width = r.criteria.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    for c in &r.criteria {
+        out.push_str(&format!("  {} {:<width$}  {}\n", c.status.mark(), c.name, c.message));
+        if let Some(hint) = &c.hint {
+            out.push_str(&format!("    {:<width$}  → {hint}\n", ""));
+        }
+    }
+    out
+}
+
+async fn watch(lab: Lab, exercises: Vec<String>, target: Target, store: Option<(Store, StudentId)>, json: bool) -> anyhow::Result<Outcome> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(32);
+    let source_lab = lab.clone();
+    let live = tokio::spawn(crate::checks::watch::run(Box::new(move || Some(source_lab.clone())), target, Duration::from_secs(5), tx));
+    let mut latest: std::collections::BTreeMap<String, ExerciseResult> = std::collections::BTreeMap::new();
+    let clear = std::io::stdout().is_terminal() && !json;
+    let shutdown = super::serve::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            item = rx.recv() => {
+                let Some(item) = item else { break };
+                if !exercises.contains(&item.exercise) {
+                    continue;
+                }
+                match item.result {
+                    Ok(result) => {
+                        if latest.get(&item.exercise) == Some(&result) {
+                            continue;
+                        }
+                        if let Some((store, student)) = &store {
+                            let _ = store.record_result(*student, &lab.id, &result).await;
+                        }
+                        latest.insert(item.exercise.clone(), result);
+                    }
+                    Err(reason) => {
+                        eprintln!("could not check {}: {reason}", item.exercise);
+                        continue;
+                    }
+                }
+                let results: Vec<ExerciseResult> = exercises.iter().filter_map(|e| latest.get(e).cloned()).collect();
+                if clear {
+                    print!("\x1b[2J\x1b[H");
+                }
+                print(&lab, &results, json)?;
+                if !json {
+                    println!("(watching for changes; Ctrl-C stops)");
+                }
+            }
+        }
+    }
+    live.abort();
+    let passed = exercises.iter().all(|e| latest.get(e).is_some_and(|r| r.status == Status::Passed));
+    Ok(if passed { Outcome::Success } else { Outcome::No })
+}
