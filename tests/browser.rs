@@ -106,3 +106,48 @@ fn first_words(html: &str) -> String {
     }
     text.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
 }
+
+/// The deploy-wolf3d step page while the live checker follows a Marathon test double: the
+/// Check button swaps in a fresh result, and deploying the app turns the exercise green
+/// over SSE without a reload.
+#[tokio::test]
+async fn the_step_page_updates_live_when_an_exercise_passes() {
+    use lab::checks::Target;
+    use support::gateway::Gateway;
+    use support::marathon::{MarathonDouble, Shape};
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let double = MarathonDouble::start(Shape::V15, Duration::from_millis(50)).await;
+    let gateway = Gateway::start(200).await;
+    let site = tempfile::tempdir().unwrap();
+    let mut target = Target::new(&double.url, Some(double.url.clone()), Some("127.0.0.1".into()), Some(site.path().to_owned()));
+    target.service_ports.insert(8888, gateway.port);
+    let app = TestApp::builtin().await;
+    let state = app.state.clone().with_checks(lab::web::CheckTarget::Fixed(target));
+    lab::web::spawn_live_checks(state.clone(), Duration::from_secs(3600));
+    let server = TestServer::start(state).await;
+
+    let page = browser.browser.new_page(server.url("/labs/mesos-marathon/steps/5")).await.expect("open step");
+    let status = "(document.querySelector('#exercise-wolf3d .exercise-status') || {dataset: {}}).dataset.status || ''";
+    TestBrowser::wait_for_text(&page, status, WAIT, |s| !s.is_empty()).await;
+
+    // The Check button: fetch, then the fresh result replaces the box.
+    page.evaluate("document.querySelector('#exercise-wolf3d .status-slot').innerHTML = ''").await.expect("clear");
+    page.evaluate("document.querySelector('#exercise-wolf3d form.check-form button').click()").await.expect("click");
+    TestBrowser::wait_for_text(&page, status, WAIT, |s| s == "failed").await;
+    let text = TestBrowser::wait_for_text(&page, "document.querySelector('#exercise-wolf3d .status-slot').innerText", WAIT, |t| t.contains("app exists")).await;
+    assert!(text.contains("Marathon has no app running srenkens/wolfenstein3d"), "{text}");
+    assert!(page.url().await.unwrap().unwrap_or_default().ends_with("/labs/mesos-marathon/steps/5"), "no page load");
+
+    // Deploying the app: Marathon's events drive a re-check, and SSE brings it to the page.
+    let wolf3d = serde_json::json!({
+        "id": "/demo/wolf3d", "instances": 2,
+        "container": {"type": "DOCKER", "docker": {"image": "srenkens/wolfenstein3d:latest", "network": "BRIDGE", "portMappings": [{"containerPort": 80, "servicePort": 8888}]}},
+        "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0}]
+    });
+    lab::marathon::Marathon::new(&double.url).put_app("/demo/wolf3d", &wolf3d, false).await.unwrap();
+    TestBrowser::wait_for_text(&page, status, WAIT, |s| s == "passed").await;
+    let text = TestBrowser::wait_for_text(&page, "document.querySelector('#exercise-wolf3d .status-slot').innerText", WAIT, |t| t.contains("Passed")).await;
+    assert!(text.contains("reachable on :8888/"), "{text}");
+    let shot = page.screenshot(ScreenshotParams::builder().full_page(true).build()).await.expect("screenshot");
+    std::fs::write(support::artifacts_dir().join("step-wolf3d-passed.png"), shot).expect("save screenshot");
+}

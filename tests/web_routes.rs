@@ -186,3 +186,28 @@ async fn text_a_student_could_influence_is_escaped() {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert!(!res.body.contains("<script>alert(1)"), "{}", res.body);
 }
+
+#[tokio::test]
+async fn step_pages_show_exercise_status_and_a_check_form() {
+    let app = TestApp::builtin().await;
+    let res = app.get("/labs/mesos-marathon/steps/5").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains(r#"id="exercise-wolf3d" data-exercise="wolf3d" data-lab="mesos-marathon""#), "{}", res.body);
+    assert!(res.body.contains("Not checked yet"));
+    assert!(res.body.contains(r#"<form class="check-form" method="post" action="/labs/mesos-marathon/exercises/wolf3d/check""#));
+}
+
+#[tokio::test]
+async fn checking_without_a_stack_says_so_and_returns_to_the_step() {
+    let app = TestApp::builtin().await;
+    let res = app.request(Request::post("/labs/mesos-marathon/exercises/wolf3d/check").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers.get("location").unwrap(), "/labs/mesos-marathon/steps/5#exercise-wolf3d");
+    let api = app.request(Request::post("/api/labs/mesos-marathon/exercises/wolf3d/check").body(Body::empty()).unwrap()).await;
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("lab up"), "{v}");
+    assert!(v["html"].as_str().unwrap().contains("Could not check"));
+    let missing = app.request(Request::post("/api/labs/mesos-marathon/exercises/nope/check").body(Body::empty()).unwrap()).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

@@ -3,7 +3,7 @@
 use super::Outcome;
 use crate::course::{ContentSource, Course};
 use crate::store::{DbLocation, Store};
-use crate::web::{self, AppState};
+use crate::web::{self, AppState, CheckTarget};
 use anyhow::Context;
 use std::net::SocketAddr;
 
@@ -18,6 +18,9 @@ pub struct ServeArgs {
     /// Default: lab.db in lab's data folder (~/.local/share/lab).
     #[arg(long, env = "LAB_DB", value_name = "PATH|URL")]
     db: Option<String>,
+
+    #[command(flatten)]
+    target: super::stack::ProjectArgs,
 }
 
 pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outcome> {
@@ -32,9 +35,11 @@ pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outc
 
     let db = args.db.as_deref().map_or_else(DbLocation::default_file, DbLocation::parse);
     let store = Store::open(&db).await?;
-    let student = store.student(&crate::paths::default_student()).await?;
+    let student = store.student(&args.target.student()).await?;
 
-    let state = AppState::new(course, store, student);
+    // Exercise status follows the student's own stack, found by its Docker labels.
+    let state = AppState::new(course, store, student).with_checks(CheckTarget::Project(args.target.project()));
+    web::spawn_live_checks(state.clone(), std::time::Duration::from_secs(15));
     web::spawn_reloader(state.clone(), content.clone())
         .with_context(|| format!("cannot watch {} for changes", content.describe()))?;
 

@@ -14,6 +14,17 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 pub enum ServerEvent {
     /// The course changed: reload the page.
     Reload,
+    /// An exercise's result changed; `html` is its rendered status box.
+    Progress {
+        /// Lab id.
+        lab: String,
+        /// Exercise id.
+        exercise: String,
+        /// `passed`, `failed` or `pending`.
+        status: String,
+        /// The status box, rendered (and escaped) by the server.
+        html: String,
+    },
     /// The server is stopping: end the stream.
     Shutdown,
 }
@@ -27,6 +38,9 @@ pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
         .take_while(|msg| std::future::ready(!matches!(msg, Ok(ServerEvent::Shutdown))))
         .map(|msg| match msg {
             Ok(ServerEvent::Reload) => Event::default().event("reload").data("content changed"),
+            Ok(ServerEvent::Progress { lab, exercise, status, html }) => {
+                Event::default().event("progress").data(serde_json::json!({"lab": lab, "exercise": exercise, "status": status, "html": html}).to_string())
+            }
             // A slow page missed events; reloading shows it the current state.
             Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reload").data("missed events"),
             Ok(ServerEvent::Shutdown) => Event::default().comment("bye"),

@@ -3,18 +3,20 @@
 //! pages to reload when the course changes.
 
 mod assets;
+mod checks;
 mod error;
 mod events;
 mod pages;
 mod slides;
 
+pub use checks::{CheckTarget, spawn_live_checks};
 pub use error::WebError;
 pub use events::ServerEvent;
 
 use crate::course::{ContentSource, Course};
 use crate::store::{Store, StudentId};
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::sync::{Arc, RwLock};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -29,14 +31,29 @@ pub struct AppState {
     student: StudentId,
     events: broadcast::Sender<ServerEvent>,
     boot_id: Arc<str>,
+    checks: CheckTarget,
 }
 
 impl AppState {
-    /// State for serving `course` to the solo `student`.
+    /// State for serving `course` to the solo `student`. Exercise checks are off until
+    /// [`AppState::with_checks`] says where the student's stack is.
     pub fn new(course: Course, store: Store, student: StudentId) -> Self {
-        let (events, _) = broadcast::channel(64);
+        let (events, _) = broadcast::channel(256);
         let boot_id = format!("{:x}", crate::store::now_ms());
-        AppState { course: Arc::new(RwLock::new(Arc::new(course))), store, student, events, boot_id: boot_id.into() }
+        AppState {
+            course: Arc::new(RwLock::new(Arc::new(course))),
+            store,
+            student,
+            events,
+            boot_id: boot_id.into(),
+            checks: CheckTarget::None,
+        }
+    }
+
+    /// Checks exercises against `target`.
+    pub fn with_checks(mut self, target: CheckTarget) -> Self {
+        self.checks = target;
+        self
     }
 
     /// The current course snapshot.
@@ -71,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .route("/slides/{deck}", get(slides::deck_start))
         .route("/slides/{deck}/{n}", get(slides::slide))
         .route("/slides/{deck}/{n}/presenter", get(slides::presenter))
+        .route("/labs/{lab}/exercises/{id}/check", post(checks::check_form))
+        .route("/api/labs/{lab}/exercises/{id}/check", post(checks::check_api))
+        .route("/api/labs/{lab}/exercises/{id}", get(checks::latest_api))
         .route("/events", get(events::stream))
         .route("/static/{*file}", get(assets::static_file))
         .route("/files/{*path}", get(assets::content_file))

@@ -2,13 +2,15 @@
 
 use super::error::Link;
 use super::{AppState, WebError};
+use super::checks::StatusBox;
 use crate::course::{ContentError, Course, Exercise, Lab, Step};
+use crate::store::StoredResult;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Looks up a lab for a page: 404 if there is no such lab, the content error if it is broken.
 pub(super) fn find_lab<'c>(course: &'c Course, id: &str) -> Result<&'c Lab, WebError> {
@@ -30,8 +32,19 @@ struct LabCard<'a> {
     summary: &'a str,
     steps: usize,
     visited: usize,
+    /// Exercises passed, and exercises with checks.
+    passed: usize,
+    exercises: usize,
     deck: Option<&'a str>,
     error: Option<&'a ContentError>,
+}
+
+/// The solo student's stack, as the home page shows it.
+struct StackPanel {
+    project: String,
+    summary: String,
+    up: bool,
+    links: Vec<(String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -40,6 +53,31 @@ struct HomePage<'a> {
     labs: Vec<LabCard<'a>>,
     decks: Vec<(&'a str, String)>,
     resume: Option<(String, String)>,
+    stack: Option<StackPanel>,
+}
+
+/// Reads the project's state from Docker, briefly; `None` when there is no project.
+async fn stack_panel(state: &AppState) -> Option<StackPanel> {
+    let project = state.checks.project()?.to_owned();
+    let read = async {
+        let engine = crate::stack::Engine::connect().await.map_err(|e| e.to_string())?;
+        crate::stack::status::status(&engine, &project).await.map_err(|e| e.to_string())
+    };
+    let panel = match tokio::time::timeout(std::time::Duration::from_secs(2), read).await {
+        Ok(Ok(status)) if status.exists() => {
+            let running = status.services.iter().filter(|s| s.state == "running").count();
+            StackPanel {
+                summary: format!("{running} of {} services running{}", status.services.len(), if status.all_running() { "" } else { " (details: “lab status”)" }),
+                up: status.all_running(),
+                links: status.links.clone(),
+                project,
+            }
+        }
+        Ok(Ok(_)) => StackPanel { project, summary: "not started yet: run “lab up” in a terminal".into(), up: false, links: Vec::new() },
+        Ok(Err(e)) => StackPanel { project, summary: format!("unknown: {e}"), up: false, links: Vec::new() },
+        Err(_) => StackPanel { project, summary: "unknown: Docker did not answer in time".into(), up: false, links: Vec::new() },
+    };
+    Some(panel)
 }
 
 /// `GET /`: every lab and deck, and where the student left off.
@@ -50,17 +88,21 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         labs.push(match lab {
             Ok(lab) => {
                 let visited = state.store().visited_steps(state.student, id).await.map_err(anyhow::Error::from)?;
+                let results = state.store().latest_results(state.student, id).await.map_err(anyhow::Error::from)?;
+                let checked: Vec<&Exercise> = lab.exercises.iter().filter(|e| !e.checks.is_empty()).collect();
                 LabCard {
                     id,
                     title: &lab.title,
                     summary: &lab.summary,
                     steps: lab.steps.len(),
                     visited: lab.steps.iter().filter(|s| visited.contains(&s.id)).count(),
+                    passed: checked.iter().filter(|e| results.iter().any(|r| r.exercise == e.id && r.status == crate::checks::Status::Passed)).count(),
+                    exercises: checked.len(),
                     deck: lab.deck.as_deref(),
                     error: None,
                 }
             }
-            Err(err) => LabCard { id, title: id, summary: "", steps: 0, visited: 0, deck: None, error: Some(err) },
+            Err(err) => LabCard { id, title: id, summary: "", steps: 0, visited: 0, passed: 0, exercises: 0, deck: None, error: Some(err) },
         });
     }
     let decks = course
@@ -78,7 +120,8 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         },
         None => None,
     };
-    Ok(HomePage { labs, decks, resume }.into_response())
+    let stack = stack_panel(&state).await;
+    Ok(HomePage { labs, decks, resume, stack }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -111,6 +154,17 @@ struct StepPage<'a> {
     prev: Option<&'a Step>,
     next: Option<&'a Step>,
     visited: HashSet<String>,
+    results: HashMap<String, StoredResult>,
+}
+
+impl StepPage<'_> {
+    /// The exercise's status box from its latest recorded result.
+    fn status_html(&self, exercise: &str) -> String {
+        match self.results.get(exercise) {
+            Some(r) => StatusBox::new(Some(r.status), &r.criteria, Some(r.checked_at_ms)).html(),
+            None => StatusBox::new(None, &[], None).html(),
+        }
+    }
 }
 
 /// `GET /labs/{lab}/steps/{n}`.
@@ -128,7 +182,9 @@ pub async fn step(State(state): State<AppState>, Path((id, n)): Path<(String, St
         tracing::warn!("cannot record the visit: {err}");
     }
     let visited = state.store().visited_steps(state.student, &lab.id).await.unwrap_or_default();
+    let results = state.store().latest_results(state.student, &lab.id).await.unwrap_or_default().into_iter().map(|r| (r.exercise.clone(), r)).collect();
     Ok(StepPage {
+        results,
         lab,
         step,
         exercises: lab.exercises_of(&step.id).collect(),

@@ -20,6 +20,44 @@
     window.labEvents = events;
   }
 
+  // ---- Exercise status ------------------------------------------------------------------
+  // The server renders (and escapes) each status box; pages only swap them in.
+  const localTimes = () => document.querySelectorAll("time[data-ms]").forEach((t) => {
+    const when = new Date(Number(t.dataset.ms));
+    t.dateTime = when.toISOString();
+    t.textContent = "· checked " + when.toLocaleTimeString();
+  });
+  localTimes();
+  const slotsFor = (lab, exercise) =>
+    document.querySelectorAll('.exercise[data-lab="' + CSS.escape(lab) + '"][data-exercise="' + CSS.escape(exercise) + '"] .status-slot');
+  if (window.labEvents) {
+    window.labEvents.addEventListener("progress", (e) => {
+      const m = JSON.parse(e.data);
+      slotsFor(m.lab, m.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+      localTimes();
+    });
+  }
+  document.querySelectorAll("form.check-form").forEach((form) => {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const box = form.closest(".exercise");
+      const button = form.querySelector("button");
+      button.disabled = true;
+      button.textContent = "Checking…";
+      try {
+        const response = await fetch(form.dataset.api, { method: "POST", headers: { Accept: "application/json" } });
+        const m = await response.json();
+        if (m.html) slotsFor(box.dataset.lab, box.dataset.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+        localTimes();
+      } catch (err) {
+        form.submit(); // fall back to the plain form
+      } finally {
+        button.disabled = false;
+        button.textContent = "Check";
+      }
+    });
+  });
+
   // ---- Slides ----------------------------------------------------------------------------
   const slide = Number(d.slide || 0), total = Number(d.total || 0);
   const slideUrl = (n) => d.url + n + (d.suffix || "");

@@ -14,8 +14,13 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Serves `/` with `status` and a body naming the game.
+    /// Serves `/` with `status` and a body naming the game, on a free port.
     pub async fn start(status: u16) -> Gateway {
+        Self::start_on(0, status).await
+    }
+
+    /// The same on a given port (0 = any).
+    pub async fn start_on(port: u16, status: u16) -> Gateway {
         let shared = Arc::new(AtomicU16::new(status));
         let s = shared.clone();
         let app = Router::new().route(
@@ -25,7 +30,7 @@ impl Gateway {
                 async move { (StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK), "<title>Wolfenstein 3D</title>") }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().expect("addr").port();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

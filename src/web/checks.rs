@@ -1,0 +1,198 @@
+//! Exercise status in the browser: the status box on a step page, the Check button (a plain
+//! form, upgraded to fetch by the page script), JSON for the same, and the live re-checks
+//! that push every change to open pages over SSE.
+
+use super::error::Link;
+use super::pages::find_lab;
+use super::{AppState, ServerEvent, WebError};
+use crate::checks::target::{Overrides, resolve};
+use crate::checks::{Criterion, ExerciseResult, Status, Target, run_exercise};
+use crate::course::Lab;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use std::time::Duration;
+
+/// Where the student's stack is, for checks.
+#[derive(Clone, Default)]
+pub enum CheckTarget {
+    /// Checks are off (no stack to check).
+    #[default]
+    None,
+    /// Find the stack of this project through Docker labels each time.
+    Project(String),
+    /// A fixed target (tests, or explicit endpoints).
+    Fixed(Target),
+}
+
+impl CheckTarget {
+    /// The project, when checks follow one.
+    pub fn project(&self) -> Option<&str> {
+        match self {
+            CheckTarget::Project(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    async fn target(&self) -> Option<Target> {
+        match self {
+            CheckTarget::None => None,
+            CheckTarget::Project(project) => Some(resolve(project, Overrides::default()).await),
+            CheckTarget::Fixed(target) => Some(target.clone()),
+        }
+    }
+}
+
+/// The status box of one exercise.
+#[derive(Template)]
+#[template(path = "exercise_status.html")]
+pub struct StatusBox<'a> {
+    status: Option<Status>,
+    criteria: &'a [Criterion],
+    checked_at_ms: Option<i64>,
+    problem: Option<&'a str>,
+}
+
+impl<'a> StatusBox<'a> {
+    /// A box for a result (or none yet).
+    pub fn new(status: Option<Status>, criteria: &'a [Criterion], checked_at_ms: Option<i64>) -> Self {
+        StatusBox { status, criteria, checked_at_ms, problem: None }
+    }
+
+    /// A box saying why checking was not possible.
+    pub fn problem(problem: &'a str) -> Self {
+        StatusBox { status: None, criteria: &[], checked_at_ms: None, problem: Some(problem) }
+    }
+
+    /// Rendered HTML (an empty string only if the template fails, which is logged).
+    pub fn html(&self) -> String {
+        self.render().unwrap_or_else(|e| {
+            tracing::error!("cannot render an exercise status: {e}");
+            String::new()
+        })
+    }
+
+    fn verdict(&self) -> &'static str {
+        match self.status {
+            Some(Status::Passed) => "Passed",
+            Some(Status::Failed) => "Not done yet",
+            Some(Status::Pending) => "In progress",
+            None => "Not checked yet",
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        self.status.map_or("unknown", Status::as_str)
+    }
+}
+
+/// Runs one check now, records it, tells open pages. `Err` carries a message for the student.
+async fn check_now(state: &AppState, lab: &Lab, exercise: &str) -> Result<ExerciseResult, String> {
+    let Some(target) = state.checks.target().await else {
+        return Err("Checks need your stack: start it with `lab up`.".into());
+    };
+    let result = run_exercise(lab, exercise, &target).await.map_err(|e| e.to_string())?;
+    record_and_publish(state, &lab.id, &result).await;
+    Ok(result)
+}
+
+/// Stores a result if it changed and, if so, pushes the new status box to open pages.
+async fn record_and_publish(state: &AppState, lab: &str, result: &ExerciseResult) {
+    match state.store().record_result(state.student, lab, result).await {
+        Ok(false) => {}
+        Ok(true) => publish(state, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms())),
+        Err(e) => tracing::warn!("cannot record the result: {e}"),
+    }
+}
+
+fn publish(state: &AppState, lab: &str, exercise: &str, status: Status, criteria: &[Criterion], at: Option<i64>) {
+    state.publish(ServerEvent::Progress {
+        lab: lab.to_owned(),
+        exercise: exercise.to_owned(),
+        status: status.as_str().to_owned(),
+        html: StatusBox::new(Some(status), criteria, at).html(),
+    });
+}
+
+fn exercise_exists(lab: &Lab, id: &str) -> Result<(), WebError> {
+    if lab.exercise(id).is_some() {
+        Ok(())
+    } else {
+        Err(WebError::not_found(format!("“{}” has no exercise “{id}”", lab.title), vec![Link::new(format!("/labs/{}", lab.id), lab.title.clone())]))
+    }
+}
+
+/// `POST /labs/{lab}/exercises/{id}/check`: the form without JavaScript; back to the step.
+pub async fn check_form(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+    let course = state.course();
+    let lab = find_lab(&course, &lab_id)?;
+    exercise_exists(lab, &id)?;
+    if let Err(problem) = check_now(&state, lab, &id).await {
+        // Shown on the step page through the same channel as results.
+        state.publish(ServerEvent::Progress { lab: lab.id.clone(), exercise: id.clone(), status: "unknown".into(), html: StatusBox::problem(&problem).html() });
+    }
+    let step = lab.exercise(&id).and_then(|e| lab.steps.iter().find(|s| s.id == e.step)).map_or(1, |s| s.number);
+    Ok(Redirect::to(&format!("/labs/{}/steps/{step}#exercise-{id}", lab.id)).into_response())
+}
+
+/// `POST /api/labs/{lab}/exercises/{id}/check`: JSON with the result and its status box.
+pub async fn check_api(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+    let course = state.course();
+    let lab = find_lab(&course, &lab_id)?;
+    exercise_exists(lab, &id)?;
+    Ok(match check_now(&state, lab, &id).await {
+        Ok(result) => {
+            let html = StatusBox::new(Some(result.status), &result.criteria, Some(crate::store::now_ms())).html();
+            Json(serde_json::json!({"exercise": result.exercise, "status": result.status, "criteria": result.criteria, "html": html})).into_response()
+        }
+        Err(problem) => {
+            let html = StatusBox::problem(&problem).html();
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"exercise": id, "error": problem, "html": html}))).into_response()
+        }
+    })
+}
+
+/// `GET /api/labs/{lab}/exercises/{id}`: the latest recorded result.
+pub async fn latest_api(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+    let course = state.course();
+    let lab = find_lab(&course, &lab_id)?;
+    exercise_exists(lab, &id)?;
+    let latest = state.store().latest_results(state.student, &lab.id).await.map_err(anyhow::Error::from)?;
+    Ok(match latest.into_iter().find(|r| r.exercise == id) {
+        Some(r) => Json(serde_json::json!({"exercise": r.exercise, "status": r.status, "criteria": r.criteria, "checkedAt": r.checked_at_ms})).into_response(),
+        None => Json(serde_json::json!({"exercise": id, "status": null, "criteria": []})).into_response(),
+    })
+}
+
+/// Keeps every lab's exercises checked while the server runs: once the student's Marathon
+/// answers, its event stream drives re-checks (see `checks::watch`), and every change is
+/// recorded and pushed to open pages. Until then it retries every 10 s.
+pub fn spawn_live_checks(state: AppState, interval: Duration) {
+    tokio::spawn(async move {
+        let target = loop {
+            let Some(target) = state.checks.target().await else { return };
+            if target.marathon.ping().await.is_ok() {
+                break target;
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        };
+        tracing::info!("live checks follow Marathon at {}", target.marathon.url());
+        let labs: Vec<String> = state.course().labs().filter(|(_, l)| l.as_ref().is_ok_and(|l| !l.exercises.is_empty())).map(|(id, _)| id.to_owned()).collect();
+        for lab_id in labs {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            let source_state = state.clone();
+            let source_lab = lab_id.clone();
+            let source: crate::checks::watch::LabSource = Box::new(move || source_state.course().lab(&source_lab).and_then(|l| l.as_ref().ok()).cloned());
+            tokio::spawn(crate::checks::watch::run(source, target.clone(), interval, tx));
+            let state = state.clone();
+            tokio::spawn(async move {
+                while let Some(item) = rx.recv().await {
+                    if let Ok(result) = item.result {
+                        record_and_publish(&state, &lab_id, &result).await;
+                    }
+                }
+            });
+        }
+    });
+}
