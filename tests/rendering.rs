@@ -7,7 +7,10 @@ mod support;
 use support::TestApp;
 
 const FIXTURE: &[(&str, &str)] = &[
-    ("labs/fixture/lab.yml", "title: Fixture lab\nsummary: Rendering fixture.\ndeck: fixture\nsteps: [only]\nexercises:\n  - id: try-it\n    title: Try it\n    step: only\n"),
+    (
+        "labs/fixture/lab.yml",
+        "title: Fixture lab\nsummary: Rendering fixture.\ndeck: fixture\nsteps: [only]\nexercises:\n  - id: try-it\n    title: Try it\n    step: only\n  - id: checked\n    title: Checked one\n    step: only\n    checks:\n      - kind: marathon-up\n",
+    ),
     (
         "labs/fixture/steps/only.md",
         "# The only step\n\nIntro with a \"quote\" -- and ~~strike~~.\n\n## Run it {#run}\n\n```sh\nlab up\n```\n\n| port | what |\n|---|---|\n| 8080 | Marathon |\n\n- [x] done\n- [ ] todo\n\nA footnote[^1].\n\n[^1]: Footnote text.\n\n![diagram](../images/d.svg)\n",
