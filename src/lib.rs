@@ -1,13 +1,16 @@
 //! lab — a workshop platform that runs the whole stack as course material.
 //!
 //! Data flows one way through the modules:
-//! `course` (load and render content) → `store` (SQLite) → `web` (axum) and `cli` (clap).
-//! Lower modules never reach into higher ones; `web` and `cli` are two faces over the same
-//! library calls.
+//! `course` (load and render content) → `stack` (compose-format stack → containers) →
+//! `marathon` (client, site rendering, deploy) → `checks` (exercise checks) → `store`
+//! (SQLite) → `web` (axum) and `cli` (clap). Lower modules never reach into higher ones;
+//! `web` and `cli` are two faces over the same library calls. `digest`, `net` and `paths`
+//! are small utilities every stage may use.
 
 pub mod checks;
 pub mod cli;
 pub mod course;
+pub mod digest;
 pub mod marathon;
 pub mod net;
 pub mod paths;

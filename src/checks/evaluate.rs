@@ -29,7 +29,7 @@ impl<'t> Snapshot<'t> {
         self.mesos
             .get_or_init(|| async {
                 let Some(url) = &self.target.mesos else { return Err("no Mesos master URL is known (pass --mesos)".to_owned()) };
-                let response = self.target.http.get(format!("{}/master/state", url.trim_end_matches('/'))).send().await.map_err(|e| probe_error(&e))?;
+                let response = self.target.http.get(format!("{}/master/state", url.trim_end_matches('/'))).send().await.map_err(|e| crate::net::describe_error(&e))?;
                 if !response.status().is_success() {
                     return Err(format!("it answered {}", response.status()));
                 }
@@ -39,15 +39,6 @@ impl<'t> Snapshot<'t> {
     }
 }
 
-fn probe_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "no answer in time".into()
-    } else if e.is_connect() {
-        "connection refused".into()
-    } else {
-        e.to_string()
-    }
-}
 
 /// Evaluates every check of an exercise.
 pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Snapshot<'_>) -> Result<ExerciseResult, CheckError> {
@@ -152,15 +143,11 @@ fn image_matches(image: &str, wanted: &str) -> bool {
     image == wanted || image.strip_prefix(wanted).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('@'))
 }
 
-fn normalize_id(id: &str) -> String {
-    if id.starts_with('/') { id.to_owned() } else { format!("/{id}") }
-}
-
 async fn marathon_app(check: &CheckSpec, snapshot: &Snapshot<'_>) -> Result<Vec<Criterion>, CheckError> {
     let apps = snapshot.apps().await?;
     let (what, candidates): (String, Vec<&App>) = match (&check.app, &check.image) {
         (Some(id), _) => {
-            let id = normalize_id(id);
+            let id = crate::marathon::client::normalize_id(id);
             (format!("app {id}"), apps.iter().filter(|a| a.id() == id).collect())
         }
         (None, Some(image)) => (format!("app running {image}"), apps.iter().filter(|a| a.image().is_some_and(|i| image_matches(i, image))).collect()),
@@ -301,7 +288,7 @@ async fn http(check: &CheckSpec, target: &Target) -> Criterion {
     // Redirects count as an answer (3xx), so they are not followed.
     let response = target.http.get(&url).header("Connection", "close").send().await;
     match response {
-        Err(e) => Criterion::new(name, Status::Failed, format!("{url} does not answer ({})", probe_error(&e)), hint),
+        Err(e) => Criterion::new(name, Status::Failed, format!("{url} does not answer ({})", crate::net::describe_error(&e)), hint),
         Ok(r) => {
             let code = r.status().as_u16();
             let in_range = (low..=high).contains(&code);

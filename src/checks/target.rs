@@ -3,6 +3,7 @@
 //! labels, with flags taking precedence.
 
 use crate::marathon::Marathon;
+use crate::net::host_of;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -42,14 +43,6 @@ impl Target {
         let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
         format!("http://{}:{published}{path}", self.host)
     }
-}
-
-/// The host part of a URL (`http://10.0.0.5:8080` → `10.0.0.5`).
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = if authority.starts_with('[') { authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_owned() };
-    if host.is_empty() { "localhost".into() } else { host }
 }
 
 /// Endpoint overrides from flags.
@@ -94,14 +87,6 @@ pub async fn resolve(project: &str, overrides: Overrides) -> Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_is_taken_from_the_url() {
-        assert_eq!(host_of("http://localhost:8080"), "localhost");
-        assert_eq!(host_of("https://10.1.2.3:8443/marathon"), "10.1.2.3");
-        assert_eq!(host_of("http://box"), "box");
-        assert_eq!(host_of("http://[::1]:8080"), "[::1]");
-    }
 
     #[test]
     fn service_ports_map_to_published_ports() {

@@ -15,7 +15,7 @@ pub use error::ContentError;
 pub use files::{ContentSource, Files};
 pub use lab::{Exercise, Lab, Step};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -66,8 +66,8 @@ impl Course {
             .filter_map(|p| Some((p, mime_for(p)?)))
             .filter_map(|(p, mime)| {
                 let bytes = files.bytes(p)?;
-                let hash = Sha256::digest(bytes);
-                let etag = format!("\"{}\"", hex(&hash[..12]));
+                let hash = sha2::Sha256::digest(bytes);
+                let etag = format!("\"{}\"", crate::digest::hex(&hash[..12]));
                 Some((p.to_owned(), Asset { bytes: Arc::from(bytes), mime, etag }))
             })
             .collect();
@@ -120,10 +120,6 @@ fn mime_for(path: &str) -> Option<&'static str> {
     })
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[cfg(test)]
 mod tests {

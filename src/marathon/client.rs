@@ -119,7 +119,7 @@ impl Marathon {
 
     /// `GET /v2/apps/{id}` with tasks, counts and deployments; `None` if it does not exist.
     pub async fn app(&self, id: &str) -> Result<Option<App>, MarathonError> {
-        let (status, _, body) = self.call(Method::GET, &format!("/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments", normalize(id)), None).await?;
+        let (status, _, body) = self.call(Method::GET, &format!("/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments", normalize_id(id)), None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(body.get("app").cloned().map(App::new)),
@@ -129,7 +129,7 @@ impl Marathon {
 
     /// `PUT /v2/apps/{id}`: create or update.
     pub async fn put_app(&self, id: &str, app: &Value, force: bool) -> Result<DeploymentRef, MarathonError> {
-        let path = format!("/v2/apps{}{}", normalize(id), if force { "?force=true" } else { "" });
+        let path = format!("/v2/apps{}{}", normalize_id(id), if force { "?force=true" } else { "" });
         let (status, headers, body) = self.call(Method::PUT, &path, Some(app)).await?;
         deployment_result(status, &headers, &body)
     }
@@ -142,7 +142,7 @@ impl Marathon {
 
     /// `DELETE /v2/apps/{id}`.
     pub async fn delete_app(&self, id: &str) -> Result<DeploymentRef, MarathonError> {
-        let (status, headers, body) = self.call(Method::DELETE, &format!("/v2/apps{}?force=true", normalize(id)), None).await?;
+        let (status, headers, body) = self.call(Method::DELETE, &format!("/v2/apps{}?force=true", normalize_id(id)), None).await?;
         deployment_result(status, &headers, &body)
     }
 
@@ -159,18 +159,13 @@ impl Marathon {
     }
 }
 
-fn normalize(id: &str) -> String {
+/// An app id with its leading `/` (Marathon accepts both spellings).
+pub fn normalize_id(id: &str) -> String {
     if id.starts_with('/') { id.to_owned() } else { format!("/{id}") }
 }
 
 fn reason(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        "no answer in time".into()
-    } else if err.is_connect() {
-        "connection refused".into()
-    } else {
-        err.to_string()
-    }
+    crate::net::describe_error(err)
 }
 
 fn deployment_result(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value) -> Result<DeploymentRef, MarathonError> {

@@ -118,16 +118,13 @@ pub fn docker_host() -> String {
     std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
 }
 
-/// The host name at which ports published by the engine at `docker_host` are reached.
+/// The host name at which ports published by the engine at `docker_host` are reached:
+/// the engine's host for a network engine, else `localhost`.
 pub fn published_host(docker_host: &str) -> String {
-    let rest = ["tcp://", "http://", "https://"].iter().find_map(|p| docker_host.strip_prefix(p));
-    match rest {
-        Some(rest) => {
-            let authority = rest.split('/').next().unwrap_or(rest);
-            let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-            if host.is_empty() || host == "0.0.0.0" { "localhost".into() } else { host.to_owned() }
-        }
-        None => "localhost".into(),
+    if ["tcp://", "http://", "https://"].iter().any(|p| docker_host.starts_with(p)) {
+        crate::net::host_of(docker_host)
+    } else {
+        "localhost".into()
     }
 }
 

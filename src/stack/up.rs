@@ -16,7 +16,6 @@ use bollard::query_parameters::{
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -100,31 +99,11 @@ pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: 
 }
 
 /// Hash of everything that defines the container; a different hash means "recreate".
+/// Maps built from hash maps (labels, env) hash the same every time: keys are sorted.
 pub fn config_hash(service: &ServicePlan, image_id: &str) -> String {
-    let mut value = serde_json::to_value(&service.create).unwrap_or_default();
-    let extra = serde_json::to_value(&service.extra_networks).unwrap_or_default();
-    canonicalize(&mut value);
-    let mut hasher = Sha256::new();
-    hasher.update(value.to_string());
-    hasher.update(extra.to_string());
-    hasher.update(image_id);
-    crate::course::hex(&hasher.finalize()[..12])
-}
-
-/// Sorts object keys so that maps built from hash maps hash the same every time.
-fn canonicalize(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(map).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (k, mut v) in entries {
-                canonicalize(&mut v);
-                map.insert(k, v);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(canonicalize),
-        _ => {}
-    }
+    let body = serde_json::to_value(&service.create).unwrap_or_default();
+    let networks = serde_json::to_value(&service.extra_networks).unwrap_or_default();
+    crate::digest::short_hash(&[&crate::digest::canonical_json(&body), &crate::digest::canonical_json(&networks), image_id], 12)
 }
 
 /// Splits `repo[:tag][@digest]` into what the pull API wants, defaulting the tag to latest.

@@ -14,7 +14,7 @@ struct Static;
 /// `GET /static/{*file}`.
 pub async fn static_file(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, WebError> {
     let asset = Static::get(&file).ok_or_else(|| WebError::not_found(format!("no static file `{file}`"), vec![]))?;
-    let etag = format!("\"{}\"", crate::course::hex(&asset.metadata.sha256_hash()[..12]));
+    let etag = format!("\"{}\"", crate::digest::hex(&asset.metadata.sha256_hash()[..12]));
     Ok(respond(&headers, &etag, asset.metadata.mimetype(), asset.data.into_owned()))
 }
 

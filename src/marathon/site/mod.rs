@@ -7,7 +7,6 @@
 use super::yaml::Node;
 use crate::course::ContentError;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The label lab puts on every app it renders: a hash of the rendered definition.
@@ -190,7 +189,7 @@ fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<St
     let Some(raw_id) = app.get("id").and_then(Value::as_str).map(str::to_owned) else {
         return Err(ContentError::at(display, text, line, col, "the app has no `id`").with_fix("add an id such as \"/demo/wolf3d\""));
     };
-    let id = if raw_id.starts_with('/') { raw_id } else { format!("/{raw_id}") };
+    let id = crate::marathon::client::normalize_id(&raw_id);
     if let Err(problem) = check_app_id(&id) {
         return Err(ContentError::at(display, text, line, col, format!("app id `{id}` is not valid: {problem}"))
             .with_fix("use lowercase letters, digits, dashes and dots, with / between groups, e.g. /demo/wolf3d"));
@@ -233,34 +232,7 @@ pub fn check_app_id(id: &str) -> Result<(), String> {
 
 /// A stable hash of an app definition (object keys sorted).
 pub fn checksum(app: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for k in keys {
-                    out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                    out.push(':');
-                    write(&map[k], out);
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for item in items {
-                    write(item, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut canonical = String::new();
-    write(app, &mut canonical);
-    crate::course::hex(&Sha256::digest(canonical.as_bytes())[..10])
+    crate::digest::short_hash(&[&crate::digest::canonical_json(app)], 10)
 }
 
 /// `globals.yml` files from `file`'s folder up to the root, nearest first.
