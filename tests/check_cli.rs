@@ -145,6 +145,31 @@ async fn unknown_exercises_and_a_down_marathon_are_exit_2() {
     assert!(text(&out).contains("Is your stack up?"), "{}", text(&out));
 }
 
+#[tokio::test]
+async fn a_broken_environment_is_exit_2_and_marathon_alone_defaults_the_rest() {
+    let double = MarathonDouble::start(Shape::V14, Duration::from_millis(20)).await;
+    double.double.seed(demo(1));
+    let dir = workspace(1);
+    // Only --marathon: Mesos is looked for on the same host at :5050, where nothing answers.
+    let (url, home) = (double.url.clone(), dir.path().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lab")).args(["check", "scale-demo", "--marathon", &url, "--db", ":memory:"]).env("LAB_HOME", home.join("home")).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("environment: Mesos agents"), "{t}");
+    assert!(t.contains("the Mesos master does not answer"), "{t}");
+    assert!(t.contains("could not check: `stack-ready` does not pass"), "{t}");
+
+    double.double.set_mesos(0, &["marathon"]);
+    let out = check_async(&double.url, dir.path(), &["scale-demo", "--json"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["blockedBy"], "stack-ready");
+}
+
 #[test]
 fn an_invalid_lab_file_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -227,7 +227,103 @@ async fn a_broken_environment_is_reported_as_such() {
     assert!(env.hint.as_deref().unwrap().contains("This is your stack, not your work"), "{env:?}");
     assert!(criterion(&r, "environment: Mesos framework marathon").message.contains("not registered"));
     assert_eq!(criterion(&r, "exercise").status, Status::Pending);
+    assert_eq!(r.blocked_by.as_deref(), Some("stack-ready"));
     assert!(!r.criteria.iter().any(|c| c.name == "network"), "the student's work is not judged on a broken stack");
+}
+
+#[tokio::test]
+async fn wolf3d_fails_on_a_wrong_health_check_path() {
+    let world = World::new(Shape::V14).await;
+    let mut app = wolf3d();
+    app["healthChecks"][0]["path"] = json!("/_status");
+    world.double.double.seed(app);
+    let r = world.check("wolf3d").await;
+    let hc = criterion(&r, "health check");
+    assert_eq!((hc.status, hc.message.as_str()), (Status::Failed, "found HTTP on /_status"));
+    assert!(hc.hint.as_deref().unwrap().contains("a page the app really serves"));
+}
+
+#[tokio::test]
+async fn staged_tasks_fail_scale_demo() {
+    let world = World::new(Shape::V15).await;
+    world.double.double.seed(demo(1));
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  instances: 1\n").unwrap();
+    world.double.double.stage("/demo/webapp", 1);
+    let r = world.check("scale-demo").await;
+    assert_eq!(criterion(&r, "staged tasks").status, Status::Failed);
+    assert_eq!(criterion(&r, "staged tasks").message, "1 staged tasks (wanted: 0)");
+    assert_eq!(criterion(&r, "running tasks").status, Status::Failed);
+}
+
+#[tokio::test]
+async fn an_unparsable_site_file_is_reported_with_its_position() {
+    let world = World::new(Shape::V14).await;
+    world.double.double.seed(demo(1));
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  instances: [\n").unwrap();
+    let r = world.check("scale-demo").await;
+    let file = criterion(&r, "site/demo-webapp.yml");
+    assert_eq!(file.status, Status::Failed);
+    assert!(file.message.contains("site/demo-webapp.yml:2:"), "{file:?}");
+}
+
+#[tokio::test]
+async fn a_silent_mesos_master_is_an_environment_problem() {
+    let world = World::new(Shape::V14).await;
+    world.double.double.seed(wolf3d());
+    let mut target = world.target();
+    target.mesos = Some(format!("http://127.0.0.1:{}", silent_port()));
+    let r = run_exercise(&course_lab(), "wolf3d", &target).await.unwrap();
+    assert_eq!(r.blocked_by.as_deref(), Some("stack-ready"));
+    assert!(criterion(&r, "environment: Mesos agents").message.contains("does not answer"), "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_redirect_counts_as_an_answer() {
+    let world = World::new(Shape::V14).await;
+    world.double.double.seed(wolf3d());
+    world.gateway.answer(302);
+    let r = world.check("wolf3d").await;
+    let http = criterion(&r, "reachable");
+    assert_eq!((http.status, http.message.contains("answered 302")), (Status::Passed, true), "{http:?}");
+}
+
+/// An exercise with only an http check: a silent port is a plain failure (no app to wait for),
+/// and body text is checked.
+#[tokio::test]
+async fn http_only_exercises_fail_plainly_and_check_the_body() {
+    let world = World::new(Shape::V14).await;
+    let files = lab::course::Files::from_entries([
+        ("labs/h/lab.yml".to_owned(), b"title: H
+summary: s
+steps: [a]
+exercises:
+  - id: web
+    title: Web
+    step: a
+    checks:
+      - kind: http
+        service_port: 8888
+        body_contains: Wolfenstein
+  - id: other
+    title: Other
+    step: a
+    checks:
+      - kind: http
+        service_port: 8888
+        body_contains: Doom
+".to_vec()),
+        ("labs/h/steps/a.md".to_owned(), b"# A
+".to_vec()),
+    ]);
+    let course = Course::from_files(&files);
+    let lab = course.lab("h").unwrap().as_ref().unwrap();
+    assert_eq!(run_exercise(lab, "web", &world.target()).await.unwrap().status, Status::Passed);
+    let other = run_exercise(lab, "other", &world.target()).await.unwrap();
+    assert!(criterion(&other, "reachable").message.contains("without the text “Doom”"), "{other:#?}");
+    let mut target = world.target();
+    target.service_ports.insert(8888, silent_port());
+    let r = run_exercise(lab, "web", &target).await.unwrap();
+    assert_eq!(r.status, Status::Failed, "nothing to wait for: {r:#?}");
 }
 
 #[tokio::test]

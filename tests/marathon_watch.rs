@@ -120,15 +120,17 @@ async fn watch_deploys_then_follows_every_save() {
 }
 
 #[tokio::test]
-async fn deployments_are_followed_by_polling_when_events_are_missed() {
-    // Deployments that end before lab starts listening are still seen through polling.
+async fn deployments_are_followed_by_polling_without_an_event_stream() {
+    // No event stream at all: deployments are still followed to their end by polling.
     let double = MarathonDouble::start(Shape::V14, Duration::from_millis(1)).await;
+    double.double.set_events(false);
     let dir = tempfile::tempdir().unwrap();
     support::write_files(dir.path(), &[("site/a.yml", APP_A)]);
     let (tx, mut rx) = mpsc::channel(64);
     let marathon = Marathon::new(&double.url);
     let site = dir.path().join("site");
     let task = tokio::spawn(async move { watch(&site, &marathon, &ProcessEnv, tx, std::future::pending()).await });
-    until(&mut rx, "a.yml followed", |e| followed(e, "/demo/a")).await;
+    let seen = until(&mut rx, "a.yml followed", |e| followed(e, "/demo/a")).await;
+    assert!(seen.iter().any(|e| matches!(e, WatchEvent::EventsLost(_))), "the lost stream is reported: {seen:#?}");
     task.abort();
 }

@@ -43,14 +43,16 @@ impl<'t> Snapshot<'t> {
 /// Evaluates every check of an exercise.
 pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Snapshot<'_>) -> Result<ExerciseResult, CheckError> {
     let mut criteria = Vec::new();
-    let mut app_criteria_passed = true;
+    // Whether the exercise's app is fine or on its way (nothing failed, something checked).
+    let mut app_on_track: Option<bool> = None;
     for check in &exercise.checks {
         let mut found = match check.kind.value {
             CheckKind::MarathonUp => marathon_up(target).await?,
             CheckKind::MesosMaster => mesos_master(check, snapshot).await,
             CheckKind::MarathonApp => {
                 let c = marathon_app(check, snapshot).await?;
-                app_criteria_passed &= c.iter().all(|c| c.status == Status::Passed);
+                let fine = c.iter().all(|c| c.status != Status::Failed);
+                app_on_track = Some(app_on_track.unwrap_or(true) && fine);
                 c
             }
             CheckKind::Http => vec![http(check, target).await],
@@ -66,16 +68,16 @@ pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Sn
         }
         criteria.extend(found);
     }
-    // The gateway follows Marathon with a delay: when the app itself is fine, an unanswered
-    // service port is on its way, not wrong.
-    if app_criteria_passed {
+    // The gateway follows Marathon with a delay: when the exercise's app is fine (or still
+    // deploying), an unanswered service port is on its way, not wrong.
+    if app_on_track == Some(true) {
         for c in criteria.iter_mut().filter(|c| c.name.starts_with("reachable") && c.status == Status::Failed) {
             c.status = Status::Pending;
-            c.hint = Some(format!("{} The app is healthy; the gateway picks it up within about a minute (use --wait 90).", c.hint.clone().unwrap_or_default()).trim().to_owned());
+            c.hint = Some(format!("{} The app looks right; the gateway picks it up within about a minute (use --wait 90).", c.hint.clone().unwrap_or_default()).trim().to_owned());
         }
     }
     let status = Status::combine(criteria.iter().map(|c| c.status));
-    Ok(ExerciseResult { exercise: exercise.id.clone(), status, criteria })
+    Ok(ExerciseResult { exercise: exercise.id.clone(), status, criteria, blocked_by: None })
 }
 
 /// Which `hints:` key a criterion answers to.

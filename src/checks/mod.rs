@@ -97,6 +97,10 @@ pub struct ExerciseResult {
     pub status: Status,
     /// Each criterion.
     pub criteria: Vec<Criterion>,
+    /// Set when the environment check it requires did not pass: the student's work was not
+    /// judged, and the problem is the stack's.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "blockedBy")]
+    pub blocked_by: Option<String>,
 }
 
 /// Why an exercise could not be checked at all.
@@ -150,13 +154,14 @@ pub async fn run_exercise(lab: &Lab, exercise_id: &str, target: &Target) -> Resu
                 format!("not checked until `{required}` passes"),
                 Some("fix the environment first; then check again".into()),
             ));
-            return Ok(ExerciseResult { exercise: exercise.id.clone(), status: env.status, criteria });
+            return Ok(ExerciseResult { exercise: exercise.id.clone(), status: env.status, criteria, blocked_by: Some(required.clone()) });
         }
     }
     evaluate::exercise(exercise, target, &snapshot).await
 }
 
-fn find<'a>(lab: &'a Lab, id: &str) -> Result<&'a Exercise, CheckError> {
+/// The exercise `id` of `lab`, or the error that lists the valid ones.
+pub fn find<'a>(lab: &'a Lab, id: &str) -> Result<&'a Exercise, CheckError> {
     lab.exercise(id).ok_or_else(|| CheckError::UnknownExercise {
         lab: lab.id.clone(),
         exercise: id.to_owned(),

@@ -33,7 +33,13 @@ impl Target {
     /// A target with explicit endpoints; `host` defaults to Marathon's host.
     pub fn new(marathon_url: &str, mesos_url: Option<String>, host: Option<String>, site_dir: Option<PathBuf>) -> Target {
         let host = host.unwrap_or_else(|| host_of(marathon_url));
-        let http = crate::net::client_builder().timeout(PROBE_TIMEOUT).connect_timeout(PROBE_TIMEOUT).build().unwrap_or_default();
+        // A redirect is an answer (3xx counts), so probes do not follow it.
+        let http = crate::net::client_builder()
+            .timeout(PROBE_TIMEOUT)
+            .connect_timeout(PROBE_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
         Target { marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT), mesos: mesos_url, host, service_ports: HashMap::new(), site_dir, http }
     }
 
@@ -58,19 +64,24 @@ pub struct Overrides {
     pub site: Option<PathBuf>,
 }
 
-/// Resolves the target for `project`: flags first, then the running stack's labels, then
-/// the solo defaults (localhost and the course ports).
+/// Resolves the target for `project`: flags first, then the running stack's labels (only
+/// asked when `--marathon` is not given, and only briefly), then the solo defaults
+/// (localhost and the course ports).
 pub async fn resolve(project: &str, overrides: Overrides) -> Target {
     let mut marathon = overrides.marathon;
     let mut mesos = overrides.mesos;
     let mut service_ports = HashMap::new();
-    if let Ok(engine) = crate::stack::Engine::connect().await
-        && let Ok(state) = crate::stack::status::status(&engine, project).await
-    {
-        marathon = marathon.or_else(|| state.endpoints.get("marathon").cloned());
-        mesos = mesos.or_else(|| state.endpoints.get("mesos").cloned());
-        for port in state.services.iter().flat_map(|s| &s.ports) {
-            service_ports.insert(port.container_port, port.host_port);
+    if marathon.is_none() {
+        let lookup = async {
+            let engine = crate::stack::Engine::connect().await.ok()?;
+            crate::stack::status::status(&engine, project).await.ok()
+        };
+        if let Ok(Some(state)) = tokio::time::timeout(Duration::from_secs(3), lookup).await {
+            marathon = state.endpoints.get("marathon").cloned();
+            mesos = mesos.or_else(|| state.endpoints.get("mesos").cloned());
+            for port in state.services.iter().flat_map(|s| &s.ports) {
+                service_ports.insert(port.container_port, port.host_port);
+            }
         }
     }
     let marathon = marathon.unwrap_or_else(|| "http://localhost:8080".into());

@@ -4,7 +4,7 @@
 use super::Outcome;
 use super::stack::ProjectArgs;
 use crate::checks::target::{Overrides, resolve};
-use crate::checks::{CheckError, ExerciseResult, Status, Target, run_exercise};
+use crate::checks::{ExerciseResult, Status, Target, run_exercise};
 use crate::course::{ContentSource, Course, Lab};
 use crate::store::{DbLocation, Store, StudentId};
 use anyhow::Context;
@@ -57,21 +57,14 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
     let lab = choose_lab(&course, args.lab.as_deref(), args.exercise.as_deref())?;
     let exercises: Vec<String> = match &args.exercise {
         Some(id) => {
-            if lab.exercise(id).is_none() {
-                return Err(CheckError::UnknownExercise { lab: lab.id.clone(), exercise: id.clone(), known: known(&lab) }.into());
-            }
+            crate::checks::find(&lab, id)?;
             vec![id.clone()]
         }
         None => lab.exercises.iter().filter(|e| !e.checks.is_empty()).map(|e| e.id.clone()).collect(),
     };
     let project = args.target.project();
     let overrides = Overrides { marathon: args.marathon.clone(), mesos: args.mesos.clone(), host: args.host.clone(), site: args.site.clone() };
-    let target = if overrides.marathon.is_some() {
-        // Everything explicit: no need to ask Docker.
-        Target::new(overrides.marathon.as_deref().unwrap_or_default(), overrides.mesos.clone(), overrides.host.clone(), overrides.site.clone())
-    } else {
-        resolve(&project, overrides).await
-    };
+    let target = resolve(&project, overrides).await;
     let store = open_store(args.db.as_deref(), &args.target.student()).await;
 
     if args.watch {
@@ -92,6 +85,10 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
                 }
             }
             print(&lab, &results, args.json)?;
+            if let Some(blocked) = results.iter().find_map(|r| r.blocked_by.as_ref()) {
+                // Not the student's mistake: the environment could not be checked against.
+                anyhow::bail!("could not check: `{blocked}` does not pass, so your stack is not ready (see the environment lines above)");
+            }
             return Ok(if all_passed { Outcome::Success } else { Outcome::No });
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -104,10 +101,6 @@ async fn open_store(db: Option<&str>, student: &str) -> Option<(Store, StudentId
     let store = Store::open(&location).await.map_err(|e| tracing::warn!("results are not recorded: {e}")).ok()?;
     let id = store.student(student).await.ok()?;
     Some((store, id))
-}
-
-fn known(lab: &Lab) -> String {
-    lab.exercises.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// The lab named, else the one lab that has the exercise (or any exercises, for --all).

@@ -189,6 +189,33 @@ pub fn parse_status_range(s: &str) -> Option<(u16, u16)> {
 }
 
 impl CheckSpec {
+    /// The kind-specific fields the author wrote.
+    fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        let mut mark = |present: bool, name: &'static str| {
+            if present {
+                set.push(name);
+            }
+        };
+        mark(self.app.is_some(), "app");
+        mark(self.image.is_some(), "image");
+        mark(self.instances.is_some(), "instances");
+        mark(self.network.is_some(), "network");
+        mark(self.port_mapping.is_some(), "port_mapping");
+        mark(self.health_check.is_some(), "health_check");
+        mark(self.tasks.is_some(), "tasks");
+        mark(self.no_pending_deployment, "no_pending_deployment");
+        mark(self.service_port.is_some(), "service_port");
+        mark(self.path.is_some(), "path");
+        mark(self.status.is_some(), "status");
+        mark(self.body_contains.is_some(), "body_contains");
+        mark(self.file.is_some(), "file");
+        mark(!self.values.is_empty(), "values");
+        mark(self.min_agents.is_some(), "min_agents");
+        mark(!self.frameworks.is_empty(), "frameworks");
+        set
+    }
+
     /// Checks that the fields this kind needs are there. `at` builds a positioned error.
     pub fn validate(&self, at: &dyn Fn(&CheckSpec, String) -> ContentError) -> Result<(), ContentError> {
         let kind = self.kind.value;
@@ -208,6 +235,17 @@ impl CheckSpec {
             && !["HOST", "BRIDGE", "USER"].contains(&network.to_ascii_uppercase().as_str())
         {
             return Err(at(self, format!("network `{network}` is not HOST, BRIDGE or USER")));
+        }
+        let allowed: &[&str] = match kind {
+            CheckKind::MarathonUp => &[],
+            CheckKind::MesosMaster => &["min_agents", "frameworks"],
+            CheckKind::MarathonApp => &["app", "image", "instances", "network", "port_mapping", "health_check", "tasks", "no_pending_deployment"],
+            CheckKind::Http => &["service_port", "path", "status", "body_contains"],
+            CheckKind::SiteFile => &["file", "values"],
+        };
+        if let Some(field) = self.fields_set().into_iter().find(|f| !allowed.contains(f)) {
+            return Err(at(self, format!("`{field}` does not apply to a {} check", kind_name(kind)))
+                .with_fix(if allowed.is_empty() { "remove it".to_owned() } else { format!("a {} check takes: {}", kind_name(kind), allowed.join(", ")) }));
         }
         let keys = criterion_keys(kind);
         if let Some(key) = self.hints.keys().find(|k| !keys.contains(&k.as_str())) {

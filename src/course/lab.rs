@@ -304,6 +304,10 @@ mod tests {
         let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(13), "{err}");
 
+        let bad = text.replace("        service_port: 8888\n", "        service_port: 8888\n        instances: 2\n");
+        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        assert!(err.message.contains("`instances` does not apply to a http check"), "{err}");
+
         let bad = text.replace("kind: http", "kind: ftp");
         let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(19), "{err}");

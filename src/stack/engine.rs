@@ -69,12 +69,8 @@ pub enum StackError {
     Engine(#[from] bollard::errors::Error),
 }
 
-impl StackError {
-    /// Whether the failure means "could not do it at all" (exit 2) rather than a partial result.
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, StackError::Unreachable { .. })
-    }
-}
+/// How long connecting to an engine may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A connected engine.
 #[derive(Debug, Clone)]
@@ -91,8 +87,17 @@ impl Engine {
         let host = docker_host();
         let unreachable = |reason: String| StackError::Unreachable { host: host.clone(), reason };
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|e| unreachable(e.to_string()))?;
-        docker.ping().await.map_err(|e| unreachable(e.to_string()))?;
+        // bollard waits up to two minutes for a network engine; a student should not.
+        let handshake = async {
+            let docker = docker.negotiate_version().await?;
+            docker.ping().await?;
+            Ok::<_, bollard::errors::Error>(docker)
+        };
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+        };
         Ok(Engine { docker, host })
     }
 

@@ -307,6 +307,7 @@ mod tests {
             exercise: "wolf3d".into(),
             status,
             criteria: vec![Criterion { name: "network".into(), status, message: message.into(), hint: None }],
+            blocked_by: None,
         };
         assert!(store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap());
         assert!(!store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap(), "the same result is not stored twice");

@@ -187,9 +187,24 @@ pub fn spawn_live_checks(state: AppState, interval: Duration) {
             tokio::spawn(crate::checks::watch::run(source, target.clone(), interval, tx));
             let state = state.clone();
             tokio::spawn(async move {
+                // A check that cannot run (the stack went down) must not leave an old green
+                // box on the page; say so once, until it can run again.
+                let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
                 while let Some(item) = rx.recv().await {
-                    if let Ok(result) = item.result {
-                        record_and_publish(&state, &lab_id, &result).await;
+                    match item.result {
+                        Ok(result) => {
+                            if failing.remove(&item.exercise) {
+                                let at = Some(crate::store::now_ms());
+                                publish(&state, &lab_id, &item.exercise, result.status, &result.criteria, at);
+                            }
+                            record_and_publish(&state, &lab_id, &result).await;
+                        }
+                        Err(problem) => {
+                            if failing.insert(item.exercise.clone()) {
+                                let html = StatusBox::problem(&problem).html();
+                                state.publish(ServerEvent::Progress { lab: lab_id.clone(), exercise: item.exercise, status: "unknown".into(), html });
+                            }
+                        }
                     }
                 }
             });

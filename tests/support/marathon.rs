@@ -84,6 +84,8 @@ struct Inner {
 pub struct Double {
     inner: Arc<Mutex<Inner>>,
     events: broadcast::Sender<(String, Value)>,
+    /// When false, `/v2/events` answers 503 (clients must fall back to polling).
+    events_enabled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running double; stops when dropped.
@@ -117,6 +119,7 @@ impl MarathonDouble {
                 mesos_frameworks: vec!["marathon".into()],
             })),
             events,
+            events_enabled: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         };
         let app = Router::new()
             .route("/ping", get(|| async { "pong" }))
@@ -181,6 +184,11 @@ impl Double {
         let _ = self.events.send(("health_status_changed_event".into(), json!({"eventType": "health_status_changed_event", "appId": app, "alive": healthy})));
     }
 
+    /// Turns the event stream off (503) or on.
+    pub fn set_events(&self, enabled: bool) {
+        self.events_enabled.store(enabled, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// How long new deployments take.
     pub fn set_delay(&self, delay: Duration) {
         self.lock().delay = delay;
@@ -208,6 +216,15 @@ impl Double {
         inner.apps.insert(id.clone(), record);
         assign_service_ports(&mut inner, &id);
         converge_tasks(&mut inner, &id, &version, false);
+    }
+
+    /// Puts `n` of the app's tasks back into TASK_STAGING (waiting for resources or a pull).
+    pub fn stage(&self, app: &str, n: usize) {
+        if let Some(record) = self.lock().apps.get_mut(app) {
+            for task in record.tasks.iter_mut().take(n) {
+                task.state = "TASK_STAGING";
+            }
+        }
     }
 
     /// Starts a deployment for `app` that never finishes (until forced over).
@@ -494,7 +511,7 @@ fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> 
     let running: Vec<&TaskRecord> = record.tasks.iter().filter(|t| t.state == "TASK_RUNNING").collect();
     app["version"] = json!(record.version);
     app["tasksRunning"] = json!(running.len());
-    app["tasksStaged"] = json!(0);
+    app["tasksStaged"] = json!(record.tasks.iter().filter(|t| t.state == "TASK_STAGING").count());
     app["tasksHealthy"] = json!(if has_checks && healthy { running.len() } else { 0 });
     app["tasksUnhealthy"] = json!(if has_checks && !healthy { running.len() } else { 0 });
     app["deployments"] = json!(locks(inner, id).into_iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
@@ -608,10 +625,13 @@ async fn cancel_deployment(State(d): State<Double>, Path(id): Path<String>) -> R
     }
 }
 
-async fn event_stream(State(d): State<Double>) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+async fn event_stream(State(d): State<Double>) -> Response {
+    if !d.events_enabled.load(std::sync::atomic::Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "event stream disabled").into_response();
+    }
     let stream = BroadcastStream::new(d.events.subscribe())
         .filter_map(|m| m.ok())
         .take_while(|(kind, _)| kind != "__shutdown")
-        .map(|(kind, data)| Ok(Event::default().event(kind).data(data.to_string())));
-    Sse::new(stream).keep_alive(KeepAlive::default())
+        .map(|(kind, data)| Ok::<_, Infallible>(Event::default().event(kind).data(data.to_string())));
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
