@@ -114,7 +114,8 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
         host: crate::stack::engine::published_host(&docker_host),
         lab: source.lab.clone(),
         workspace: Some(workspace.clone()),
-        env: std::env::vars().collect(),
+        // Variables that are not UTF-8 cannot be interpolated into a YAML file anyway.
+        env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
     };
     // Check the file before touching the engine, so mistakes show even without Docker.
     let plan = plan(&source.file, &source.text, &options)?;

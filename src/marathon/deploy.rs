@@ -68,28 +68,36 @@ impl FileResult {
     }
 }
 
-/// A site file to deploy: where it is and how to name it.
+/// A site file to deploy: where it is, how to name it, and its site root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteFile {
     /// Path on disk.
     pub path: PathBuf,
     /// Name in messages (the path as given, or relative to the folder given).
     pub display: String,
+    /// The site root: `globals.yml` files are merged from the file's folder up to here.
+    pub root: PathBuf,
 }
 
 /// Expands the arguments into site files: files as given, folders recursively
 /// (`*.yml`, `*.yaml`, `*.json`, sorted), never `globals.yml`. Errors name missing paths.
+/// A folder argument is its files' site root; a file given directly has the current folder
+/// as its root when it lies below it (so `lab deploy site/sub/x.yml` merges
+/// `site/globals.yml` too), else its own folder.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<SiteFile>, String> {
+    let cwd = std::env::current_dir().unwrap_or_default();
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
             walk(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             found.sort();
-            out.extend(found.into_iter().map(|p| SiteFile { display: display_name(path, &p), path: p }));
+            out.extend(found.into_iter().map(|p| SiteFile { display: display_name(path, &p), path: p, root: path.clone() }));
         } else if path.is_file() {
             if !is_globals(path) {
-                out.push(SiteFile { path: path.clone(), display: path.display().to_string() });
+                let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                let root = if absolute.starts_with(&cwd) { cwd.clone() } else { absolute.parent().map_or_else(|| cwd.clone(), Path::to_owned) };
+                out.push(SiteFile { path: path.clone(), display: path.display().to_string(), root });
             }
         } else {
             return Err(format!("{} does not exist", path.display()));
@@ -136,7 +144,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Renders every file, keeping failures alongside successes.
 pub fn render_all(files: &[SiteFile], env: &dyn Env) -> Vec<(SiteFile, Result<RenderedApp, ContentError>)> {
     let renderer = site::Renderer::default();
-    files.iter().map(|f| (f.clone(), renderer.render(&f.path, &f.display, env))).collect()
+    files.iter().map(|f| (f.clone(), renderer.render(&f.path, &f.display, &f.root, env))).collect()
 }
 
 /// Deploys one rendered app. Only an unreachable Marathon is an `Err`: every other problem
@@ -217,6 +225,12 @@ pub struct DeployRun {
 /// Deploys the rendered files in order. A file that fails never stops the others; once
 /// Marathon turns out unreachable, the remaining files are reported as not tried.
 pub async fn deploy_all(marathon: &Marathon, rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>) -> DeployRun {
+    deploy_each(marathon, rendered, &mut |_| {}).await
+}
+
+/// [`deploy_all`], calling `each` with every result as soon as it is known (a watcher starts
+/// following a deployment before the next file is sent).
+pub async fn deploy_each(marathon: &Marathon, rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>, each: &mut (dyn FnMut(&FileResult) + Send)) -> DeployRun {
     let mut run = DeployRun::default();
     for (file, app) in rendered {
         let result = match (app, &run.unreachable) {
@@ -235,6 +249,7 @@ pub async fn deploy_all(marathon: &Marathon, rendered: Vec<(SiteFile, Result<Ren
                 }
             },
         };
+        each(&result);
         run.results.push(result);
     }
     run

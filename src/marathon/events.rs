@@ -27,22 +27,6 @@ impl MarathonEvent {
     pub fn deployment_id(&self) -> Option<&str> {
         self.data.get("id").and_then(Value::as_str).or_else(|| self.data.pointer("/plan/id").and_then(Value::as_str))
     }
-
-    /// Apps a deployment event touches.
-    pub fn deployment_apps(&self) -> Vec<String> {
-        let from_plan = self.data.pointer("/plan/target/apps").or_else(|| self.data.pointer("/plan/steps"));
-        let mut apps: Vec<String> = self
-            .data
-            .get("affectedApps")
-            .or(from_plan)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned).or_else(|| x.get("id").and_then(Value::as_str).map(str::to_owned))).collect())
-            .unwrap_or_default();
-        if let Some(app) = self.app_id() {
-            apps.push(app.to_owned());
-        }
-        apps
-    }
 }
 
 /// What the stream reports.
@@ -132,22 +116,23 @@ async fn connect(marathon: &Marathon) -> Result<reqwest::Response, String> {
     if response.status().is_success() { Ok(response) } else { Err(format!("Marathon answered {}", response.status())) }
 }
 
-/// Incremental parser for `text/event-stream`.
+/// Incremental parser for `text/event-stream`. Bytes are buffered until an event is
+/// complete, so a character or a line ending split across chunks is never mangled.
 #[derive(Debug, Default)]
 pub struct SseParser {
-    buffer: String,
+    buffer: Vec<u8>,
 }
 
 impl SseParser {
     /// Feeds bytes; returns every event completed by them.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<MarathonEvent> {
-        self.buffer.push_str(&String::from_utf8_lossy(bytes));
-        if self.buffer.contains('\r') {
-            self.buffer = self.buffer.replace("\r\n", "\n").replace('\r', "\n");
-        }
+        // Lines may end in \r\n; dropping every \r leaves \n endings (a lone \r ending, which
+        // no Marathon sends, is not supported).
+        self.buffer.extend(bytes.iter().copied().filter(|b| *b != b'\r'));
         let mut out = Vec::new();
-        while let Some(end) = self.buffer.find("\n\n") {
-            let block: String = self.buffer.drain(..end + 2).collect();
+        while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+            let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
+            let block = String::from_utf8_lossy(&raw);
             let mut kind = String::from("message");
             let mut data = Vec::new();
             for line in block.lines() {
@@ -182,6 +167,18 @@ mod tests {
         assert_eq!(events[0].kind, "deployment_success");
         assert_eq!(events[0].deployment_id(), Some("d1"));
         assert_eq!(events[1].app_id(), Some("/a"));
+    }
+
+    #[test]
+    fn multi_byte_characters_and_crlf_split_across_chunks_survive() {
+        let mut p = SseParser::default();
+        let text = "event: x\r\ndata: {\"msg\":\"héllo\"}\r\n\r\n".as_bytes();
+        let split = text.iter().position(|b| *b == 0xc3).unwrap() + 1; // inside the é
+        assert!(p.push(&text[..split]).is_empty());
+        let crlf = text.len() - 3; // between the \r and \n of the final blank line
+        assert!(p.push(&text[split..crlf]).is_empty());
+        let e = p.push(&text[crlf..]);
+        assert_eq!(e[0].data["msg"], "héllo");
     }
 
     #[test]

@@ -61,14 +61,20 @@ pub async fn watch(
 ) -> Result<(), String> {
     // Watch first, so edits made during the first deploy are not lost.
     let (_watcher, mut changes) = crate::course::watch::watch_dir(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    let (follow_tx, follow_rx) = mpsc::channel::<(String, String, String)>(256);
+    let (follow_tx, follow_rx) = mpsc::unbounded_channel::<(String, String, String)>();
     let follower = tokio::spawn(follow(marathon.clone(), follow_rx, events.clone()));
     let _ = events.send(WatchEvent::Watching(dir.to_owned())).await;
 
-    let all = deploy::collect(&[dir.to_owned()])?;
-    deploy_files(&all, marathon, env, &events, &follow_tx).await;
-
     tokio::pin!(shutdown);
+    let all = deploy::collect(&[dir.to_owned()])?;
+    // Ctrl-C is heard even in the middle of deploying a batch.
+    tokio::select! {
+        () = &mut shutdown => {
+            follower.abort();
+            return Ok(());
+        }
+        () = deploy_files(&all, marathon, env, &events, &follow_tx) => {}
+    }
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -78,7 +84,10 @@ pub async fn watch(
                 for file in removed {
                     let _ = events.send(WatchEvent::Removed(file)).await;
                 }
-                deploy_files(&files, marathon, env, &events, &follow_tx).await;
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = deploy_files(&files, marathon, env, &events, &follow_tx) => {}
+                }
             }
         }
     }
@@ -86,14 +95,18 @@ pub async fn watch(
     Ok(())
 }
 
-async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::Sender<(String, String, String)>) {
-    let run = deploy::deploy_all(marathon, deploy::render_all(files, env)).await;
-    for result in run.results {
+async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::UnboundedSender<(String, String, String)>) {
+    // Each deployment is followed from the moment Marathon accepts it, so its end is not
+    // missed while later files are still being sent.
+    let mut register = |result: &FileResult| {
         if let (Outcome::Deployed { deployment }, Some(app)) = (&result.outcome, &result.app)
             && !deployment.deployment_id.is_empty()
         {
-            let _ = follow.send((deployment.deployment_id.clone(), result.file.clone(), app.clone())).await;
+            let _ = follow.send((deployment.deployment_id.clone(), result.file.clone(), app.clone()));
         }
+    };
+    let run = deploy::deploy_each(marathon, deploy::render_all(files, env), &mut register).await;
+    for result in run.results {
         let _ = events.send(WatchEvent::File(result)).await;
     }
 }
@@ -116,23 +129,26 @@ fn affected(dir: &Path, changed: &BTreeSet<PathBuf>) -> (Vec<SiteFile>, Vec<Stri
             }
         }
     }
-    let files = files.into_iter().map(|p| SiteFile { display: deploy::display_name(dir, &p), path: p }).collect();
+    let files = files.into_iter().map(|p| SiteFile { display: deploy::display_name(dir, &p), path: p, root: dir.to_owned() }).collect();
     (files, removed)
 }
 
 /// Follows deployments until they leave `/v2/deployments` (success), Marathon reports them
 /// failed, or time runs out.
-async fn follow(marathon: Marathon, mut incoming: mpsc::Receiver<(String, String, String)>, events: mpsc::Sender<WatchEvent>) {
+async fn follow(marathon: Marathon, mut incoming: mpsc::UnboundedReceiver<(String, String, String)>, events: mpsc::Sender<WatchEvent>) {
     let mut stream = subscribe(&marathon);
     let mut pending: HashMap<String, (String, String, Instant)> = HashMap::new();
+    // Deployments Marathon reported finished, for registrations that arrive after the event.
+    let mut reported: std::collections::VecDeque<(String, FollowResult)> = std::collections::VecDeque::new();
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     let mut lost = false;
     loop {
         let finished: Vec<(String, FollowResult)> = tokio::select! {
             item = incoming.recv() => {
                 let Some((id, file, app)) = item else { return };
-                pending.insert(id, (file, app, Instant::now()));
-                Vec::new()
+                let known = reported.iter().find(|(r, _)| *r == id).map(|(_, result)| result.clone());
+                pending.insert(id.clone(), (file, app, Instant::now()));
+                known.map(|result| vec![(id, result)]).unwrap_or_default()
             }
             item = stream.next() => match item {
                 Some(StreamItem::Event(e)) => match (e.kind.as_str(), e.deployment_id()) {
@@ -151,7 +167,7 @@ async fn follow(marathon: Marathon, mut incoming: mpsc::Receiver<(String, String
                     }
                     Vec::new()
                 }
-                None => Vec::new(),
+                None => return,
             },
             _ = poll.tick(), if !pending.is_empty() => {
                 let mut done: Vec<(String, FollowResult)> = pending.iter().filter(|(_, (_, _, since))| since.elapsed() > FOLLOW_TIMEOUT).map(|(id, _)| (id.clone(), FollowResult::TimedOut)).collect();
@@ -162,8 +178,16 @@ async fn follow(marathon: Marathon, mut incoming: mpsc::Receiver<(String, String
             }
         };
         for (id, result) in finished {
-            if let Some((file, app, _)) = pending.remove(&id) {
-                let _ = events.send(WatchEvent::Followed { file, app, deployment: id, result }).await;
+            match pending.remove(&id) {
+                Some((file, app, _)) => {
+                    let _ = events.send(WatchEvent::Followed { file, app, deployment: id, result }).await;
+                }
+                None => {
+                    reported.push_back((id, result));
+                    if reported.len() > 256 {
+                        reported.pop_front();
+                    }
+                }
             }
         }
     }

@@ -18,16 +18,21 @@ pub fn install_site(files: &Files, lab: &str, workspace: &Path) -> std::io::Resu
     if target.exists() || sources.is_empty() {
         return Ok(Vec::new());
     }
-    let mut written = Vec::new();
-    for (relative, bytes) in sources {
-        let path = target.join(relative);
+    // Written next to the target, then renamed into place: an interrupted first `up` leaves
+    // no half-copied site that a later `up` would take for the student's own.
+    let staging = workspace.join(format!(".site-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    for (relative, bytes) in &sources {
+        let path = staging.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&path, bytes)?;
-        written.push(path);
     }
-    Ok(written)
+    std::fs::rename(&staging, &target)?;
+    Ok(sources.iter().map(|(relative, _)| target.join(relative)).collect())
 }
 
 #[cfg(test)]

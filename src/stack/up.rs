@@ -318,7 +318,10 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
             Some(c) => {
                 let id = c.id.clone().unwrap_or_default();
                 let same = c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH)) == hashes.get(name);
-                if same && !parent_replaced { Decision::Keep { id, running: is_running(c) } } else { Decision::Recreate { old_id: id } }
+                // A container that was created but never started may lack the networks an
+                // interrupted `up` was about to connect: build it again.
+                let never_started = c.state == Some(bollard::models::ContainerSummaryStateEnum::CREATED);
+                if same && !parent_replaced && !never_started { Decision::Keep { id, running: is_running(c) } } else { Decision::Recreate { old_id: id } }
             }
         };
         decisions.insert(name.to_owned(), decision);

@@ -1,6 +1,6 @@
 //! Site files rendered with lighter's rules (lighter is the YAML deploy tool the course
 //! used): `service` + `override` + `variables`, every `globals.yml` from the file's folder up
-//! to the file-system root merged in, `%{name}` / `%{env.NAME}` substitution, and a checksum
+//! to the site root merged in, `%{name}` / `%{env.NAME}` substitution, and a checksum
 //! label so unchanged files are not redeployed. Marathon JSON files pass through with only
 //! the checksum added.
 
@@ -83,9 +83,10 @@ struct Part {
     node: Node,
 }
 
-/// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`).
-pub fn render(path: &Path, display: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
-    Renderer::default().render(path, display, env)
+/// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`);
+/// `root` is the site root: `globals.yml` files are merged from the file's folder up to it.
+pub fn render(path: &Path, display: &str, root: &Path, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+    Renderer::default().render(path, display, root, env)
 }
 
 /// Renders many files, reading and parsing each `globals.yml` only once.
@@ -96,12 +97,12 @@ pub struct Renderer {
 
 impl Renderer {
     /// Renders one site file (see [`render`]).
-    pub fn render(&self, path: &Path, display: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+    pub fn render(&self, path: &Path, display: &str, root: &Path, env: &dyn Env) -> Result<RenderedApp, ContentError> {
         let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(display, format!("cannot read: {e}")))?;
         if path.extension().is_some_and(|e| e == "json") {
             render_json(display, &text)
         } else {
-            render_yaml(self, path, display, &text, env)
+            render_yaml(self, path, display, root, &text, env)
         }
     }
 
@@ -133,11 +134,11 @@ fn render_json(display: &str, text: &str) -> Result<RenderedApp, ContentError> {
     finish(display, Format::Json, app, None, Vec::new(), source, text)
 }
 
-fn render_yaml(renderer: &Renderer, path: &Path, display: &str, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
     let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)? };
     check_keys(&own)?;
     let mut parts = vec![own];
-    for globals in globals_for(path) {
+    for globals in globals_for(path, root) {
         parts.push(renderer.globals(&globals)?);
     }
 
@@ -235,15 +236,21 @@ pub fn checksum(app: &Value) -> String {
     crate::digest::short_hash(&[&crate::digest::canonical_json(app)], 10)
 }
 
-/// `globals.yml` files from `file`'s folder up to the root, nearest first.
-fn globals_for(file: &Path) -> Vec<PathBuf> {
-    let start = std::fs::canonicalize(file).ok().and_then(|p| p.parent().map(Path::to_owned)).or_else(|| file.parent().map(Path::to_owned));
+/// `globals.yml` files from `file`'s folder up to `root`, nearest first. A file outside
+/// `root` gets only its own folder's.
+fn globals_for(file: &Path, root: &Path) -> Vec<PathBuf> {
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    let file = absolute(file);
+    let root = absolute(root);
     let mut out = Vec::new();
-    let mut dir = start;
+    let mut dir = file.parent().map(Path::to_owned);
     while let Some(d) = dir {
         let candidate = d.join("globals.yml");
         if candidate.is_file() && candidate != file {
             out.push(candidate);
+        }
+        if d == root || !d.starts_with(&root) {
+            break;
         }
         dir = d.parent().map(Path::to_owned);
     }

@@ -22,7 +22,7 @@ fn render_in(files: &[(&str, &str)], target: &str) -> Result<RenderedApp, Conten
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let result = render(&dir.path().join(target), target, &env());
+    let result = render(&dir.path().join(target), target, dir.path(), &env());
     drop(dir);
     result
 }
@@ -94,6 +94,18 @@ fn globals_merge_from_every_folder_up_nearer_wins_lists_append() {
 }
 
 #[test]
+fn globals_above_the_site_root_are_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("globals.yml"), "service:\n  labels: {stray: yes}\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("site/sub")).unwrap();
+    std::fs::write(dir.path().join("site/globals.yml"), "service:\n  labels: {site: yes}\n").unwrap();
+    std::fs::write(dir.path().join("site/sub/a.yml"), "service: {id: /a}\n").unwrap();
+    let app = render(&dir.path().join("site/sub/a.yml"), "site/sub/a.yml", &dir.path().join("site"), &env()).unwrap().app;
+    assert_eq!(app["labels"]["site"], "yes");
+    assert!(app["labels"].get("stray").is_none(), "{app}");
+}
+
+#[test]
 fn an_override_with_integer_keys_patches_list_items() {
     let yaml = "service:\n  id: /a\n  container:\n    docker:\n      portMappings:\n        - {containerPort: 80, servicePort: 8888}\n        - {containerPort: 81}\noverride:\n  container:\n    docker:\n      portMappings:\n        0: {servicePort: 4000}\n";
     let app = ok(&[("a.yml", yaml)], "a.yml");
@@ -117,8 +129,8 @@ fn unsupported_sections_are_refused_never_dropped() {
         assert!(err.message.contains("is not supported by lab"), "{err}");
     }
     let err = render_in(&[("globals.yml", "slack: {url: x}\n"), ("a.yml", "service: {id: /a}\n")], "a.yml").unwrap_err();
-    assert_eq!(err.file, "globals.yml".to_owned().replace("globals.yml", &err.file), "named after the globals file");
-    assert!(err.file.ends_with("globals.yml"), "{err}");
+    assert!(err.file.ends_with("/globals.yml"), "the error names the globals file: {err}");
+    assert_eq!(err.location(), format!("{}:1:1", err.file));
     let err = render_in(&[("a.yml", "servise:\n  id: /a\n")], "a.yml").unwrap_err();
     assert!(err.message.contains("unknown key `servise`"), "{err}");
 }

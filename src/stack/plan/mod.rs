@@ -12,7 +12,6 @@ use bollard::models::{
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Label keys lab puts on every object it creates.
 pub mod labels {
@@ -95,8 +94,6 @@ pub struct ServicePlan {
     pub network_parent: Option<String>,
     /// Networks to connect after creation (the first one is in `create`): name, aliases.
     pub extra_networks: Vec<(String, Vec<String>)>,
-    /// Grace period for `docker stop`.
-    pub stop_grace: Option<Duration>,
     /// Whether the container has a healthcheck to wait for.
     pub has_healthcheck: bool,
     /// Published ports: (host ip, host port or None for random, container port/proto).
@@ -574,7 +571,6 @@ impl Resolver<'_> {
             depends_on,
             network_parent,
             extra_networks: endpoints.into_iter().skip(1).collect(),
-            stop_grace,
             has_healthcheck,
             published,
         })
