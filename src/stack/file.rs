@@ -49,44 +49,72 @@ pub struct XLab {
     pub links: OrderedMap<String>,
 }
 
-/// One service.
+/// One service. Field meanings follow the Compose specification.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
+    /// Image reference (lab runs images; `build` is not supported).
     pub image: Option<String>,
+    /// Command (a string is split like a shell would split it).
     pub command: Option<StringOrList>,
+    /// Entrypoint.
     pub entrypoint: Option<StringOrList>,
+    /// Environment, as `KEY=value` list or map; a key without value comes from lab's environment.
     pub environment: Option<ListOrMap>,
+    /// `KEY=value` files, relative to the stack file.
     pub env_file: Option<StringOrList>,
+    /// Published ports, short or long syntax.
     #[serde(default)]
     pub ports: Vec<ShortOrLong<LongPort>>,
+    /// Ports exposed without publishing.
     #[serde(default)]
     pub expose: Vec<Text>,
+    /// Mounts: named volumes, bind mounts, anonymous volumes, tmpfs.
     #[serde(default)]
     pub volumes: Vec<ShortOrLong<LongVolume>>,
+    /// `host`, `none`, `bridge` or `service:<name>`.
     pub network_mode: Option<String>,
+    /// Networks to join, with aliases.
     pub networks: Option<NamesOrMap<ServiceNetwork>>,
+    /// Run privileged.
     #[serde(default)]
     pub privileged: bool,
+    /// Extra capabilities.
     #[serde(default)]
     pub cap_add: Vec<String>,
+    /// Cgroup namespace: `host` or `private`.
     #[serde(alias = "cgroupns")]
     pub cgroup: Option<String>,
+    /// Devices, `host[:container[:permissions]]`.
     #[serde(default)]
     pub devices: Vec<String>,
+    /// Services to start first, and how ready they must be.
     pub depends_on: Option<NamesOrMap<DependsOnOptions>>,
+    /// The container's healthcheck.
     pub healthcheck: Option<Healthcheck>,
+    /// `no`, `always`, `on-failure[:N]` or `unless-stopped`.
     pub restart: Option<String>,
+    /// Container labels (the `lab.` prefix is lab's own).
     pub labels: Option<ListOrMap>,
+    /// Memory limit, e.g. `512m`.
     pub mem_limit: Option<Text>,
+    /// CPU limit, e.g. `0.5`.
     pub cpus: Option<Text>,
+    /// Process limit.
     pub pids_limit: Option<i64>,
+    /// Host name inside the container.
     pub hostname: Option<String>,
+    /// Extra `/etc/hosts` entries.
     pub extra_hosts: Option<ListOrMap>,
+    /// Working directory.
     pub working_dir: Option<String>,
+    /// User (name or uid[:gid]).
     pub user: Option<Text>,
+    /// How long `down` waits for a graceful stop, e.g. `10s`.
     pub stop_grace_period: Option<String>,
+    /// Kernel parameters.
     pub sysctls: Option<ListOrMap>,
+    /// tmpfs mounts, `path[:options]`.
     pub tmpfs: Option<StringOrList>,
 }
 
@@ -94,48 +122,63 @@ pub struct Service {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LongPort {
+    /// Container port.
     pub target: u16,
+    /// Host port (a number, or empty for a random one).
     pub published: Option<Text>,
+    /// Host address to bind.
     pub host_ip: Option<String>,
+    /// `tcp` (default), `udp` or `sctp`.
     pub protocol: Option<String>,
-    /// `host` or `ingress` (Swarm); accepted, no effect on a single engine.
-    pub mode: Option<String>,
-    pub name: Option<String>,
-    pub app_protocol: Option<String>,
 }
 
 /// Long volume syntax.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LongVolume {
+    /// `bind`, `volume` or `tmpfs`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Host path (bind) or volume name (volume).
     pub source: Option<String>,
+    /// Path in the container.
     pub target: String,
+    /// Mount read-only.
     #[serde(default)]
     pub read_only: bool,
+    /// Bind mount options.
     pub bind: Option<BindOptions>,
+    /// Named volume options.
     pub volume: Option<VolumeOptions>,
+    /// tmpfs options.
     pub tmpfs: Option<TmpfsOptions>,
 }
 
+/// Options of a bind mount.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BindOptions {
+    /// When false, a missing host path is an error instead of being created.
     pub create_host_path: Option<bool>,
+    /// Mount propagation: `private`, `rprivate`, `shared`, `rshared`, `slave`, `rslave`.
     pub propagation: Option<String>,
 }
 
+/// Options of a named volume mount.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeOptions {
+    /// Do not copy the image's files into a new volume.
     pub nocopy: Option<bool>,
 }
 
+/// Options of a tmpfs mount.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TmpfsOptions {
+    /// Size, e.g. `64m`.
     pub size: Option<Text>,
+    /// File mode, written as a YAML octal number, e.g. `0o1777`.
     pub mode: Option<u32>,
 }
 
@@ -143,6 +186,7 @@ pub struct TmpfsOptions {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceNetwork {
+    /// Extra names the service answers to on that network.
     #[serde(default)]
     pub aliases: Vec<String>,
 }
@@ -151,10 +195,10 @@ pub struct ServiceNetwork {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DependsOnOptions {
+    /// How ready the dependency must be.
     #[serde(default)]
     pub condition: Condition,
-    /// Compose's restart-with-dependency flag; accepted, lab never restarts dependents on its own.
-    pub restart: Option<bool>,
+    /// When false, the service starts even if the dependency fails.
     pub required: Option<bool>,
 }
 
@@ -173,12 +217,19 @@ pub enum Condition {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
+    /// `[CMD, ...]`, `[CMD-SHELL, "..."]`, `[NONE]`, or a shell string.
     pub test: Option<StringOrList>,
+    /// Time between checks.
     pub interval: Option<String>,
+    /// Time a check may take.
     pub timeout: Option<String>,
+    /// Failures in a row before unhealthy.
     pub retries: Option<i64>,
+    /// Grace time after start.
     pub start_period: Option<String>,
+    /// Time between checks during the start period.
     pub start_interval: Option<String>,
+    /// Turn off the image's healthcheck.
     #[serde(default)]
     pub disable: bool,
 }
@@ -187,15 +238,22 @@ pub struct Healthcheck {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkDef {
+    /// Network driver (default bridge).
     pub driver: Option<String>,
+    /// No outside connectivity.
     #[serde(default)]
     pub internal: bool,
+    /// Other containers may attach.
     #[serde(default)]
     pub attachable: bool,
+    /// Network labels.
     pub labels: Option<ListOrMap>,
+    /// Driver options.
     pub driver_opts: Option<OrderedMap<Text>>,
+    /// Created elsewhere: lab uses it and never creates or removes it.
     #[serde(default)]
     pub external: bool,
+    /// The name on the engine (default `<project>_<key>`).
     pub name: Option<String>,
 }
 
@@ -203,11 +261,16 @@ pub struct NetworkDef {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeDef {
+    /// Volume driver.
     pub driver: Option<String>,
+    /// Driver options.
     pub driver_opts: Option<OrderedMap<Text>>,
+    /// Volume labels.
     pub labels: Option<ListOrMap>,
+    /// Created elsewhere: lab uses it and never creates or removes it.
     #[serde(default)]
     pub external: bool,
+    /// The name on the engine (default `<project>_<key>`).
     pub name: Option<String>,
 }
 
@@ -308,6 +371,17 @@ mod tests {
         let err = parse("services:\n  db:\n    image: x\n    healthcheck:\n      test: [CMD, x]\n      intervall: 5s\n").unwrap_err();
         assert_eq!(err.location(), "stack.yml:6:7");
         assert_eq!(err.message, "service `db`: key `intervall` is not supported here");
+    }
+
+    #[test]
+    fn compose_keys_lab_cannot_honour_are_refused() {
+        for (text, key) in [
+            ("services:\n  a:\n    image: x\n    ports:\n      - {target: 80, mode: ingress}\n", "mode"),
+            ("services:\n  a:\n    image: x\n    depends_on:\n      b: {restart: true}\n  b: {image: x}\n", "restart"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.message.contains(&format!("key `{key}` is not supported here")), "{err}");
+        }
     }
 
     #[test]

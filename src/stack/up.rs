@@ -208,6 +208,7 @@ async fn ensure_networks(docker: &Docker, plan: &Plan) -> Result<(), StackError>
                 name: net.name.clone(),
                 driver: net.driver.clone(),
                 internal: net.internal.then_some(true),
+                attachable: net.attachable.then_some(true),
                 labels: Some(l),
                 options: (!net.options.is_empty()).then(|| net.options.clone()),
                 ..Default::default()
@@ -403,7 +404,7 @@ async fn bring_up(
             Condition::ServiceHealthy => matches!(r, Readiness::Healthy | Readiness::Failed),
         };
         let reached = rx.wait_for(wanted).await.map(|r| *r).unwrap_or(Readiness::Failed);
-        if reached == Readiness::Failed {
+        if reached == Readiness::Failed && !service.optional_deps.contains(dep) {
             return Err(fail(format!("not started because {dep}, which it depends on, failed")));
         }
     }

@@ -90,6 +90,8 @@ pub struct ServicePlan {
     pub create: ContainerCreateBody,
     /// Services to wait for, and how.
     pub depends_on: Vec<(String, Condition)>,
+    /// Dependencies whose failure does not stop this service (`required: false`).
+    pub optional_deps: Vec<String>,
     /// The service whose network namespace this one joins (`network_mode: service:x`).
     pub network_parent: Option<String>,
     /// Networks to connect after creation (the first one is in `create`): name, aliases.
@@ -128,6 +130,8 @@ pub struct NetworkPlan {
     pub labels: HashMap<String, String>,
     /// Driver options.
     pub options: HashMap<String, String>,
+    /// Other containers may attach.
+    pub attachable: bool,
 }
 
 /// A volume to create.
@@ -245,6 +249,7 @@ impl Resolver<'_> {
                     name,
                     driver: def.driver.clone(),
                     internal: def.internal,
+                    attachable: def.attachable,
                     labels: pairs_to_map(def.labels.as_ref(), '='),
                     options: def.driver_opts.map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect()).unwrap_or_default(),
                 });
@@ -283,6 +288,7 @@ impl Resolver<'_> {
                 name: format!("{project}_default"),
                 driver: None,
                 internal: false,
+                attachable: false,
                 labels: HashMap::new(),
                 options: HashMap::new(),
             });
@@ -544,14 +550,9 @@ impl Resolver<'_> {
             ..Default::default()
         };
 
-        let mut depends_on: Vec<(String, Condition)> = s
-            .depends_on
-            .clone()
-            .unwrap_or_default()
-            .0
-            .into_iter()
-            .map(|(dep, opts)| (dep, opts.map(|o| o.condition).unwrap_or_default()))
-            .collect();
+        let declared = s.depends_on.clone().unwrap_or_default().0;
+        let optional_deps: Vec<String> = declared.iter().filter(|(_, o)| o.as_ref().and_then(|o| o.required) == Some(false)).map(|(d, _)| d.clone()).collect();
+        let mut depends_on: Vec<(String, Condition)> = declared.into_iter().map(|(dep, opts)| (dep, opts.map(|o| o.condition).unwrap_or_default())).collect();
         if let Some(parent) = &network_parent
             && !depends_on.iter().any(|(d, _)| d == parent)
         {
@@ -569,6 +570,7 @@ impl Resolver<'_> {
             image,
             create,
             depends_on,
+            optional_deps,
             network_parent,
             extra_networks: endpoints.into_iter().skip(1).collect(),
             has_healthcheck,
@@ -608,15 +610,38 @@ impl Resolver<'_> {
     }
 
     fn long_volume(&self, v: &LongVolume, volume_names: &HashMap<String, String>) -> Result<LongMount, String> {
-        let ro = if v.read_only { ":ro" } else { "" };
+        // Bind strings take comma-separated options after the target: ro, propagation, nocopy.
+        let mut options: Vec<&str> = Vec::new();
+        if v.read_only {
+            options.push("ro");
+        }
+        let with_options = |source: String, options: &[&str]| {
+            if options.is_empty() { format!("{source}:{}", v.target) } else { format!("{source}:{}:{}", v.target, options.join(",")) }
+        };
         match v.kind.as_str() {
             "bind" => {
-                let source = v.source.as_deref().ok_or("a bind mount needs `source`")?;
-                Ok(LongMount::Bind(format!("{}:{}{ro}", self.host_path(source), v.target)))
+                let source = self.host_path(v.source.as_deref().ok_or("a bind mount needs `source`")?);
+                if let Some(bind) = &v.bind {
+                    if bind.create_host_path == Some(false) && !Path::new(&source).exists() {
+                        return Err(format!("bind source {source} does not exist (create_host_path is false)"));
+                    }
+                    if let Some(p) = bind.propagation.as_deref() {
+                        if !["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains(&p) {
+                            return Err(format!("bind propagation `{p}` is not one of private, rprivate, shared, rshared, slave, rslave"));
+                        }
+                        options.push(p);
+                    }
+                }
+                Ok(LongMount::Bind(with_options(source, &options)))
             }
             "volume" => match v.source.as_deref() {
                 None => Ok(LongMount::Anonymous(v.target.clone())),
-                Some(source) => Ok(LongMount::Bind(format!("{}:{}{ro}", self.volume_source(source, volume_names)?, v.target))),
+                Some(source) => {
+                    if v.volume.as_ref().and_then(|o| o.nocopy) == Some(true) {
+                        options.push("nocopy");
+                    }
+                    Ok(LongMount::Bind(with_options(self.volume_source(source, volume_names)?, &options)))
+                }
             },
             "tmpfs" => {
                 let mut opts = Vec::new();

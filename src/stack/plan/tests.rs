@@ -60,7 +60,16 @@ services:
       - /cache
       - type: tmpfs
         target: /scratch
-        tmpfs: {size: 64m}
+        tmpfs: {size: 64m, mode: 0o1777}
+      - type: bind
+        source: /srv/shared
+        target: /shared
+        read_only: true
+        bind: {propagation: rshared}
+      - type: volume
+        source: data
+        target: /data2
+        volume: {nocopy: true}
     networks:
       front: {aliases: [www]}
       back:
@@ -70,6 +79,7 @@ services:
     devices: ["/dev/fuse"]
     depends_on:
       db: {condition: service_healthy}
+      sidecar2: {condition: service_started, required: false}
     restart: on-failure:3
     labels: {team: blue}
     mem_limit: 256m
@@ -95,9 +105,12 @@ services:
     image: busybox
     network_mode: service:web
     depends_on: [db]
+  sidecar2:
+    image: busybox
+    network_mode: none
 networks:
   front:
-  back: {internal: true, labels: {tier: back}}
+  back: {internal: true, attachable: true, labels: {tier: back}}
 volumes:
   data:
 "#;
@@ -124,10 +137,13 @@ fn every_supported_key_is_resolved() {
     assert_eq!(bindings["5000/tcp"].as_ref().unwrap()[0].host_port.as_deref(), Some(""), "a bare port gets a random host port");
     let exposed = c.exposed_ports.as_ref().unwrap();
     assert!(exposed.contains(&"3000/tcp".to_owned()) && exposed.contains(&"4000/udp".to_owned()) && exposed.contains(&"80/tcp".to_owned()));
-    assert_eq!(host(web).binds.as_deref().unwrap(), ["lab-alice_data:/data", "/stacks/demo/conf:/etc/conf:ro"]);
+    assert_eq!(
+        host(web).binds.as_deref().unwrap(),
+        ["lab-alice_data:/data", "/stacks/demo/conf:/etc/conf:ro", "/srv/shared:/shared:ro,rshared", "lab-alice_data:/data2:nocopy"]
+    );
     assert_eq!(c.volumes.as_deref().unwrap(), ["/cache"]);
     let tmpfs = host(web).tmpfs.as_ref().unwrap();
-    assert_eq!(tmpfs["/scratch"], format!("size={}", 64 << 20));
+    assert_eq!(tmpfs["/scratch"], format!("size={},mode=1777", 64 << 20));
     assert_eq!(tmpfs["/run"], "");
     assert_eq!(host(web).network_mode.as_deref(), Some("lab-alice_front"));
     let endpoints = c.networking_config.as_ref().unwrap().endpoints_config.as_ref().unwrap();
@@ -137,7 +153,8 @@ fn every_supported_key_is_resolved() {
     assert_eq!(host(web).cap_add.as_deref().unwrap(), ["NET_ADMIN"]);
     assert_eq!(host(web).cgroupns_mode, Some(HostConfigCgroupnsModeEnum::HOST));
     assert_eq!(host(web).devices.as_ref().unwrap()[0].path_in_container.as_deref(), Some("/dev/fuse"));
-    assert_eq!(web.depends_on, vec![("db".to_owned(), Condition::ServiceHealthy)]);
+    assert_eq!(web.depends_on, vec![("db".to_owned(), Condition::ServiceHealthy), ("sidecar2".to_owned(), Condition::ServiceStarted)]);
+    assert_eq!(web.optional_deps, vec!["sidecar2".to_owned()]);
     let restart = host(web).restart_policy.as_ref().unwrap();
     assert_eq!((restart.name, restart.maximum_retry_count), (Some(RestartPolicyNameEnum::ON_FAILURE), Some(3)));
     let labels = c.labels.as_ref().unwrap();
@@ -171,7 +188,7 @@ fn every_supported_key_is_resolved() {
 
     let names: Vec<_> = p.networks.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, vec!["lab-alice_front", "lab-alice_back"], "no default network: nobody uses it");
-    assert!(p.networks[1].internal);
+    assert!(p.networks[1].internal && p.networks[1].attachable);
     assert_eq!(p.networks[1].labels["tier"], "back");
     assert_eq!(p.volumes[0].name, "lab-alice_data");
 }
@@ -218,6 +235,8 @@ fn semantic_errors_name_the_service_and_its_line() {
         ("services:\n  a: {image: x}\n  b: {image: x, network_mode: 'service:a', ports: ['80:80']}\n", "publish them on that service"),
         ("services:\n  a: {image: x, network_mode: host, ports: ['80:80']}\n", "remove `ports`"),
         ("services:\n  a: {image: x, cgroup: sometimes}\n", "cgroup must be host or private"),
+        ("services:\n  a: {image: x, volumes: [{type: bind, source: /no/such/dir, target: /x, bind: {create_host_path: false}}]}\n", "does not exist (create_host_path is false)"),
+        ("services:\n  a: {image: x, volumes: [{type: bind, source: /x, target: /x, bind: {propagation: sideways}}]}\n", "propagation `sideways`"),
         ("services:\n  a: {image: x}\n  b: {image: x, depends_on: {a: {condition: service_healthy}}}\n", "`a` has no healthcheck"),
     ];
     for (text, expected) in cases {
