@@ -3,10 +3,14 @@
 //!    with a passing wolf3d (target < 50 ms);
 //! 2. in-process evaluations per second of one exercise for one student, and for 16
 //!    students checked concurrently (what the instructor board will do).
+//!
 //! The gateway stand-in listens on 127.0.0.1:8888, which must be free.
 
+// The test doubles, shared with the integration tests; the bench uses only part of them.
+#[allow(dead_code)]
 #[path = "../tests/support/gateway.rs"]
 mod gateway;
+#[allow(dead_code)]
 #[path = "../tests/support/marathon.rs"]
 mod marathon;
 

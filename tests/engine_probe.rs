@@ -27,7 +27,7 @@ async fn run(engine: &Engine, name: &str, cmd: &str, host: HostConfig) -> Result
     let created = docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body).await.map_err(|e| e.to_string())?;
     let started = docker.start_container(&created.id, None).await;
     let result = match started {
-        Err(e) => Err(lab::stack::up::engine_message(&e)),
+        Err(e) => Err(lab::stack::engine::engine_message(&e)),
         Ok(()) => {
             let mut wait = docker.wait_container(&created.id, Some(WaitContainerOptionsBuilder::default().build()));
             let code = match wait.next().await {
@@ -122,6 +122,12 @@ async fn probe_what_this_engine_permits() {
 
     println!("{report}");
     std::fs::write(support::artifacts_dir().join("engine-probe.txt"), &report).expect("write the probe report");
-    assert!(report.contains("privileged container: "), "{report}");
-    assert!(report.contains("dockerd inside a container"), "{report}");
+    // A verdict must come from the engine, not from a broken probe (a missing test image,
+    // a container name clash, an unreadable log).
+    for broken in ["No such image", "Conflict", "already in use", "error reading"] {
+        assert!(!report.contains(broken), "the probe itself failed: {report}");
+    }
+    if !privileged_ok {
+        assert!(report.contains("privileged container: refused") || report.contains("started but failed"), "{report}");
+    }
 }

@@ -60,6 +60,27 @@ async fn deploys_finish_after_a_delay_and_tasks_turn_healthy_in_both_shapes() {
 }
 
 #[tokio::test]
+async fn fields_lab_does_not_model_survive_a_round_trip() {
+    // What a student writes that the app view does not read (fetch, upgradeStrategy, labels,
+    // a field from a newer Marathon) goes to Marathon and comes back untouched.
+    let double = MarathonDouble::start(Shape::V14, Duration::from_millis(20)).await;
+    let m = Marathon::new(&double.url);
+    let mut app = wolf3d(1);
+    app["fetch"] = json!([{"uri": "https://example.org/config.tgz", "extract": true}]);
+    app["upgradeStrategy"] = json!({"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.25});
+    app["someFutureField"] = json!({"nested": [1, 2]});
+    m.put_app("/demo/wolf3d", &app, false).await.unwrap();
+    let back = wait_until_deployed(&m, "/demo/wolf3d").await;
+    for key in ["fetch", "upgradeStrategy", "someFutureField"] {
+        assert_eq!(back.raw()[key], app[key], "{key}");
+    }
+    // Sending it back as it came keeps everything too.
+    m.put_app("/demo/wolf3d", back.raw(), false).await.unwrap();
+    let again = wait_until_deployed(&m, "/demo/wolf3d").await;
+    assert_eq!(again.raw()["someFutureField"], app["someFutureField"]);
+}
+
+#[tokio::test]
 async fn scaling_up_and_down_adjusts_tasks() {
     let double = MarathonDouble::start(Shape::V15, Duration::from_millis(50)).await;
     let m = Marathon::new(&double.url);

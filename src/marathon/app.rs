@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_survive_a_round_trip() {
+    fn the_raw_json_is_kept_as_received() {
         let app = App::new(old_shape());
         assert_eq!(app.raw()["unknownField"], json!({"kept": true}));
         assert_eq!(app.into_raw(), old_shape());

@@ -6,6 +6,7 @@
 pub mod down;
 pub mod engine;
 pub mod file;
+pub mod images;
 pub mod interpolate;
 pub mod plan;
 pub mod progress;

@@ -5,18 +5,17 @@
 //! services no longer in the file removed. Every step is idempotent, so an interrupted `up`
 //! is finished by the next `up` (or cleaned by `down`).
 
-use super::engine::{Engine, StackError, is_not_found, project_filter};
+use super::engine::{Engine, StackError, engine_message, is_not_found, project_filter};
 use super::file::Condition;
 use super::plan::{Plan, ServicePlan, labels};
 use super::progress::{Phase, Progress, StackEvent};
 use bollard::Docker;
 use bollard::models::{ContainerSummary, EndpointSettings, HealthStatusEnum, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
-use futures_util::StreamExt;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -76,7 +75,7 @@ enum Readiness {
 /// Converges the engine to `plan`.
 pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: &UpOptions) -> Result<UpReport, StackError> {
     let docker = engine.docker();
-    let image_ids = ensure_images(docker, plan, progress).await?;
+    let image_ids = super::images::ensure_images(docker, plan, progress).await?;
     ensure_networks(docker, plan).await?;
     ensure_volumes(docker, plan).await?;
 
@@ -104,88 +103,6 @@ pub fn config_hash(service: &ServicePlan, image_id: &str) -> String {
     let body = serde_json::to_value(&service.create).unwrap_or_default();
     let networks = serde_json::to_value(&service.extra_networks).unwrap_or_default();
     crate::digest::short_hash(&[&crate::digest::canonical_json(&body), &crate::digest::canonical_json(&networks), image_id], 12)
-}
-
-/// Splits `repo[:tag][@digest]` into what the pull API wants, defaulting the tag to latest.
-pub fn split_image(image: &str) -> (String, String) {
-    if let Some((repo, digest)) = image.split_once('@') {
-        return (repo.to_owned(), digest.to_owned());
-    }
-    let slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[slash..].rfind(':') {
-        Some(i) => (image[..slash + i].to_owned(), image[slash + i + 1..].to_owned()),
-        None => (image.to_owned(), "latest".to_owned()),
-    }
-}
-
-/// Makes sure every image is present, pulling missing ones concurrently. Returns image ids.
-async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, String>, StackError> {
-    let mut first_user: BTreeMap<&str, &str> = BTreeMap::new();
-    for s in &plan.services {
-        first_user.entry(s.image.as_str()).or_insert(s.name.as_str());
-    }
-    let pulls = first_user.iter().map(|(image, service)| async move {
-        match docker.inspect_image(image).await {
-            Ok(found) => return Ok(((*image).to_owned(), found.id.unwrap_or_default())),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(StackError::Engine(e)),
-        }
-        pull(docker, image, service, progress).await?;
-        let found = docker.inspect_image(image).await.map_err(|e| pull_error(image, service, e.to_string()))?;
-        Ok(((*image).to_owned(), found.id.unwrap_or_default()))
-    });
-    let results = futures_util::future::join_all(pulls).await;
-    let mut ids = HashMap::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok((image, id)) => {
-                ids.insert(image, id);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    match errors.len() {
-        0 => Ok(ids),
-        1 => Err(errors.remove(0)),
-        _ => Err(StackError::Several(errors)),
-    }
-}
-
-fn pull_error(image: &str, service: &str, reason: String) -> StackError {
-    StackError::Pull { image: image.to_owned(), service: service.to_owned(), reason }
-}
-
-async fn pull(docker: &Docker, image: &str, service: &str, progress: &dyn Progress) -> Result<(), StackError> {
-    let (repo, tag) = split_image(image);
-    let options = CreateImageOptionsBuilder::default().from_image(&repo).tag(&tag).build();
-    let mut stream = docker.create_image(Some(options), None, None);
-    progress.event(StackEvent::Pull { image, layer: None, status: "pulling", current: None, total: None });
-    while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| pull_error(image, service, engine_message(&e)))?;
-        if let Some(detail) = info.error_detail {
-            return Err(pull_error(image, service, detail.message.unwrap_or_else(|| "unknown error".into())));
-        }
-        let (current, total) = info.progress_detail.map_or((None, None), |d| (d.current.map(|c| c as u64), d.total.map(|t| t as u64)));
-        progress.event(StackEvent::Pull {
-            image,
-            layer: info.id.as_deref(),
-            status: info.status.as_deref().unwrap_or(""),
-            current,
-            total,
-        });
-    }
-    progress.event(StackEvent::Pulled { image });
-    Ok(())
-}
-
-/// The message inside an engine error, without bollard's wrapping.
-pub fn engine_message(err: &bollard::errors::Error) -> String {
-    match err {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        bollard::errors::Error::DockerStreamError { error } => error.clone(),
-        other => other.to_string(),
-    }
 }
 
 async fn ensure_networks(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
@@ -499,15 +416,6 @@ async fn wait_healthy(docker: &Docker, container: &str, timeout: Duration) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn image_references_split_into_repo_and_tag() {
-        assert_eq!(split_image("busybox"), ("busybox".into(), "latest".into()));
-        assert_eq!(split_image("mesosphere/marathon:v1.11.24"), ("mesosphere/marathon".into(), "v1.11.24".into()));
-        assert_eq!(split_image("localhost:5000/x/y"), ("localhost:5000/x/y".into(), "latest".into()));
-        assert_eq!(split_image("localhost:5000/x:1"), ("localhost:5000/x".into(), "1".into()));
-        assert_eq!(split_image("x@sha256:abc"), ("x".into(), "sha256:abc".into()));
-    }
 
     #[test]
     fn the_config_hash_is_stable_and_sensitive() {

@@ -2,16 +2,16 @@
 //! networks and volumes to create, with names, labels and dependencies. Nothing here talks
 //! to Docker, so every rule is unit-tested.
 
-use super::file::{Condition, LongPort, LongVolume, Service, StackFile};
+use super::file::{Condition, Service, StackFile};
 use super::values::{ListOrMap, ShortOrLong, StringOrList, parse_bytes, parse_duration, split_command};
 use crate::course::ContentError;
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
-    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
+    NetworkingConfig, PortBinding,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Label keys lab puts on every object it creates.
 pub mod labels {
@@ -577,191 +577,6 @@ impl Resolver<'_> {
             published,
         })
     }
-
-    fn host_path(&self, source: &str) -> String {
-        let path = if let Some(rest) = source.strip_prefix("~/") {
-            dirs::home_dir().unwrap_or_default().join(rest)
-        } else {
-            let p = Path::new(source);
-            if p.is_absolute() { p.to_owned() } else { self.opts.stack_dir.join(p) }
-        };
-        normalize(&path).display().to_string()
-    }
-
-    fn short_volume(&self, spec: &str, volume_names: &HashMap<String, String>) -> Result<Mount, String> {
-        let parts: Vec<&str> = spec.split(':').collect();
-        match parts.as_slice() {
-            [target] => Ok(Mount::Anonymous((*target).to_owned())),
-            [source, target] | [source, target, _] => {
-                let mode = parts.get(2).map(|m| format!(":{m}")).unwrap_or_default();
-                let source = self.volume_source(source, volume_names)?;
-                Ok(Mount::Bind(format!("{source}:{target}{mode}")))
-            }
-            _ => Err(format!("volume `{spec}` is not SOURCE:TARGET[:MODE]")),
-        }
-    }
-
-    fn volume_source(&self, source: &str, volume_names: &HashMap<String, String>) -> Result<String, String> {
-        if source.starts_with(['/', '.', '~']) {
-            Ok(self.host_path(source))
-        } else {
-            volume_names.get(source).cloned().ok_or_else(|| format!("uses volume `{source}`, which is not defined under top-level `volumes:`"))
-        }
-    }
-
-    fn long_volume(&self, v: &LongVolume, volume_names: &HashMap<String, String>) -> Result<LongMount, String> {
-        // Bind strings take comma-separated options after the target: ro, propagation, nocopy.
-        let mut options: Vec<&str> = Vec::new();
-        if v.read_only {
-            options.push("ro");
-        }
-        let with_options = |source: String, options: &[&str]| {
-            if options.is_empty() { format!("{source}:{}", v.target) } else { format!("{source}:{}:{}", v.target, options.join(",")) }
-        };
-        match v.kind.as_str() {
-            "bind" => {
-                let source = self.host_path(v.source.as_deref().ok_or("a bind mount needs `source`")?);
-                if let Some(bind) = &v.bind {
-                    if bind.create_host_path == Some(false) && !Path::new(&source).exists() {
-                        return Err(format!("bind source {source} does not exist (create_host_path is false)"));
-                    }
-                    if let Some(p) = bind.propagation.as_deref() {
-                        if !["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains(&p) {
-                            return Err(format!("bind propagation `{p}` is not one of private, rprivate, shared, rshared, slave, rslave"));
-                        }
-                        options.push(p);
-                    }
-                }
-                Ok(LongMount::Bind(with_options(source, &options)))
-            }
-            "volume" => match v.source.as_deref() {
-                None => Ok(LongMount::Anonymous(v.target.clone())),
-                Some(source) => {
-                    if v.volume.as_ref().and_then(|o| o.nocopy) == Some(true) {
-                        options.push("nocopy");
-                    }
-                    Ok(LongMount::Bind(with_options(self.volume_source(source, volume_names)?, &options)))
-                }
-            },
-            "tmpfs" => {
-                let mut opts = Vec::new();
-                if let Some(size) = v.tmpfs.as_ref().and_then(|t| t.size.as_ref()) {
-                    opts.push(format!("size={}", parse_bytes(&size.0)?));
-                }
-                if let Some(mode) = v.tmpfs.as_ref().and_then(|t| t.mode) {
-                    opts.push(format!("mode={mode:o}"));
-                }
-                Ok(LongMount::Tmpfs(v.target.clone(), opts.join(",")))
-            }
-            other => Err(format!("volume type `{other}` is not supported (use bind, volume or tmpfs)")),
-        }
-    }
-}
-
-enum Mount {
-    Bind(String),
-    Anonymous(String),
-}
-
-enum LongMount {
-    Bind(String),
-    Anonymous(String),
-    Tmpfs(String, String),
-}
-
-fn unquote(v: &str) -> &str {
-    v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v)
-}
-
-fn pairs_to_map(l: Option<&ListOrMap>, sep: char) -> HashMap<String, String> {
-    l.map(|l| l.pairs(sep).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()).unwrap_or_default()
-}
-
-/// Removes `.` and `..` components without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, ports may be ranges `a-b`.
-pub fn parse_short_port(spec: &str) -> Result<Vec<Published>, String> {
-    let bad = || format!("port `{spec}` is not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
-    let (addr, protocol) = spec.rsplit_once('/').map_or((spec, "tcp"), |(a, p)| (a, p));
-    if !matches!(protocol, "tcp" | "udp" | "sctp") {
-        return Err(format!("port `{spec}`: protocol must be tcp, udp or sctp"));
-    }
-    let parts: Vec<&str> = addr.split(':').collect();
-    let (host_ip, host, container) = match parts.as_slice() {
-        [c] => ("", None, *c),
-        [h, c] => ("", Some(*h), *c),
-        [ip, h, c] => (*ip, (!h.is_empty()).then_some(*h), *c),
-        _ => return Err(bad()),
-    };
-    let containers = port_range(container).ok_or_else(bad)?;
-    let hosts = match host {
-        None => vec![None; containers.len()],
-        Some(h) => port_range(h).ok_or_else(bad)?.into_iter().map(Some).collect(),
-    };
-    if hosts.len() != containers.len() {
-        return Err(format!("port `{spec}`: the host and container ranges differ in length"));
-    }
-    Ok(hosts
-        .into_iter()
-        .zip(containers)
-        .map(|(host_port, container_port)| Published { host_ip: host_ip.to_owned(), host_port, container_port, protocol: protocol.to_owned() })
-        .collect())
-}
-
-fn port_range(s: &str) -> Option<Vec<u16>> {
-    match s.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?);
-            (a <= b).then(|| (a..=b).collect())
-        }
-        None => s.parse::<u16>().ok().map(|p| vec![p]),
-    }
-}
-
-fn long_port(p: &LongPort) -> Result<Published, String> {
-    let host_port = match &p.published {
-        None => None,
-        Some(t) if t.0.is_empty() => None,
-        Some(t) => Some(t.0.parse::<u16>().map_err(|_| format!("published port `{}` is not a port number", t.0))?),
-    };
-    let protocol = p.protocol.clone().unwrap_or_else(|| "tcp".into());
-    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("port protocol must be tcp, udp or sctp, not `{protocol}`"));
-    }
-    Ok(Published { host_ip: p.host_ip.clone().unwrap_or_default(), host_port, container_port: p.target, protocol })
-}
-
-fn restart(r: &str) -> Result<RestartPolicy, String> {
-    let (name, count) = r.split_once(':').map_or((r, None), |(n, c)| (n, Some(c)));
-    let name = match name {
-        "no" => RestartPolicyNameEnum::NO,
-        "always" => RestartPolicyNameEnum::ALWAYS,
-        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        other => return Err(format!("restart `{other}` is not one of no, always, on-failure[:N], unless-stopped")),
-    };
-    let maximum_retry_count = count.map(|c| c.parse::<i64>().map_err(|_| format!("restart: `{c}` is not a number"))).transpose()?;
-    Ok(RestartPolicy { name: Some(name), maximum_retry_count })
-}
-
-fn device(d: &str) -> DeviceMapping {
-    let parts: Vec<&str> = d.split(':').collect();
-    let host = parts[0].to_owned();
-    let container = parts.get(1).map_or_else(|| host.clone(), |c| (*c).to_owned());
-    DeviceMapping { path_on_host: Some(host), path_in_container: Some(container), cgroup_permissions: Some(parts.get(2).unwrap_or(&"rwm").to_string()) }
 }
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
@@ -797,6 +612,13 @@ fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> 
     }
     Ok(())
 }
+
+mod mounts;
+mod parse;
+
+pub use parse::parse_short_port;
+use mounts::{LongMount, Mount};
+use parse::{device, long_port, pairs_to_map, restart, unquote};
 
 #[cfg(test)]
 mod tests;

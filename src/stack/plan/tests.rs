@@ -1,4 +1,5 @@
 use super::*;
+use bollard::models::RestartPolicyNameEnum;
 
 fn opts() -> ProjectOptions {
     ProjectOptions {
