@@ -22,21 +22,17 @@ pub async fn down(engine: &Engine, project: &str, volumes: bool, progress: &dyn 
     let docker = engine.docker();
     let mut report = DownReport::default();
     let containers = existing_containers(docker, project).await?;
-    // Two rounds, each concurrent: first the services that share another's network
-    // namespace, then the rest, so no container outlives the namespace it joined.
-    let (sharing, owning): (Vec<_>, Vec<_>) = containers.into_iter().partition(|(_, c)| {
-        c.host_config.as_ref().and_then(|h| h.network_mode.as_deref()).is_some_and(|m| m.starts_with("container:"))
+    // All at once: the engine lets a container that shares another's network namespace
+    // outlive it for the moment both are being stopped, and each stop may wait out its
+    // grace period, so doing them in turn would only add those waits up.
+    let removals = containers.iter().map(|(service, container)| async move {
+        progress.event(StackEvent::Service { service, phase: Phase::Removing });
+        remove_container(docker, container).await?;
+        progress.event(StackEvent::Service { service, phase: Phase::Removed });
+        Ok::<_, StackError>(service.clone())
     });
-    for round in [sharing, owning] {
-        let removals = round.iter().map(|(service, container)| async move {
-            progress.event(StackEvent::Service { service, phase: Phase::Removing });
-            remove_container(docker, container).await?;
-            progress.event(StackEvent::Service { service, phase: Phase::Removed });
-            Ok::<_, StackError>(service.clone())
-        });
-        for r in futures_util::future::join_all(removals).await {
-            report.containers.push(r?);
-        }
+    for r in futures_util::future::join_all(removals).await {
+        report.containers.push(r?);
     }
     report.containers.sort();
 
