@@ -8,6 +8,8 @@ pub mod events;
 pub mod site;
 pub mod watch;
 pub mod workspace;
+pub mod python;
+pub mod secrets;
 pub mod yaml;
 
 pub use app::{App, NetworkMode, Task};

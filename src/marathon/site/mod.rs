@@ -1,8 +1,10 @@
-//! Site files rendered with lighter's rules (lighter is the YAML deploy tool the course
-//! used): `service` + `override` + `variables`, every `globals.yml` from the file's folder up
-//! to the site root merged in, `%{name}` / `%{env.NAME}` substitution, and a checksum
-//! label so unchanged files are not redeployed. Marathon JSON files pass through with only
-//! the checksum added.
+//! Site files rendered exactly as lighter rendered them (lighter is the YAML deploy tool
+//! the course used): YAML 1.1 scalars, `service` + `override` + `variables`, every
+//! `globals.yml` from the file's folder up to the site root merged in, `%{name}` /
+//! `%{env.NAME}` / `%{lighter.version}`, env values made text, secretary's keys injected
+//! for `ENC[...]` values — plus a checksum label so unchanged files are not redeployed,
+//! and warnings for fields Marathon does not know. Marathon JSON files pass through with
+//! only the checksum added. Where lab differs from lighter on purpose, the README says.
 
 use super::yaml::Node;
 use crate::course::ContentError;
@@ -12,16 +14,21 @@ use std::path::{Path, PathBuf};
 /// The label lab puts on every app it renders: a hash of the rendered definition.
 pub const CHECKSUM_LABEL: &str = "lab.checksum";
 
-/// Top-level keys of lighter's format that lab does not implement.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("maven", "fetching app templates from Maven"),
+/// lighter's `maven:` section changes what is rendered (it fetches the app's template), so
+/// a file with it cannot be rendered faithfully and is refused.
+const REFUSED: &[(&str, &str)] = &[("maven", "fetching app templates from Maven")];
+
+/// Sections lighter used only around the deploy (notifications, registry logins for
+/// `%{lighter.uniqueVersion}`): they never reached Marathon, and lab ignores them with a
+/// warning.
+const IGNORED: &[(&str, &str)] = &[
     ("hipchat", "HipChat notifications"),
     ("slack", "Slack notifications"),
     ("newrelic", "New Relic deployment notifications"),
     ("datadog", "Datadog deployment events"),
     ("graphite", "Graphite deployment events"),
-    ("facts", "deployment facts"),
-    ("docker", "private registry settings"),
+    ("facts", "deployment facts for notifications"),
+    ("docker", "registry logins"),
 ];
 
 /// Top-level keys lab understands.
@@ -58,6 +65,8 @@ pub struct RenderedApp {
     pub source: Node,
     /// The file's text, to quote the offending line.
     pub text: String,
+    /// Whether secretary's keys were injected (the app carries `ENC[...]` values).
+    pub secrets: bool,
 }
 
 /// Environment lookups for `%{env.NAME}` (injectable for tests).
@@ -81,6 +90,8 @@ struct Part {
     display: String,
     text: String,
     node: Node,
+    /// Its folder (relative key files are read from there).
+    dir: PathBuf,
 }
 
 /// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`);
@@ -114,7 +125,7 @@ impl Renderer {
                 let shown = path.display().to_string();
                 let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(&shown, format!("cannot read: {e}")))?;
                 let node = Node::parse(&shown, &text)?;
-                let part = Part { display: shown, text, node };
+                let part = Part { display: shown, text, node, dir: path.parent().map(Path::to_owned).unwrap_or_default() };
                 check_keys(&part)?;
                 Ok(part)
             })
@@ -131,18 +142,23 @@ fn render_json(display: &str, text: &str) -> Result<RenderedApp, ContentError> {
     if !app.is_object() {
         return Err(ContentError::at(display, text, 1, 1, "a Marathon app file must be one JSON object"));
     }
-    finish(display, Format::Json, app, None, Vec::new(), source, text)
+    finish(display, Format::Json, app, None, Vec::new(), source, text, &[])
 }
 
 fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
-    let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)? };
-    check_keys(&own)?;
+    let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)?, dir: path.parent().map(Path::to_owned).unwrap_or_default() };
+    let mut warnings = check_keys(&own)?;
     let mut parts = vec![own];
     for globals in globals_for(path, root) {
         parts.push(renderer.globals(&globals)?);
     }
+    for part in &parts {
+        env::check_names(part)?;
+    }
 
-    // Nearest globals first; the file itself wins over all of them.
+    // lighter's order (`parse_service`): globals merged in, nearest first, the file
+    // winning; variables over the whole document; `service` + `override`; variables again,
+    // strictly, with the image's built-ins; env values made text; secretary's keys.
     let mut document = parts[0].node.to_json();
     for part in &parts[1..] {
         document = merge(part.node.to_json(), document).map_err(|m| ContentError::file(&part.display, m))?;
@@ -150,41 +166,49 @@ fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, tex
     if !document.get("service").is_some_and(Value::is_object) {
         return Err(ContentError::at(display, text, 1, 1, "the file has no `service:` map").with_fix("put the Marathon app definition under `service:`"));
     }
-
-    let variables = document.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
+    let fixed = document.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
     let locate = |name: &str| locate_reference(&parts, name);
-    substitute(&mut document, &variables, env, false).map_err(|name| unresolved(name, &locate))?;
+    let mut budget = vars::Budget::default();
+    let first = Variables { fixed: &fixed, env, image: None };
+    substitute(&mut document, &first, false, false, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;
     let service = document.get("service").cloned().unwrap_or(Value::Null);
+    let image = service.pointer("/container/docker/image").and_then(Value::as_str).filter(|i| !i.is_empty()).map(str::to_owned);
     let override_ = document.get("override").cloned().unwrap_or(Value::Null);
     let mut config = merge(service, override_).map_err(|m| ContentError::file(display, m))?;
-    substitute(&mut config, &variables, env, true).map_err(|name| unresolved(name, &locate))?;
-    unescape(&mut config);
+    let second = Variables { fixed: &fixed, env, image };
+    substitute(&mut config, &second, true, true, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;
 
-    let mut warnings = Vec::new();
-    if let Some(env_map) = config.get_mut("env").and_then(Value::as_object_mut) {
-        for (key, value) in env_map.iter_mut() {
-            let text = match &*value {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                Value::Bool(b) => b.to_string(),
-                Value::Number(n) => n.to_string(),
-                other => other.to_string(),
-            };
-            if text.starts_with("ENC[") {
-                warnings.push(format!(
-                    "env {key} is a secretary ENC[...] value; lab passes it through unchanged and does not inject deploy keys"
-                ));
-            }
-            *value = Value::String(text);
-        }
-    }
+    env::coerce(&mut config, &parts)?;
+    env::refuse_specials(&config, &parts)?;
+    let injected = secretary::apply(&document, &mut config, &parts)?;
+    warnings.extend(injected.warnings);
+    warnings.extend(unknown_field_warnings(&config, &parts[0]));
     let marathon_url = document.pointer("/marathon/url").and_then(Value::as_str).map(str::to_owned);
     let source = parts.swap_remove(0).node;
-    finish(display, Format::Yaml, config, marathon_url, warnings, source, text)
+    let mut rendered = finish(display, Format::Yaml, config, marathon_url, warnings, source, text, &injected.volatile)?;
+    rendered.secrets = !injected.volatile.is_empty();
+    Ok(rendered)
+}
+
+/// "line 5: `instnces` is not a field of a Marathon app (did you mean `instances`?)"
+fn unknown_field_warnings(config: &Value, own: &Part) -> Vec<String> {
+    let roots: Vec<&Node> = ["override", "service"].iter().filter_map(|k| own.node.get(k)).collect();
+    fields::unknown_fields(config)
+        .into_iter()
+        .map(|u| {
+            let at = fields::locate(&roots, &u.path).map_or_else(|| own.display.clone(), |(l, c)| format!("{}:{l}:{c}", own.display));
+            let path = display_path(&u.path);
+            match u.suggestion {
+                Some(s) => format!("{at}: `{path}` is not a field of a Marathon app (did you mean `{s}`?)"),
+                None => format!("{at}: `{path}` is not a field of a Marathon app; Marathon will ignore or refuse it"),
+            }
+        })
+        .collect()
 }
 
 /// Validates the id, adds the checksum label.
-fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<String>, warnings: Vec<String>, source: Node, text: &str) -> Result<RenderedApp, ContentError> {
+#[allow(clippy::too_many_arguments)]
+fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<String>, warnings: Vec<String>, source: Node, text: &str, volatile_env: &[&str]) -> Result<RenderedApp, ContentError> {
     let id_node = source.get("service").and_then(|s| s.get("id")).or_else(|| source.get("id"));
     let (line, col) = id_node.map_or((1, 1), |n| (n.line, n.column));
     let Some(raw_id) = app.get("id").and_then(Value::as_str).map(str::to_owned) else {
@@ -199,7 +223,9 @@ fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<St
     if let Some(labels) = app.get_mut("labels").and_then(Value::as_object_mut) {
         labels.remove(CHECKSUM_LABEL);
     }
-    let checksum = checksum(&app);
+    // Fresh deploy keys on every render must not make an unchanged file look changed
+    // (lighter hashed them as a constant too).
+    let checksum = checksum(&without_env(&app, volatile_env));
     let labels = app.as_object_mut().map(|o| o.entry("labels").or_insert_with(|| Value::Object(Map::new())));
     match labels {
         Some(Value::Object(labels)) => {
@@ -207,7 +233,20 @@ fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<St
         }
         _ => return Err(ContentError::file(display, "`labels` must be a map of strings")),
     }
-    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source, text: text.to_owned() })
+    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source, text: text.to_owned(), secrets: false })
+}
+
+/// `app` with the named env entries set to a constant.
+fn without_env(app: &Value, names: &[&str]) -> Value {
+    let mut copy = app.clone();
+    if let Some(env) = copy.get_mut("env").and_then(Value::as_object_mut) {
+        for name in names {
+            if let Some(v) = env.get_mut(*name) {
+                *v = Value::String("secretary-deploy-key".into());
+            }
+        }
+    }
+    copy
 }
 
 /// Marathon's path id rule: segments of lowercase letters, digits, `-` and `.`, not
@@ -257,27 +296,35 @@ fn globals_for(file: &Path, root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Refuses lighter sections lab does not implement, and unknown top-level keys.
-fn check_keys(part: &Part) -> Result<(), ContentError> {
+/// Refuses a `maven:` section; warns about sections lab ignores and about keys lighter
+/// ignored (a misspelt `overide:` changes nothing, so it deserves a word).
+fn check_keys(part: &Part) -> Result<Vec<String>, ContentError> {
     let super::yaml::NodeValue::Map(entries) = &part.node.value else {
         return Err(ContentError::at(&part.display, &part.text, part.node.line, part.node.column, "a site file must be a YAML map"));
     };
+    let mut warnings = Vec::new();
     for (key, _) in entries {
-        // Top-level keys start a line at column 1.
-        let line = part.text.lines().position(|l| l.starts_with(&format!("{key}:")) || l.starts_with(&format!("\"{key}\":"))).map_or(1, |i| i as u64 + 1);
-        let at = |message: String| ContentError::at(&part.display, &part.text, line, 1, message);
-        if let Some((_, what)) = UNSUPPORTED.iter().find(|(k, _)| k == key) {
-            return Err(at(format!("`{key}` ({what}) is not supported by lab")).with_fix(format!("remove the `{key}:` section; lab supports {}", SUPPORTED.join(", "))));
+        let name = key.text.as_str();
+        let at = format!("{}:{}:{}", part.display, key.line, key.column);
+        if let Some((_, what)) = REFUSED.iter().find(|(k, _)| *k == name) {
+            return Err(ContentError::at(&part.display, &part.text, key.line, key.column, format!("`{name}` ({what}) is not supported by lab"))
+                .with_fix(format!("write the app under `service:` instead; lab supports {}", SUPPORTED.join(", "))));
         }
-        if !SUPPORTED.contains(&key.as_str()) {
-            return Err(at(format!("unknown key `{key}`")).with_fix(format!("site files have {}", SUPPORTED.join(", "))));
+        if let Some((_, what)) = IGNORED.iter().find(|(k, _)| *k == name) {
+            warnings.push(format!("{at}: `{name}` ({what}) is ignored: lab does not do that part of lighter's job"));
+        } else if !SUPPORTED.contains(&name) {
+            let near = SUPPORTED.iter().find(|s| fields::distance(name, s) <= 2);
+            warnings.push(match near {
+                Some(s) => format!("{at}: `{name}` is not a lighter section and is ignored (did you mean `{s}`?)"),
+                None => format!("{at}: `{name}` is not a lighter section and is ignored (fine if it only holds YAML anchors)"),
+            });
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
-/// lighter's merge: maps deep-merge, lists append, a map with integer keys patches a list
-/// by index, and otherwise the non-null `over` wins.
+/// lighter's merge: maps deep-merge, lists append, a map over a list patches the items its
+/// integer keys name, and otherwise the non-null `over` wins.
 pub fn merge(base: Value, over: Value) -> Result<Value, String> {
     match (base, over) {
         (Value::Object(mut b), Value::Object(o)) => {
@@ -295,11 +342,11 @@ pub fn merge(base: Value, over: Value) -> Result<Value, String> {
             b.extend(o);
             Ok(Value::Array(b))
         }
-        (Value::Array(mut b), Value::Object(o)) if !o.is_empty() && o.keys().all(|k| k.parse::<usize>().is_ok()) => {
+        (Value::Array(mut b), Value::Object(o)) => {
             for (k, v) in o {
-                let i: usize = k.parse().unwrap_or(usize::MAX);
                 let len = b.len();
-                let slot = b.get_mut(i).ok_or_else(|| format!("override patches item {i} of a list that has {len} items"))?;
+                let index: usize = k.trim().trim_start_matches('+').parse().map_err(|_| format!("`{k}` cannot patch an item of a list: write the item's number (0 is the first)"))?;
+                let slot = b.get_mut(index).ok_or_else(|| format!("override patches item {index} of a list that has {len} items"))?;
                 *slot = merge(std::mem::take(slot), v)?;
             }
             Ok(Value::Array(b))
@@ -309,9 +356,13 @@ pub fn merge(base: Value, over: Value) -> Result<Value, String> {
     }
 }
 
+mod env;
+mod fields;
+mod secretary;
 mod vars;
 
-use vars::{locate_reference, substitute, unescape, unresolved};
+use super::yaml::display_path;
+use vars::{Variables, locate_reference, substitute};
 
 #[cfg(test)]
 mod tests;

@@ -74,7 +74,7 @@ fn an_unresolved_variable_points_at_the_reference() {
 #[test]
 fn variables_in_a_cycle_are_an_error() {
     let err = render_in(&[("a.yml", "variables: {a: \"x%{b}\", b: \"y%{a}\"}\nservice:\n  id: /a\n  cmd: \"%{a}\"\n")], "a.yml").unwrap_err();
-    assert!(err.message.contains("cycle"), "{err}");
+    assert!(err.message.contains("refers back to itself"), "{err}");
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn globals_above_the_site_root_are_not_merged() {
     std::fs::write(dir.path().join("site/globals.yml"), "service:\n  labels: {site: yes}\n").unwrap();
     std::fs::write(dir.path().join("site/sub/a.yml"), "service: {id: /a}\n").unwrap();
     let app = render(&dir.path().join("site/sub/a.yml"), "site/sub/a.yml", &dir.path().join("site"), &env()).unwrap().app;
-    assert_eq!(app["labels"]["site"], "yes");
+    assert_eq!(app["labels"]["site"], json!(true), "YAML 1.1: a plain yes is a boolean, as lighter read it");
     assert!(app["labels"].get("stray").is_none(), "{app}");
 }
 
@@ -121,28 +121,76 @@ fn scalars_null_does_not_erase() {
 }
 
 #[test]
-fn unsupported_sections_are_refused_never_dropped() {
-    for key in ["maven", "slack", "hipchat", "newrelic", "datadog", "graphite"] {
-        let text = format!("service:\n  id: /a\n{key}:\n  x: 1\n");
-        let err = render_in(&[("a.yml", &text)], "a.yml").unwrap_err();
-        assert_eq!(err.location(), "a.yml:3:1", "{key}");
-        assert!(err.message.contains("is not supported by lab"), "{err}");
-    }
-    let err = render_in(&[("globals.yml", "slack: {url: x}\n"), ("a.yml", "service: {id: /a}\n")], "a.yml").unwrap_err();
+fn maven_is_refused_and_other_sections_are_ignored_with_a_warning() {
+    let err = render_in(&[("a.yml", "service:\n  id: /a\nmaven:\n  x: 1\n")], "a.yml").unwrap_err();
+    assert_eq!(err.location(), "a.yml:3:1");
+    assert!(err.message.contains("is not supported by lab"), "{err}");
+    let err = render_in(&[("globals.yml", "maven: {version: x}\n"), ("a.yml", "service: {id: /a}\n")], "a.yml").unwrap_err();
     assert!(err.file.ends_with("/globals.yml"), "the error names the globals file: {err}");
-    assert_eq!(err.location(), format!("{}:1:1", err.file));
+    for key in ["slack", "hipchat", "newrelic", "datadog", "graphite", "facts"] {
+        let rendered = render_in(&[("a.yml", &format!("service:\n  id: /a\n{key}:\n  x: 1\n"))], "a.yml").unwrap();
+        assert!(rendered.warnings.iter().any(|w| w.starts_with("a.yml:3:1: ") && w.contains("ignored")), "{key}: {:?}", rendered.warnings);
+    }
+    let rendered = render_in(&[("a.yml", "service:\n  id: /a\n  instances: 2\noveride:\n  instances: 1\n")], "a.yml").unwrap();
+    assert_eq!(rendered.app["instances"], json!(2), "lighter ignored the misspelt section");
+    assert!(rendered.warnings.iter().any(|w| w.contains("did you mean `override`?")), "{:?}", rendered.warnings);
     let err = render_in(&[("a.yml", "servise:\n  id: /a\n")], "a.yml").unwrap_err();
-    assert!(err.message.contains("unknown key `servise`"), "{err}");
+    assert!(err.message.contains("no `service:` map"), "{err}");
 }
 
 #[test]
-fn secretary_values_pass_through_with_a_warning_and_env_is_stringified() {
-    let yaml = "secretary: {url: \"http://localhost:5070\"}\nservice:\n  id: /a\n  env:\n    PASSWORD: \"ENC[NACL,abc==]\"\n    PORT: 8080\n    DEBUG: true\n    LIST: [1, 2]\n";
-    let rendered = render_in(&[("a.yml", yaml)], "a.yml").unwrap();
-    assert_eq!(rendered.app["env"], json!({"PASSWORD": "ENC[NACL,abc==]", "PORT": "8080", "DEBUG": "true", "LIST": "[1,2]"}));
-    assert_eq!(rendered.warnings.len(), 1);
-    assert!(rendered.warnings[0].contains("PASSWORD"));
-    assert!(rendered.app["env"].get("SECRETARY_URL").is_none(), "no key injection");
+fn unknown_app_fields_are_warned_at_their_line() {
+    let rendered = render_in(&[("a.yml", "service:\n  id: /a\n  instnces: 2\n  container:\n    docker: {image: x, netwrok: BRIDGE}\n")], "a.yml").unwrap();
+    assert_eq!(
+        rendered.warnings,
+        vec![
+            "a.yml:3:3: `instnces` is not a field of a Marathon app (did you mean `instances`?)".to_owned(),
+            "a.yml:5:24: `container.docker.netwrok` is not a field of a Marathon app (did you mean `network`?)".to_owned(),
+        ]
+    );
+    assert_eq!(rendered.app["instnces"], json!(2), "warned, still sent as written");
+}
+
+const MASTER_PUBLIC: &str = "Kcw8xZx/gebrOGj2pCvJpE0tKtqElUtDc8toAvYcnQQ=";
+
+#[test]
+fn secretary_keys_are_injected_for_encrypted_values_only() {
+    let globals = format!("secretary:\n  url: http://localhost:5070\n  master: {{publickey: \"{MASTER_PUBLIC}\"}}\n");
+    let app = "service:\n  id: /a\n  env:\n    PASSWORD: \"ENC[NACL,abc==]\"\n    PORT: 8080\n    DEBUG: yes\n    NOTHING:\n    LIST: [1, 2.5]\n";
+    let one = render_in(&[("globals.yml", &globals), ("a.yml", app)], "a.yml").unwrap();
+    let env = &one.app["env"];
+    assert_eq!((env["PASSWORD"].as_str(), env["PORT"].as_str(), env["DEBUG"].as_str(), env["NOTHING"].as_str(), env["LIST"].as_str()), (Some("ENC[NACL,abc==]"), Some("8080"), Some("true"), Some("null"), Some("[1, 2.5]")));
+    assert_eq!(env["SECRETARY_URL"], "http://localhost:5070");
+    assert_eq!(env["MASTER_PUBLIC_KEY"], MASTER_PUBLIC);
+    let private = env["DEPLOY_PRIVATE_KEY"].as_str().unwrap();
+    let public = env["DEPLOY_PUBLIC_KEY"].as_str().unwrap();
+    let pair = crate::marathon::secrets::decode_key(private).unwrap();
+    assert_eq!(crate::marathon::secrets::encode_key(&crate::marathon::secrets::public_key_of(&pair)), public, "one matching pair");
+    assert!(one.secrets);
+
+    let two = render_in(&[("globals.yml", &globals), ("a.yml", app)], "a.yml").unwrap();
+    assert_ne!(two.app["env"]["DEPLOY_PRIVATE_KEY"], one.app["env"]["DEPLOY_PRIVATE_KEY"], "fresh keys on every render");
+    assert_eq!(two.checksum, one.checksum, "but the checksum leaves them out");
+
+    let plain = render_in(&[("globals.yml", &globals), ("a.yml", "service:\n  id: /a\n  env: {PORT: 1}\n")], "a.yml").unwrap();
+    assert!(plain.app["env"].get("SECRETARY_URL").is_none(), "no ENC value, nothing injected");
+    let embedded = render_in(&[("globals.yml", &globals), ("a.yml", "service:\n  id: /a\n  env: {URL: \"amqp://u:ENC[NACL,abc=]@h\"}\n")], "a.yml").unwrap();
+    assert!(embedded.app["env"].get("DEPLOY_PUBLIC_KEY").is_some(), "an envelope inside a longer value counts");
+    let no_url = render_in(&[("a.yml", app)], "a.yml").unwrap();
+    assert!(no_url.app["env"].get("SECRETARY_URL").is_none());
+    assert!(no_url.warnings.iter().any(|w| w.contains("no `secretary.url`")), "{:?}", no_url.warnings);
+}
+
+#[test]
+fn an_encrypted_value_under_a_dotted_name_is_refused_at_its_line() {
+    let globals = format!("secretary:\n  url: http://localhost:5070\n  master: {{publickey: \"{MASTER_PUBLIC}\"}}\n");
+    let err = render_in(&[("globals.yml", &globals), ("a.yml", "service:\n  id: /a\n  env:\n    db.password: \"ENC[NACL,abc=]\"\n")], "a.yml").unwrap_err();
+    assert_eq!(err.location(), "a.yml:4:5", "{err}");
+    assert!(err.message.contains("shell identifier"), "{err}");
+    let err = render_in(&[("a.yml", "service:\n  id: /a\n  env:\n    1: x\n")], "a.yml").unwrap_err();
+    assert_eq!(err.location(), "a.yml:4:5", "{err}");
+    let err = render_in(&[("a.yml", "secretary: {url: \"http://s\"}\nservice:\n  id: /a\n  env: {P: \"ENC[NACL,abc=]\"}\n")], "a.yml").unwrap_err();
+    assert!(err.message.contains("secretary.master.publickey"), "{err}");
 }
 
 #[test]
@@ -179,6 +227,7 @@ fn invalid_ids_are_caught_before_marathon() {
 #[test]
 fn the_course_demo_webapp_and_a_wolf3d_solution_render() {
     let globals = "secretary:\n  url: 'http://localhost:5070'\n  master:\n    publickey: './keys/master-public-key.pem'\n";
+    let key_file = format!("-----BEGIN NACL PUBLIC KEY-----\n{MASTER_PUBLIC}\n-----END NACL PUBLIC KEY-----\n");
     let demo = r#"service:
   id: "/demo/webapp"
   container:
@@ -216,12 +265,13 @@ fn the_course_demo_webapp_and_a_wolf3d_solution_render() {
     - {protocol: "HTTP", path: "/", portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 10, timeoutSeconds: 5, maxConsecutiveFailures: 3}
   constraints: [["hostname", "GROUP_BY"]]
 "#;
-    let files = [("site/globals.yml", globals), ("site/demo-webapp.yml", demo), ("site/wolf3d.yml", wolf)];
+    let files = [("site/globals.yml", globals), ("site/keys/master-public-key.pem", key_file.as_str()), ("site/demo-webapp.yml", demo), ("site/wolf3d.yml", wolf)];
     let demo_app = render_in(&files, "site/demo-webapp.yml").unwrap();
     assert_eq!(demo_app.app["container"]["docker"]["network"], "HOST");
     assert_eq!(demo_app.app["ports"], json!([1234]));
     assert_eq!(demo_app.app["env"]["DATABASE"], "mysql://$HOST:3306", "a $ is not a lighter variable");
-    assert_eq!(demo_app.warnings.len(), 1, "the ENC password is flagged");
+    assert_eq!(demo_app.app["env"]["MASTER_PUBLIC_KEY"], MASTER_PUBLIC, "the key file beside globals.yml is read, as lighter read it from the site folder");
+    assert!(demo_app.warnings.is_empty(), "{:?}", demo_app.warnings);
     assert_eq!(demo_app.app["healthChecks"][0]["path"], "/_status");
     assert!(demo_app.app.get("secretary").is_none(), "only the service reaches Marathon");
 
