@@ -76,7 +76,7 @@ async fn failing_is_exit_1_with_marks_and_hints() {
     let t = text(&out);
     assert!(t.contains("✗ scale-demo — Scale the demo app down to one instance: NOT YET"), "{t}");
     assert!(t.contains("✗ site/demo-webapp.yml"), "{t}");
-    assert!(t.contains("service.instances is 3 (wanted 1)"), "{t}");
+    assert!(t.contains("renders with instances is 3 (wanted 1)"), "{t}");
     assert!(t.contains("→ Change instances in site/demo-webapp.yml"), "{t}");
     assert!(t.contains("✓ app exists"), "{t}");
 }
@@ -92,7 +92,7 @@ async fn results_are_stored_only_when_they_change() {
     let store = lab::store::Store::open(&lab::store::DbLocation::File(dir.path().join("lab.db"))).await.unwrap();
     let student = store.student("checker").await.unwrap();
     assert_eq!(store.result_count(student, "mesos-marathon", "scale-demo").await.unwrap(), 1, "three identical checks, one row");
-    std::fs::write(dir.path().join("site/demo-webapp.yml"), "service:\n  instances: 1\n").unwrap();
+    std::fs::write(dir.path().join("site/demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 1\n").unwrap();
     check_async(&double.url, dir.path(), &["scale-demo"]).await;
     assert_eq!(store.result_count(student, "mesos-marathon", "scale-demo").await.unwrap(), 2);
     let latest = store.latest_results(student, "mesos-marathon").await.unwrap();

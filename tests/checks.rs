@@ -200,7 +200,7 @@ async fn scale_demo_needs_the_file_and_the_app() {
     let r = world.check("scale-demo").await;
     assert_eq!(r.status, Status::Failed);
     let file = criterion(&r, "site/demo-webapp.yml");
-    assert_eq!((file.status, file.message.as_str()), (Status::Failed, "service.instances is 3 (wanted 1)"));
+    assert_eq!((file.status, file.message.as_str()), (Status::Failed, "renders with instances is 3 (wanted 1)"));
     assert!(file.hint.as_deref().unwrap().contains("workspace copy"));
     assert_eq!(criterion(&r, "instances").message, "instances is 3 (wanted: 1)");
 
@@ -247,7 +247,7 @@ async fn wolf3d_fails_on_a_wrong_health_check_path() {
 async fn staged_tasks_fail_scale_demo() {
     let world = World::new(Shape::V15).await;
     world.double.double.seed(demo(1));
-    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  instances: 1\n").unwrap();
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 1\n").unwrap();
     world.double.double.stage("/demo/webapp", 1);
     let r = world.check("scale-demo").await;
     assert_eq!(criterion(&r, "staged tasks").status, Status::Failed);
@@ -264,6 +264,29 @@ async fn an_unparsable_site_file_is_reported_with_its_position() {
     let file = criterion(&r, "site/demo-webapp.yml");
     assert_eq!(file.status, Status::Failed);
     assert!(file.message.contains("site/demo-webapp.yml:2:"), "{file:?}");
+}
+
+#[tokio::test]
+async fn scale_demo_judges_the_rendered_app_not_the_raw_keys() {
+    let world = World::new(Shape::V15).await;
+    world.double.double.seed(demo(1));
+    let site = world.site.path();
+    // The course's own teaching: an override, or instances from a globals.yml.
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 3\noverride:\n  instances: 1\n").unwrap();
+    let file = criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").clone();
+    assert_eq!((file.status, file.message.as_str()), (Status::Passed, "renders with instances = 1"), "{file:?}");
+
+    std::fs::write(site.join("globals.yml"), "service:\n  instances: 1\n").unwrap();
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n").unwrap();
+    assert_eq!(criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status, Status::Passed, "instances from globals.yml");
+
+    std::fs::write(site.join("demo-webapp.yml"), "variables: {count: 1}\nservice:\n  id: /demo/webapp\n  instances: \"%{count}\"\n").unwrap();
+    assert_eq!(criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status, Status::Passed, "a typed variable");
+
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: \"%{count}\"\n").unwrap();
+    let file = criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").clone();
+    assert_eq!(file.status, Status::Failed);
+    assert!(file.message.contains("site/demo-webapp.yml:3:15") && file.message.contains("`%{count}` is not defined"), "a file that does not render names file:line: {file:?}");
 }
 
 #[tokio::test]

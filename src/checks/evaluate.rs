@@ -308,6 +308,9 @@ async fn http(check: &CheckSpec, target: &Target) -> Criterion {
     }
 }
 
+/// Judges the app exactly as `lab deploy` would send it (globals, variables, override and
+/// all), not the file's raw keys: `override: {instances: 1}` scales the demo as surely as
+/// `instances: 1` does.
 fn site_file(check: &CheckSpec, target: &Target) -> Criterion {
     let file = check.file.clone().unwrap_or_default();
     let shown = format!("site/{file}");
@@ -316,29 +319,45 @@ fn site_file(check: &CheckSpec, target: &Target) -> Criterion {
         return Criterion::new(shown, Status::Failed, "your site folder was not found".to_owned(), Some("Run `lab up` to create your workspace, or pass --site DIR.".into()));
     };
     let path = dir.join(&file);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(_) => return Criterion::new(shown.clone(), Status::Failed, format!("{} does not exist", path.display()), hint),
-    };
-    let document = match crate::marathon::yaml::Node::parse(&shown, &text) {
-        Ok(node) => node.to_json(),
-        Err(e) => return Criterion::new(shown, Status::Failed, format!("it does not parse: {e}"), Some("Fix the YAML at that line and column.".into())),
+    if !path.is_file() {
+        return Criterion::new(shown.clone(), Status::Failed, format!("{} does not exist", path.display()), hint);
+    }
+    let rendered = match crate::marathon::site::render(&path, &shown, dir, &crate::marathon::site::ProcessEnv) {
+        Ok(r) => r,
+        Err(e) => {
+            let fix = e.fix.clone().map_or_else(|| "Fix the file at that line".to_owned(), |f| format!("Fix it: {f}"));
+            let hint = format!("{fix}; `lab deploy --dry-run {shown}` shows the same.");
+            return Criterion::new(shown, Status::Failed, format!("it does not render: {e}"), Some(hint));
+        }
     };
     let mut wrong = Vec::new();
     for (dotted, expected) in &check.values {
-        let pointer = format!("/{}", dotted.replace('.', "/"));
-        let actual = document.pointer(&pointer);
+        let actual = rendered.app.pointer(&app_pointer(dotted));
         if actual != Some(expected) {
             let found = actual.map_or_else(|| "missing".to_owned(), Value::to_string);
-            wrong.push(format!("{dotted} is {found} (wanted {expected})"));
+            wrong.push(format!("{} is {found} (wanted {expected})", app_path(dotted)));
         }
     }
     if wrong.is_empty() {
-        let values: Vec<String> = check.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        Criterion::new(shown, Status::Passed, values.join(", "), None)
+        let values: Vec<String> = check.values.iter().map(|(k, v)| format!("{} = {v}", app_path(k))).collect();
+        Criterion::new(shown, Status::Passed, format!("renders with {}", values.join(", ")), None)
     } else {
-        Criterion::new(shown, Status::Failed, wrong.join("; "), hint)
+        Criterion::new(shown, Status::Failed, format!("renders with {}", wrong.join("; ")), hint)
     }
+}
+
+/// A `values:` path names a field of the rendered app; `service.` in front is allowed,
+/// since that is where the student writes it.
+fn app_path(dotted: &str) -> &str {
+    dotted.strip_prefix("service.").unwrap_or(dotted)
+}
+
+fn app_pointer(dotted: &str) -> String {
+    app_path(dotted).split('.').fold(String::new(), |mut p, segment| {
+        p.push('/');
+        p.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        p
+    })
 }
 
 #[cfg(test)]
