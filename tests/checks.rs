@@ -386,3 +386,38 @@ async fn a_change_in_marathon_fires_a_recheck() {
     assert!(passed.is_ok(), "the event-driven re-check saw wolf3d pass");
     live.abort();
 }
+
+/// wolf3d against responses shaped like Marathon's documented examples of each era.
+async fn wolf3d_against(fixture: &str) -> ExerciseResult {
+    let marathon = support::canned::CannedMarathon::start(vec![support::canned::fixture_app(fixture)]).await;
+    let gateway = Gateway::start(200).await;
+    let mut target = Target::new(&marathon.url, Some(marathon.url.clone()), Some("127.0.0.1".into()), None);
+    target.service_ports.insert(8888, gateway.port);
+    run_exercise(&course_lab(), "wolf3d", &target).await.expect("checkable")
+}
+
+#[tokio::test]
+async fn wolf3d_passes_on_documented_responses_of_marathon_0_15_1_4_and_1_5() {
+    for fixture in ["app-0.15.json", "app-1.4.json", "app-1.5.json"] {
+        let r = wolf3d_against(fixture).await;
+        assert_eq!(r.status, Status::Passed, "{fixture}: {r:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_task_without_state_is_staging_until_it_has_started() {
+    let r = wolf3d_against("tasks-without-state.json").await;
+    assert_eq!(r.status, Status::Failed, "{r:#?}");
+    assert_eq!(criterion(&r, "running tasks").message, "1 running tasks (wanted: at least 2)");
+    assert_eq!(criterion(&r, "healthy tasks").message, "1 healthy tasks (wanted: at least 2)");
+}
+
+#[tokio::test]
+async fn docker_hub_spellings_and_udp_tcp_mappings_still_match() {
+    let r = wolf3d_against("app-docker-io-image.json").await;
+    assert_eq!(criterion(&r, "app exists").status, Status::Passed, "docker.io/srenkens/wolfenstein3d is the course's image: {r:#?}");
+    let r = wolf3d_against("app-udp-tcp.json").await;
+    let mapping = criterion(&r, "port mapping");
+    assert_eq!(mapping.status, Status::Passed, "udp,tcp still maps 80 → 8888: {mapping:?}");
+    assert_eq!(r.status, Status::Passed, "{r:#?}");
+}

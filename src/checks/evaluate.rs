@@ -140,9 +140,10 @@ async fn mesos_master(check: &CheckSpec, snapshot: &Snapshot<'_>) -> Vec<Criteri
     out
 }
 
-/// Whether `image` is `wanted` with any tag or digest.
+/// Whether `image` is `wanted` with any tag or digest, whichever way Docker Hub is spelt.
 fn image_matches(image: &str, wanted: &str) -> bool {
-    image == wanted || image.strip_prefix(wanted).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('@'))
+    let (image, wanted) = (crate::marathon::canonical_image(image), crate::marathon::canonical_image(wanted));
+    image == wanted || image.strip_prefix(&wanted).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('@'))
 }
 
 async fn marathon_app(check: &CheckSpec, snapshot: &Snapshot<'_>) -> Result<Vec<Criterion>, CheckError> {
@@ -211,7 +212,7 @@ fn app_criteria(check: &CheckSpec, app: &App) -> Vec<Criterion> {
             (None, None) => "port mapping".to_owned(),
         };
         let ok = mappings.iter().any(|m| {
-            expect.container_port.is_none_or(|c| c == m.container_port) && expect.service_port.is_none_or(|s| s == m.service_port) && m.protocol == protocol
+            expect.container_port.is_none_or(|c| c == m.container_port) && expect.service_port.is_none_or(|s| s == m.service_port) && m.carries(&protocol)
         });
         let found = if mappings.is_empty() {
             let ports = app.port_definitions();
@@ -368,5 +369,8 @@ mod tests {
         assert!(super::image_matches("srenkens/wolfenstein3d", "srenkens/wolfenstein3d"));
         assert!(super::image_matches("srenkens/wolfenstein3d@sha256:ab", "srenkens/wolfenstein3d"));
         assert!(!super::image_matches("srenkens/wolfenstein3d-fork:1", "srenkens/wolfenstein3d"));
+        assert!(super::image_matches("docker.io/srenkens/wolfenstein3d:latest", "srenkens/wolfenstein3d"));
+        assert!(super::image_matches("index.docker.io/srenkens/wolfenstein3d", "docker.io/srenkens/wolfenstein3d"));
+        assert!(super::image_matches("docker.io/library/nginx:1.25", "nginx"));
     }
 }

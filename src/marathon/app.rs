@@ -40,8 +40,32 @@ pub struct PortMapping {
     pub host_port: u16,
     /// Port the gateway listens on (0 = assigned by Marathon).
     pub service_port: u16,
-    /// `tcp` or `udp` (lowercase).
+    /// `tcp`, `udp` or `udp,tcp` (lowercase, as Marathon wrote it).
     pub protocol: String,
+}
+
+impl PortMapping {
+    /// Whether the mapping carries `protocol` (`udp,tcp` carries both).
+    pub fn carries(&self, protocol: &str) -> bool {
+        self.protocol.split(',').any(|p| p.trim().eq_ignore_ascii_case(protocol))
+    }
+}
+
+/// An image name as Docker resolves it: Docker Hub's spellings (`docker.io/`,
+/// `index.docker.io/`, `registry-1.docker.io/`) dropped, and `library/` added to an
+/// official image, so `nginx`, `library/nginx` and `docker.io/library/nginx` compare equal.
+/// The tag or digest is kept as written.
+pub fn canonical_image(image: &str) -> String {
+    let mut rest = image.trim();
+    for hub in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
+        if let Some(stripped) = rest.strip_prefix(hub) {
+            rest = stripped;
+            break;
+        }
+    }
+    let first = rest.split('/').next().unwrap_or_default();
+    let has_registry = rest.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+    if has_registry || rest.contains('/') { rest.to_owned() } else { format!("library/{rest}") }
 }
 
 /// An HTTP/TCP/command health check.
@@ -97,7 +121,13 @@ impl Task {
             host: str_of(v, "host"),
             ports: ports("ports"),
             service_ports: ports("servicePorts"),
-            state: v.get("state").and_then(Value::as_str).unwrap_or("TASK_RUNNING").to_owned(),
+            state: match v.get("state").and_then(Value::as_str) {
+                Some(state) => state.to_owned(),
+                // Marathon ≤ 1.2 wrote no state (and ≤ 1.3 none before Mesos reported one): a
+                // task is running once it has started, staging until then.
+                None if v.get("startedAt").is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty())) => "TASK_RUNNING".to_owned(),
+                None => "TASK_STAGING".to_owned(),
+            },
             health: v
                 .get("healthCheckResults")
                 .and_then(Value::as_array)
@@ -111,7 +141,7 @@ impl Task {
         !self.health.is_empty() && self.health.iter().all(|h| *h)
     }
 
-    /// Running (not staged, not being killed).
+    /// Running (not staged, not being killed). A task without a state counts once started.
     pub fn is_running(&self) -> bool {
         self.state == "TASK_RUNNING"
     }
@@ -338,6 +368,38 @@ mod tests {
         assert!(t.is_healthy() && t.is_running());
         assert_eq!((t.ports.clone(), t.service_ports.clone()), (vec![31005], vec![8888]));
         assert_eq!(App::new(new_shape()).deployments(), vec!["d-1"]);
+    }
+
+    #[test]
+    fn tasks_without_a_state_are_staging_until_started() {
+        let started = Task::from_json(&json!({"id": "a", "startedAt": "2014-09-13T00:24:46.959Z"}));
+        let staging = Task::from_json(&json!({"id": "b", "startedAt": null, "stagedAt": "2014-09-13T00:24:46.959Z"}));
+        let bare = Task::from_json(&json!({"id": "c"}));
+        assert!(started.is_running());
+        assert!(!staging.is_running() && !bare.is_running());
+        assert_eq!(staging.state, "TASK_STAGING");
+        assert_eq!(Task::from_json(&json!({"state": "TASK_KILLING", "startedAt": "x"})).state, "TASK_KILLING", "a state, when written, wins");
+    }
+
+    #[test]
+    fn image_spellings_of_docker_hub_are_the_same_image() {
+        for (a, b) in [
+            ("docker.io/srenkens/wolfenstein3d:latest", "srenkens/wolfenstein3d:latest"),
+            ("index.docker.io/srenkens/wolfenstein3d", "srenkens/wolfenstein3d"),
+            ("nginx:1.25", "library/nginx:1.25"),
+            ("docker.io/library/nginx:1.25", "nginx:1.25"),
+        ] {
+            assert_eq!(canonical_image(a), canonical_image(b), "{a} vs {b}");
+        }
+        assert_ne!(canonical_image("quay.io/srenkens/wolfenstein3d"), canonical_image("srenkens/wolfenstein3d"));
+        assert_eq!(canonical_image("localhost:5000/app:1"), "localhost:5000/app:1");
+    }
+
+    #[test]
+    fn a_udp_tcp_mapping_carries_tcp() {
+        let app = App::new(json!({"container": {"docker": {"network": "BRIDGE", "portMappings": [{"containerPort": 80, "servicePort": 8888, "protocol": "udp,tcp"}]}}}));
+        let m = &app.port_mappings()[0];
+        assert!(m.carries("tcp") && m.carries("udp") && !m.carries("sctp"));
     }
 
     #[test]

@@ -12,5 +12,5 @@ pub mod python;
 pub mod secrets;
 pub mod yaml;
 
-pub use app::{App, NetworkMode, Task};
+pub use app::{App, NetworkMode, Task, canonical_image};
 pub use client::{DeploymentRef, Marathon, MarathonError};

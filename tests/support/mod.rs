@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod browser;
+pub mod canned;
 pub mod docker;
 pub mod gateway;
 pub mod marathon;
