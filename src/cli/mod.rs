@@ -5,6 +5,7 @@ mod check;
 mod labs;
 mod marathon;
 mod progress;
+mod secrets;
 mod serve;
 mod stack;
 
@@ -46,6 +47,8 @@ enum Command {
     Watch(marathon::WatchArgs),
     /// Check whether an exercise is done (e.g. `lab check wolf3d`).
     Check(check::CheckArgs),
+    /// Encrypt secrets for your stack's secretary (`lab secrets encrypt VALUE`).
+    Secrets(secrets::SecretsArgs),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Deploy(args) => marathon::run_deploy(args).await,
         Command::Watch(args) => marathon::run_watch(args).await,
         Command::Check(args) => check::run(args, &content).await,
+        Command::Secrets(args) => secrets::run(args).await,
     }
 }
 

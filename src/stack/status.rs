@@ -127,6 +127,21 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
     Ok(out)
 }
 
+/// The environment each running container of `project` was started with, by service
+/// (`lab secrets encrypt` reads the keys of the stack's secretary from it).
+pub async fn environments(engine: &Engine, project: &str) -> Result<Vec<(String, Vec<String>)>, StackError> {
+    let docker = engine.docker();
+    let mut out = Vec::new();
+    for (service, summary) in existing_containers(docker, project).await? {
+        let running = summary.state.as_ref().is_some_and(|s| s.to_string() == "running");
+        let Some(id) = summary.id.as_deref().filter(|_| running) else { continue };
+        let inspected = docker.inspect_container(id, None::<InspectContainerOptions>).await?;
+        out.push((service, inspected.config.and_then(|c| c.env).unwrap_or_default()));
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// The log stream of one service's container (`follow` keeps it open).
 pub async fn logs(
     engine: &Engine,
