@@ -1,58 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: `lab deploy --dry-run` over a generated site of 200 service files with nested
-# globals (site/globals.yml, 10 group folders with their own globals.yml, each with 2
-# subfolders with globals.yml again, 10 files each), every file using variables from all
-# three levels. Target: < 100 ms wall. Usage: benches/deploy.sh [runs]   (needs hyperfine)
+# Benchmark: `lab deploy --dry-run` over the 200-file site of benches/make-site200.sh
+# (globals at two levels, every file using variables from all levels, an override that
+# patches a port mapping by index, health checks, env maps). The peer is upstream lighter
+# rendering the same files (`lighter verify -t`), run by hand from a scratch checkout
+# outside this repository, right after this script, on the site it keeps: see
+# docs/benchmarks.md for the exact commands.
+# Usage: benches/deploy.sh [runs] [site-dir]   (needs hyperfine; site-dir is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-30}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+site="${2:-$work/site}"
 cargo build --release --quiet
-
-site="$work/site"
-mkdir -p "$site"
-cat >"$site/globals.yml" <<'YML'
-marathon: {url: "http://localhost:8080"}
-variables: {registry: "registry.example.org", cpus: 0.1}
-service:
-  cpus: "%{cpus}"
-  labels: {course: bench}
-  constraints: [["hostname", "GROUP_BY"]]
-  upgradeStrategy: {minimumHealthCapacity: 0.5, maximumOverCapacity: 0.5}
-YML
-n=0
-for g in $(seq -w 1 10); do
-  mkdir -p "$site/group$g"
-  printf 'variables: {group: "group%s", mem: 128}\nservice:\n  mem: "%%{mem}"\n  labels: {group: "%%{group}"}\n' "$g" >"$site/group$g/globals.yml"
-  for s in 1 2; do
-    d="$site/group$g/sub$s"
-    mkdir -p "$d"
-    printf 'variables: {tier: "tier%s"}\nservice:\n  labels: {tier: "%%{tier}"}\n  env: {TIER: "%%{tier}"}\n' "$s" >"$d/globals.yml"
-    for f in $(seq -w 1 10); do
-      n=$((n + 1))
-      cat >"$d/app$f.yml" <<YML
-variables: {name: "app$f"}
-service:
-  id: "/%{group}/%{tier}/%{name}"
-  container:
-    type: DOCKER
-    docker:
-      image: "%{registry}/bench/%{name}:1.0"
-      network: BRIDGE
-      portMappings:
-        - {containerPort: 8080, servicePort: $((10000 + n))}
-  instances: 2
-  env: {APP: "%{name}", GROUP: "%{group}"}
-  healthChecks:
-    - {protocol: HTTP, path: /health, portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 10}
-override:
-  instances: 1
-YML
-    done
-  done
-done
-count=$(find "$site" -name 'app*.yml' | wc -l)
+sh benches/make-site200.sh "$site"
+count=$(find "$site" -name '*.yml' -not -name globals.yml | wc -l)
 apps=$(target/release/lab deploy --dry-run "$site" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 echo "site: $count service files, $(find "$site" -name globals.yml | wc -l) globals.yml; dry run rendered $apps apps"
 hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/r.json" -n "lab deploy --dry-run (200 files)" "target/release/lab deploy --dry-run $site" >/dev/null
