@@ -177,3 +177,33 @@ async fn an_unreachable_marathon_says_what_to_do() {
     let err = Marathon::with_timeout(&url, Duration::from_secs(2)).ping().await.unwrap_err();
     assert!(err.to_string().contains("Is your stack up? (`lab up`)"), "{err}");
 }
+
+#[tokio::test]
+async fn ids_that_would_leave_the_apps_endpoint_are_refused_before_any_request() {
+    let double = MarathonDouble::start(Shape::V15, Duration::from_millis(10)).await;
+    let m = Marathon::new(&double.url);
+    for id in ["/../../v2/groups/x", "/demo/./x", "/demo/x?force=true", "/Demo"] {
+        let err = m.put_app(id, &wolf3d(1), false).await.unwrap_err();
+        assert!(matches!(err, MarathonError::BadId { .. }), "{id}: {err}");
+        assert!(matches!(m.app(id).await.unwrap_err(), MarathonError::BadId { .. }), "{id}");
+    }
+    assert!(double.double.writes().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_success_status_without_marathons_answer_is_not_a_deploy() {
+    use axum::routing::{get, put};
+    let app = axum::Router::new()
+        .route("/v2/apps/{*id}", put(|| async { "<html>welcome to nginx</html>" }).get(|| async { "<html>welcome to nginx</html>" }))
+        .route("/v2/apps", get(|| async { axum::Json(json!({"message": "not apps"})) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let m = Marathon::new(&url);
+    let err = m.put_app("/demo/wolf3d", &wolf3d(1), false).await.unwrap_err();
+    assert!(matches!(err, MarathonError::Unexpected { status: 200, .. }), "{err}");
+    assert!(err.to_string().contains("is not Marathon's"), "{err}");
+    assert!(matches!(m.app("/demo/wolf3d").await.unwrap_err(), MarathonError::Unexpected { .. }));
+    assert!(matches!(m.apps().await.unwrap_err(), MarathonError::Unexpected { .. }));
+    server.abort();
+}

@@ -6,7 +6,7 @@
 //! through here — templates escape it.
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The result of rendering one Markdown document (a slide, its notes, or a step).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,50 +32,57 @@ fn options() -> Options {
 /// Renders `markdown`. `base` is the content folder the document lives in (for example
 /// `slides` or `labs/mesos-marathon/steps`); relative image paths resolve against it.
 pub fn render(markdown: &str, base: &str) -> Rendered {
-    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
-    let mut used_ids = HashSet::new();
+    let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
+    let mut out_events: Vec<Event<'_>> = Vec::with_capacity(events.len() + events.len() / 8);
+    let mut used_ids = UniqueIds::default();
     let mut first_heading = None;
     let mut first_heading_level = None;
 
+    // One pass, copying into a new list: inserting into the middle of `events` would make
+    // many headings quadratic.
     let mut i = 0;
     while i < events.len() {
         match &events[i] {
-            Event::Start(Tag::Heading { level, id, .. }) => {
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
                 let level = *level;
-                let explicit_id = id.as_deref().map(str::to_owned);
                 let end = find_heading_end(&events, i, level);
                 let text = plain_text(&events[i + 1..end]);
                 if first_heading.is_none() {
                     first_heading = Some(text.clone());
                     first_heading_level = Some(level as u8);
                 }
-                let anchor = unique_id(explicit_id.unwrap_or_else(|| slug(&text)), &mut used_ids);
-                if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
-                    *id = Some(CowStr::from(anchor.clone()));
-                }
+                let anchor = used_ids.claim(id.as_deref().map(str::to_owned).unwrap_or_else(|| slug(&text)));
+                out_events.push(Event::Start(Tag::Heading { level, id: Some(CowStr::from(anchor.clone())), classes: classes.clone(), attrs: attrs.clone() }));
+                out_events.extend(events[i + 1..end].iter().cloned().map(|e| rewrite_image(e, base)));
                 // The anchor link goes last inside the heading so that screen readers read
                 // the heading text first.
-                let link = format!(
-                    r##"<a class="anchor" href="#{anchor}" aria-label="Link to this section">#</a>"##
-                );
-                events.insert(end, Event::InlineHtml(CowStr::from(link)));
+                out_events.push(Event::InlineHtml(CowStr::from(format!(r##"<a class="anchor" href="#{anchor}" aria-label="Link to this section">#</a>"##))));
+                if let Some(close) = events.get(end) {
+                    out_events.push(close.clone());
+                }
                 i = end + 1;
             }
-            Event::Start(Tag::Image { .. }) => {
-                if let Event::Start(Tag::Image { dest_url, .. }) = &mut events[i]
-                    && let Some(url) = asset_url(base, dest_url)
-                {
-                    *dest_url = CowStr::from(url);
-                }
+            other => {
+                out_events.push(rewrite_image(other.clone(), base));
                 i += 1;
             }
-            _ => i += 1,
         }
     }
 
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, events.into_iter());
+    html::push_html(&mut out, out_events.into_iter());
     Rendered { html: out, first_heading, first_heading_level }
+}
+
+/// Points a relative image at the URL that serves it.
+fn rewrite_image<'a>(event: Event<'a>, base: &str) -> Event<'a> {
+    match event {
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+            let dest_url = asset_url(base, &dest_url).map_or(dest_url, CowStr::from);
+            Event::Start(Tag::Image { link_type, dest_url, title, id })
+        }
+        other => other,
+    }
 }
 
 fn find_heading_end(events: &[Event<'_>], start: usize, level: HeadingLevel) -> usize {
@@ -112,14 +119,31 @@ pub fn slug(text: &str) -> String {
     if slug.is_empty() { "section".to_owned() } else { slug.to_owned() }
 }
 
-fn unique_id(candidate: String, used: &mut HashSet<String>) -> String {
-    let mut id = candidate.clone();
-    let mut n = 1;
-    while !used.insert(id.clone()) {
-        id = format!("{candidate}-{n}");
-        n += 1;
+/// Heading ids made unique as GitHub does (`intro`, `intro-1`, `intro-2`), in constant time
+/// per heading: each base id remembers the next suffix to try.
+#[derive(Default)]
+struct UniqueIds {
+    used: HashSet<String>,
+    next: HashMap<String, usize>,
+    /// Ids tried, to show the work stays linear.
+    probes: usize,
+}
+
+impl UniqueIds {
+    fn claim(&mut self, candidate: String) -> String {
+        if self.used.insert(candidate.clone()) {
+            return candidate;
+        }
+        let n = self.next.entry(candidate.clone()).or_insert(1);
+        loop {
+            self.probes += 1;
+            let id = format!("{candidate}-{n}");
+            *n += 1;
+            if self.used.insert(id.clone()) {
+                return id;
+            }
+        }
     }
-    id
 }
 
 /// Maps a relative asset path (`images/stack.svg`, `../images/x.svg`) to the URL that serves
@@ -164,6 +188,20 @@ mod tests {
         assert!(r.html.contains(r#"<h2 id="mine">Custom"#), "{}", r.html);
         assert_eq!(r.first_heading.as_deref(), Some("Hello, World!"));
         assert_eq!(r.first_heading_level, Some(1));
+    }
+
+    #[test]
+    fn many_identical_headings_take_linear_work() {
+        let mut ids = UniqueIds::default();
+        let n = 20_000;
+        let last = (0..n).map(|_| ids.claim("same".into())).last();
+        assert_eq!(last.as_deref(), Some("same-19999"));
+        assert!(ids.probes < 2 * n, "{} probes for {n} headings", ids.probes);
+        // A heading spelt like a generated id still gets its own.
+        let mut ids = UniqueIds::default();
+        assert_eq!([ids.claim("a".into()), ids.claim("a-1".into()), ids.claim("a".into())], ["a", "a-1", "a-2"]);
+        let r = render(&"## Same\n\n".repeat(2_000), "slides");
+        assert!(r.html.contains(r#"<h2 id="same-1999">"#));
     }
 
     #[test]

@@ -38,6 +38,24 @@ pub enum MarathonError {
         /// Per-field problems: (path as Marathon wrote it, messages).
         details: Vec<(String, Vec<String>)>,
     },
+    /// An app id that is not a Marathon path (it could address other endpoints).
+    #[error("app id `{id}` is not valid: {problem}")]
+    BadId {
+        /// The id.
+        id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A success status whose body is not what Marathon sends (a proxy, another server).
+    #[error("the answer from {url} is not Marathon's ({status}: {body}); is that URL your Marathon?")]
+    Unexpected {
+        /// Marathon's base URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Response body (shortened).
+        body: String,
+    },
     /// Anything else Marathon answered with.
     #[error("Marathon answered {status}: {body}")]
     Http {
@@ -114,36 +132,46 @@ impl Marathon {
     /// `GET /v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments`.
     pub async fn apps(&self) -> Result<Vec<App>, MarathonError> {
         let body = self.get_json("/v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments").await?;
-        Ok(body.get("apps").and_then(Value::as_array).map(|a| a.iter().cloned().map(App::new).collect()).unwrap_or_default())
+        match body.get("apps").and_then(Value::as_array) {
+            Some(apps) => Ok(apps.iter().cloned().map(App::new).collect()),
+            None => Err(self.unexpected(StatusCode::OK, &body)),
+        }
+    }
+
+    fn unexpected(&self, status: StatusCode, body: &Value) -> MarathonError {
+        MarathonError::Unexpected { url: self.base.clone(), status: status.as_u16(), body: short(body) }
     }
 
     /// `GET /v2/apps/{id}` with tasks, counts and deployments; `None` if it does not exist.
     pub async fn app(&self, id: &str) -> Result<Option<App>, MarathonError> {
-        let (status, _, body) = self.call(Method::GET, &format!("/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments", normalize_id(id)), None).await?;
+        let (status, _, body) = self.call(Method::GET, &format!("/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments", app_path(id)?), None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => Ok(body.get("app").cloned().map(App::new)),
+            s if s.is_success() => match body.get("app").filter(|a| a.is_object()) {
+                Some(app) => Ok(Some(App::new(app.clone()))),
+                None => Err(self.unexpected(s, &body)),
+            },
             s => Err(http_error(s, &body)),
         }
     }
 
     /// `PUT /v2/apps/{id}`: create or update.
     pub async fn put_app(&self, id: &str, app: &Value, force: bool) -> Result<DeploymentRef, MarathonError> {
-        let path = format!("/v2/apps{}{}", normalize_id(id), if force { "?force=true" } else { "" });
+        let path = format!("/v2/apps{}{}", app_path(id)?, if force { "?force=true" } else { "" });
         let (status, headers, body) = self.call(Method::PUT, &path, Some(app)).await?;
-        deployment_result(status, &headers, &body)
+        deployment_result(status, &headers, &body, &self.base)
     }
 
     /// `POST /v2/apps`: create.
     pub async fn post_app(&self, app: &Value) -> Result<DeploymentRef, MarathonError> {
         let (status, headers, body) = self.call(Method::POST, "/v2/apps", Some(app)).await?;
-        deployment_result(status, &headers, &body)
+        deployment_result(status, &headers, &body, &self.base)
     }
 
     /// `DELETE /v2/apps/{id}`.
     pub async fn delete_app(&self, id: &str) -> Result<DeploymentRef, MarathonError> {
-        let (status, headers, body) = self.call(Method::DELETE, &format!("/v2/apps{}?force=true", normalize_id(id)), None).await?;
-        deployment_result(status, &headers, &body)
+        let (status, headers, body) = self.call(Method::DELETE, &format!("/v2/apps{}?force=true", app_path(id)?), None).await?;
+        deployment_result(status, &headers, &body, &self.base)
     }
 
     /// `GET /v2/tasks`.
@@ -164,13 +192,47 @@ pub fn normalize_id(id: &str) -> String {
     if id.starts_with('/') { id.to_owned() } else { format!("/{id}") }
 }
 
+/// The id as a URL path, refused unless it is a valid Marathon app id: a `..` segment or
+/// a `?` would make the request address another endpoint.
+fn app_path(id: &str) -> Result<String, MarathonError> {
+    let id = normalize_id(id);
+    check_app_id(&id).map_err(|problem| MarathonError::BadId { id: id.clone(), problem })?;
+    Ok(id)
+}
+
+/// Marathon's path id rule for an app: segments of lowercase letters, digits, `-` and `.`,
+/// not starting or ending with `-`, and never `.` or `..` (lab only deploys absolute ids).
+pub fn check_app_id(id: &str) -> Result<(), String> {
+    let segments: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err("it has an empty segment".into());
+    }
+    for s in segments {
+        if s == "." || s == ".." {
+            return Err(format!("`{s}` is not allowed as a part of an app id"));
+        }
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+            return Err(format!("`{s}` may only contain lowercase letters, digits, dashes and dots"));
+        }
+        if s.starts_with('-') || s.ends_with('-') {
+            return Err(format!("`{s}` may not start or end with a dash"));
+        }
+    }
+    Ok(())
+}
+
 fn reason(err: &reqwest::Error) -> String {
     crate::net::describe_error(err)
 }
 
-fn deployment_result(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value) -> Result<DeploymentRef, MarathonError> {
+fn deployment_result(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value, url: &str) -> Result<DeploymentRef, MarathonError> {
     if !status.is_success() {
         return Err(http_error(status, body));
+    }
+    // A 2xx that does not name a deployment is not a deploy (a proxy's page, another server).
+    let names_one = body.get("deploymentId").is_some_and(Value::is_string) || headers.contains_key("Marathon-Deployment-Id") || body.pointer("/deployments/0/id").is_some_and(Value::is_string);
+    if !body.is_object() || !names_one {
+        return Err(MarathonError::Unexpected { url: url.to_owned(), status: status.as_u16(), body: short(body) });
     }
     let header = headers.get("Marathon-Deployment-Id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let deployment_id = body

@@ -249,26 +249,7 @@ fn without_env(app: &Value, names: &[&str]) -> Value {
     copy
 }
 
-/// Marathon's path id rule: segments of lowercase letters, digits, `-` and `.`, not
-/// starting or ending with `-`.
-pub fn check_app_id(id: &str) -> Result<(), String> {
-    let segments: Vec<&str> = id.trim_start_matches('/').split('/').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err("it has an empty segment".into());
-    }
-    for s in segments {
-        if s == "." || s == ".." {
-            continue;
-        }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-            return Err(format!("`{s}` may only contain lowercase letters, digits, dashes and dots"));
-        }
-        if s.starts_with('-') || s.ends_with('-') {
-            return Err(format!("`{s}` may not start or end with a dash"));
-        }
-    }
-    Ok(())
-}
+pub use crate::marathon::client::check_app_id;
 
 /// A stable hash of an app definition (object keys sorted).
 pub fn checksum(app: &Value) -> String {

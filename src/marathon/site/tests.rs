@@ -215,6 +215,15 @@ fn json_apps_pass_through_with_a_checksum() {
 }
 
 #[test]
+fn ids_with_dot_segments_are_refused() {
+    for id in ["/demo/../v2/groups", "/./x", "/demo/.."] {
+        let err = render_in(&[("a.yml", &format!("service:\n  id: {id}\n"))], "a.yml").unwrap_err();
+        assert!(err.message.contains("is not allowed as a part of an app id"), "{id}: {err}");
+        assert_eq!(err.location(), "a.yml:2:7");
+    }
+}
+
+#[test]
 fn invalid_ids_are_caught_before_marathon() {
     let err = render_in(&[("a.yml", "service:\n  id: /Demo/Wolf3D\n")], "a.yml").unwrap_err();
     assert_eq!(err.location(), "a.yml:2:7");
