@@ -5,6 +5,7 @@ mod check;
 mod labs;
 mod marathon;
 mod progress;
+mod pull;
 mod serve;
 mod stack;
 
@@ -34,6 +35,8 @@ enum Command {
     Labs(labs::LabsArgs),
     /// Start (or bring up to date) your stack in Docker.
     Up(stack::UpArgs),
+    /// Pull every image the lab's stack needs (to prepare a machine or a class).
+    Pull(pull::PullArgs),
     /// Stop and remove your stack.
     Down(stack::DownArgs),
     /// Show your stack's services, ports, links and workspace.
@@ -84,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args, content).await,
         Command::Labs(args) => labs::run(args, &content),
         Command::Up(args) => stack::run_up(args, &content).await,
+        Command::Pull(args) => pull::run(args, &content).await,
         Command::Down(args) => stack::run_down(args).await,
         Command::Status(args) => stack::run_status(args).await,
         Command::Logs(args) => stack::run_logs(args).await,
