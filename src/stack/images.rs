@@ -88,8 +88,9 @@ impl PullSummary {
         let count = |want: fn(&PullOutcome) -> bool| self.images.iter().filter(|i| want(&i.outcome)).count();
         let _ = writeln!(
             out,
-            "{} images: {} pulled, {} already present, {} failed",
+            "{} image{}: {} pulled, {} already present, {} failed",
             self.images.len(),
+            if self.images.len() == 1 { "" } else { "s" },
             count(|o| *o == PullOutcome::Pulled),
             count(|o| *o == PullOutcome::Present),
             count(|o| matches!(o, PullOutcome::Failed(_))),
