@@ -138,3 +138,16 @@ fn doctor_without_an_engine_exits_2_and_says_where_it_looked() {
     assert!(docker["fix"].as_str().unwrap().contains("DOCKER_HOST"), "{docker}");
     assert_eq!(check(&report, "stack file")["status"], "ok", "the lab's own stack file still reads: {report:#}");
 }
+
+#[test]
+fn a_stack_file_that_does_not_read_is_a_finding_with_its_line() {
+    let home = tempfile::tempdir().unwrap();
+    let stack = home.path().join("stack.yml");
+    std::fs::write(&stack, "x-lab:\n  memory: lots\nservices:\n  a: {image: x}\n").unwrap();
+    // Without an engine too: the file's check does not depend on one.
+    let out = lab(home.path()).args(["doctor", "--stack"]).arg(&stack).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(t.contains("✗ stack file") && t.contains("stack.yml:2:1: x-lab.memory: `lots` is not a size like 512m or 2g"), "{t}");
+    assert!(t.contains("    → write how much memory the stack needs, e.g. `memory: 2g`"), "{t}");
+}

@@ -23,14 +23,23 @@ pub struct DoctorArgs {
     json: bool,
 }
 
+/// Runs every check and prints the report; the exit code follows the worst finding.
 pub async fn run(args: DoctorArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
     let project_name = args.target.project();
     let workspace = project::workspace_dir(&project_name);
-    // Which file to check is the user's choice; a file that does not read is a finding.
-    let (source, _) = args.which.select(content, &workspace)?;
-    let planned = plan(&source.file, &source.text, &project_options(&args.target, &source, args.port_base, &workspace));
-    let subject = Subject { file: &source.file, plan: planned.as_ref() };
-    let report = diagnose(Some(subject), &project_name).await;
+    let source = match args.which.select(content, &workspace) {
+        Ok((source, _)) => Some(source),
+        // Nothing was asked for and the course has no single stack: the engine still matters.
+        Err(e) if args.which.is_default() => {
+            eprintln!("checking the engine only: {e:#}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    // A file that does not read is a finding, not a reason to skip the other checks.
+    let planned = source.as_ref().map(|s| plan(&s.file, &s.text, &project_options(&args.target, s, args.port_base, &workspace)));
+    let subject = source.as_ref().zip(planned.as_ref()).map(|(s, p)| Subject { file: &s.file, plan: p.as_ref() });
+    let report = diagnose(subject, &project_name).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

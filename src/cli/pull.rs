@@ -19,6 +19,7 @@ pub struct PullArgs {
     which: StackArgs,
 }
 
+/// Pulls what is missing and prints the summary; exit 1 when some image could not be had.
 pub async fn run(args: PullArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
     let workspace = project::workspace_dir(&args.target.project());
     let (source, _) = args.which.select(content, &workspace)?;

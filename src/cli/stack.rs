@@ -45,6 +45,11 @@ pub struct StackArgs {
 }
 
 impl StackArgs {
+    /// Whether neither `--lab` nor `--stack` was given.
+    pub(super) fn is_default(&self) -> bool {
+        self.lab.is_none() && self.stack.is_none()
+    }
+
     /// The stack file chosen, and the course files when it belongs to a lab. A lab's
     /// relative paths resolve against `workspace`.
     pub(super) fn select(&self, content: &ContentSource, workspace: &Path) -> anyhow::Result<(StackSource, Option<Files>)> {
