@@ -200,10 +200,11 @@ pub fn describe_missing(missing: &[MissingImage]) -> String {
     out.trim_end().to_owned()
 }
 
-/// Pulls every image of `plan` that is not on the engine, concurrently, and says what
-/// happened to each. Only an engine that stops answering is an error.
-pub async fn pull_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<PullSummary, StackError> {
-    let pulls = wanted_images(plan).into_iter().map(|(image, services)| async move {
+/// Pulls every image of `wanted` (image → services, see [`wanted_images`]) that is not on
+/// the engine, concurrently, and says what happened to each. Only an engine that stops
+/// answering is an error.
+pub async fn pull_images(docker: &Docker, wanted: BTreeMap<String, Vec<String>>, progress: &dyn Progress) -> Result<PullSummary, StackError> {
+    let pulls = wanted.into_iter().map(|(image, services)| async move {
         match docker.inspect_image(&image).await {
             Ok(found) => return Ok(ImagePull { image, services, outcome: PullOutcome::Present, id: found.id }),
             Err(e) if is_not_found(&e) => {}
@@ -228,7 +229,7 @@ pub async fn pull_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) 
 /// Makes sure every image is present, pulling missing ones concurrently. Returns image ids;
 /// images that cannot be had make one error naming all of them.
 pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, String>, StackError> {
-    let summary = pull_images(docker, plan, progress).await?;
+    let summary = pull_images(docker, wanted_images(plan), progress).await?;
     let missing: Vec<MissingImage> = summary
         .images
         .iter()
