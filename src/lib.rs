@@ -4,13 +4,15 @@
 //! `course` (load and render content) → `stack` (compose-format stack → containers) →
 //! `marathon` (client, site rendering, deploy) → `checks` (exercise checks) → `store`
 //! (SQLite) → `web` (axum) and `cli` (clap). Lower modules never reach into higher ones;
-//! `web` and `cli` are two faces over the same library calls. `digest`, `net` and `paths`
-//! are small utilities every stage may use.
+//! `web` and `cli` are two faces over the same library calls. `doctor` reads the engine
+//! and the host through `stack` to say whether a lab can run here. `digest`, `net` and
+//! `paths` are small utilities every stage may use.
 
 pub mod checks;
 pub mod cli;
 pub mod course;
 pub mod digest;
+pub mod doctor;
 pub mod marathon;
 pub mod net;
 pub mod paths;

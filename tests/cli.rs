@@ -18,6 +18,7 @@ fn version_and_help_work() {
     let out = lab().arg("--help").output().expect("run lab");
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("serve") && help.contains("labs"), "{help}");
+    assert!(help.contains("doctor") && help.contains("pull"), "a newcomer finds them: {help}");
 }
 
 #[test]

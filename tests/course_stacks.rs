@@ -53,6 +53,7 @@ fn the_default_stack_gives_each_student_a_box() {
     assert!(!env_of(&p, "gateway").iter().any(|e| e.starts_with("MARATHON_CALLBACK_URL")), "1.8+ uses the event stream");
     assert!(env_of(&p, "secretary").iter().any(|e| e.starts_with("MASTER_PRIVATE_KEY=")), "secretary needs a key to start");
     assert_eq!(p.endpoints, vec![("marathon".into(), "http://localhost:8080".into()), ("mesos".into(), "http://localhost:5050".into())]);
+    assert_eq!(p.memory, Some(2 << 30), "the lab README's memory table: about 2 GB per student");
 }
 
 #[test]
@@ -80,4 +81,5 @@ fn the_classic_stack_keeps_the_course_versions() {
     let slave = p.services.iter().find(|s| s.name == "mesosslave").unwrap();
     assert!(slave.create.host_config.as_ref().unwrap().binds.as_ref().unwrap().iter().any(|b| b.starts_with("lab-sam_box-run:/var/run")), "the agent talks to the box's daemon, not the host's");
     assert_eq!(published(&p), vec![(1234, 1234), (5050, 5050), (8080, 8080), (8888, 8888)]);
+    assert_eq!(p.memory, Some(2 << 30));
 }

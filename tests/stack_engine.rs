@@ -208,9 +208,10 @@ async fn a_missing_image_names_the_image_the_service_and_the_reason() {
     let Some((engine, guard)) = setup("pull").await else { return };
     let text = format!("services:\n  ok:\n    image: {BUSYBOX}\n    command: sleep 60\n  broken:\n    image: lab-test/does-not-exist:1\n");
     let err = up(&engine, &plan_for(&text, &guard.project, 21600), &Quiet, &UpOptions::default()).await.expect_err("cannot pull");
-    let StackError::Pull { image, service, reason } = &err else { panic!("{err}") };
-    assert_eq!((image.as_str(), service.as_str()), ("lab-test/does-not-exist:1", "broken"));
-    assert!(!reason.is_empty());
+    let StackError::ImagesUnavailable(missing) = &err else { panic!("{err}") };
+    assert_eq!(missing.len(), 1, "the present image is not pulled, so only the missing one fails: {err}");
+    assert_eq!((missing[0].image.as_str(), missing[0].services.as_slice()), ("lab-test/does-not-exist:1", &["broken".to_owned()][..]));
+    assert!(!missing[0].reason.is_empty());
     assert!(container_ids(&engine, &guard.project).await.is_empty(), "nothing is created when an image is missing");
 }
 

@@ -2,9 +2,11 @@
 //! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
 
 mod check;
+mod doctor;
 mod labs;
 mod marathon;
 mod progress;
+mod pull;
 mod secrets;
 mod serve;
 mod stack;
@@ -35,6 +37,10 @@ enum Command {
     Labs(labs::LabsArgs),
     /// Start (or bring up to date) your stack in Docker.
     Up(stack::UpArgs),
+    /// Check that this machine can run the lab: Docker, privileges, memory, ports, images.
+    Doctor(doctor::DoctorArgs),
+    /// Pull every image the lab's stack needs (to prepare a machine or a class).
+    Pull(pull::PullArgs),
     /// Stop and remove your stack.
     Down(stack::DownArgs),
     /// Show your stack's services, ports, links and workspace.
@@ -87,6 +93,8 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args, content).await,
         Command::Labs(args) => labs::run(args, &content),
         Command::Up(args) => stack::run_up(args, &content).await,
+        Command::Doctor(args) => doctor::run(args, &content).await,
+        Command::Pull(args) => pull::run(args, &content).await,
         Command::Down(args) => stack::run_down(args).await,
         Command::Status(args) => stack::run_status(args).await,
         Command::Logs(args) => stack::run_logs(args).await,

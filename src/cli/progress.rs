@@ -86,6 +86,11 @@ impl Progress for TerminalProgress {
                     bar.finish_with_message("done");
                 }
             }
+            (Some(_), StackEvent::PullFailed { image }) => {
+                if let Some((bar, _)) = state.images.get(image) {
+                    bar.abandon_with_message("failed");
+                }
+            }
             (Some(multi), StackEvent::Service { service, phase }) => {
                 if !state.services.contains_key(service) {
                     let bar = self.service_bar(multi, service);
@@ -107,6 +112,8 @@ impl Progress for TerminalProgress {
                 }
             }
             (None, StackEvent::Pulled { image }) => eprintln!("pulled {image}"),
+            // Said once, with every other failure, when the pulls are over.
+            (None, StackEvent::PullFailed { .. }) => {}
             (None, StackEvent::Service { service, phase }) => {
                 if state.announced.insert(service.to_owned(), phase) != Some(phase) {
                     eprintln!("{service:<14} {}", phase.describe());

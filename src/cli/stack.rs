@@ -2,14 +2,14 @@
 
 use super::Outcome;
 use super::progress::TerminalProgress;
-use crate::course::ContentSource;
+use crate::course::{ContentSource, Files};
 use crate::stack::project::{self, StackSource};
 use crate::stack::status::{ProjectStatus, logs, status};
 use crate::stack::{Engine, ProjectOptions, UpOptions, down::down, plan::plan, up};
 use anyhow::Context;
 use futures_util::StreamExt;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Which project, for every stack command.
@@ -32,18 +32,63 @@ impl ProjectArgs {
     }
 }
 
+/// Which stack file, for the commands that read one (`up`, `doctor`, `pull`).
+#[derive(Debug, clap::Args)]
+pub struct StackArgs {
+    /// The lab whose stack to use (default: the only lab with a stack).
+    #[arg(long)]
+    lab: Option<String>,
+    /// A compose-format stack file to use instead of the lab's stack.yml: a path, or the
+    /// name of another stack file in the lab (e.g. stack-classic.yml).
+    #[arg(long, value_name = "FILE")]
+    stack: Option<PathBuf>,
+}
+
+impl StackArgs {
+    /// Whether neither `--lab` nor `--stack` was given.
+    pub(super) fn is_default(&self) -> bool {
+        self.lab.is_none() && self.stack.is_none()
+    }
+
+    /// The stack file chosen, and the course files when it belongs to a lab. A lab's
+    /// relative paths resolve against `workspace`.
+    pub(super) fn select(&self, content: &ContentSource, workspace: &Path) -> anyhow::Result<(StackSource, Option<Files>)> {
+        match &self.stack {
+            Some(path) if path.exists() || self.lab.is_none() && path.components().count() > 1 => Ok((project::from_file(path)?, None)),
+            stack => {
+                let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
+                let lab = project::choose_lab(&files, self.lab.as_deref())?;
+                let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
+                let source = project::from_lab(&files, &lab, &name, workspace)?;
+                Ok((source, Some(files)))
+            }
+        }
+    }
+}
+
+/// The options a stack file is planned with, for `project` and its workspace.
+pub(super) fn project_options(target: &ProjectArgs, source: &StackSource, port_base: Option<u16>, workspace: &Path) -> ProjectOptions {
+    let docker_host = crate::stack::engine::docker_host();
+    ProjectOptions {
+        project: target.project(),
+        student: target.student(),
+        port_base,
+        stack_dir: source.dir.clone(),
+        host: crate::stack::engine::published_host(&docker_host),
+        lab: source.lab.clone(),
+        workspace: Some(workspace.to_owned()),
+        // Variables that are not UTF-8 cannot be interpolated into a YAML file anyway.
+        env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
+    }
+}
+
 /// Arguments of `lab up`.
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
     #[command(flatten)]
     target: ProjectArgs,
-    /// The lab whose stack to start (default: the only lab with a stack).
-    #[arg(long)]
-    lab: Option<String>,
-    /// A compose-format stack file to start instead of the lab's stack.yml: a path, or the
-    /// name of another stack file in the lab (e.g. stack-classic.yml).
-    #[arg(long, value_name = "FILE")]
-    stack: Option<PathBuf>,
+    #[command(flatten)]
+    which: StackArgs,
     /// Publish the stack's named ports from this number up, so several projects can share
     /// one engine (default: the ports the course uses, e.g. 5050 and 8080).
     #[arg(long, value_name = "N")]
@@ -89,34 +134,11 @@ pub struct LogsArgs {
 }
 
 pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
-    let student = args.target.student();
     let project_name = args.target.project();
     let workspace = project::workspace_dir(&project_name);
-    let mut lab_files = None;
-    let source: StackSource = match &args.stack {
-        Some(path) if path.exists() || args.lab.is_none() && path.components().count() > 1 => project::from_file(path)?,
-        stack => {
-            let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
-            let lab = project::choose_lab(&files, args.lab.as_deref())?;
-            let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
-            let source = project::from_lab(&files, &lab, &name, &workspace)?;
-            lab_files = Some(files);
-            source
-        }
-    };
+    let (source, lab_files) = args.which.select(content, &workspace)?;
     std::fs::create_dir_all(&workspace).with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
-    let docker_host = crate::stack::engine::docker_host();
-    let options = ProjectOptions {
-        project: project_name.clone(),
-        student,
-        port_base: args.port_base,
-        stack_dir: source.dir.clone(),
-        host: crate::stack::engine::published_host(&docker_host),
-        lab: source.lab.clone(),
-        workspace: Some(workspace.clone()),
-        // Variables that are not UTF-8 cannot be interpolated into a YAML file anyway.
-        env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
-    };
+    let options = project_options(&args.target, &source, args.port_base, &workspace);
     // Check the file before touching the engine, so mistakes show even without Docker.
     let plan = plan(&source.file, &source.text, &options)?;
     let engine = Engine::connect().await?;

@@ -23,16 +23,10 @@ pub enum StackError {
     /// The stack file is invalid.
     #[error("{0}")]
     Stack(#[from] ContentError),
-    /// An image is missing locally and could not be pulled.
-    #[error("image {image} (service {service}) could not be pulled: {reason}")]
-    Pull {
-        /// The image reference.
-        image: String,
-        /// The (first) service that uses it.
-        service: String,
-        /// The engine's reason.
-        reason: String,
-    },
+    /// Images are missing on the engine and could not be pulled: one error for all of
+    /// them, saying why and how to bring them in without a registry.
+    #[error("{}", super::images::describe_missing(.0))]
+    ImagesUnavailable(Vec<super::images::MissingImage>),
     /// Something on the engine already uses a name lab needs.
     #[error("a {kind} named {name} already exists and does not belong to project {project}; remove it or pick another project with --project")]
     NameTaken {

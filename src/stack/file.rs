@@ -47,6 +47,10 @@ pub struct XLab {
     /// Links printed after `lab up` (label → URL template).
     #[serde(default)]
     pub links: OrderedMap<String>,
+    /// Memory the whole stack needs on the engine, written like `mem_limit` (`2g`,
+    /// `1536m`); `lab doctor` compares it with what the engine and the host have.
+    #[serde(default)]
+    pub memory: Option<Text>,
 }
 
 /// One service. Field meanings follow the Compose specification.

@@ -59,6 +59,11 @@ pub enum StackEvent<'a> {
         /// Image reference.
         image: &'a str,
     },
+    /// An image could not be pulled (the reason comes with the result, once).
+    PullFailed {
+        /// Image reference.
+        image: &'a str,
+    },
     /// A service changed phase.
     Service {
         /// Service name.

@@ -75,6 +75,8 @@ pub struct Plan {
     pub endpoints: Vec<(String, String)>,
     /// Links for the student, interpolated.
     pub links: Vec<(String, String)>,
+    /// Memory the stack needs, in bytes (`x-lab.memory`), when the file says.
+    pub memory: Option<u64>,
 }
 
 /// One container to run.
@@ -236,6 +238,7 @@ impl Resolver<'_> {
         let interpolate = |s: &str| super::interpolate::interpolate(s, self.vars).map_err(|(_, m)| self.error(None, m));
         let endpoints = self.stack.x_lab.endpoints.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
         let links = self.stack.x_lab.links.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
+        let memory = self.memory()?;
 
         let mut networks = Vec::new();
         let mut network_names = HashMap::new();
@@ -294,7 +297,23 @@ impl Resolver<'_> {
             });
         }
         check_dependencies(&services).map_err(|(s, m)| self.error(Some(&s), m))?;
-        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links })
+        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links, memory })
+    }
+
+    /// `x-lab.memory` in bytes; a bad size points at its line.
+    fn memory(&self) -> Result<Option<u64>, ContentError> {
+        let Some(text) = &self.stack.x_lab.memory else { return Ok(None) };
+        parse_bytes(&text.0).map(|b| Some(b.unsigned_abs())).map_err(|m| {
+            let lines: Vec<&str> = self.text.lines().collect();
+            let after = lines.iter().position(|l| l.starts_with("x-lab:")).unwrap_or(0);
+            let line = lines.iter().skip(after).position(|l| l.trim_start().starts_with("memory:")).map(|i| after + i + 1);
+            let message = format!("x-lab.memory: {m}");
+            match line {
+                Some(line) => ContentError::at(self.file, self.text, line as u64, 1, message),
+                None => ContentError::file(self.file, message),
+            }
+            .with_fix("write how much memory the stack needs, e.g. `memory: 2g`")
+        })
     }
 
     fn common_labels(&self, ports: &[(String, u16)], endpoints: &[(String, String)], links: &[(String, String)]) -> HashMap<String, String> {

@@ -273,3 +273,16 @@ fn short_port_forms() {
     assert!(parse_short_port("80/icmp").is_err());
     assert!(parse_short_port("1-3:1-2").is_err());
 }
+
+#[test]
+fn x_lab_memory_is_read_as_a_size() {
+    let with = |m: &str| plan("stack.yml", &format!("x-lab:\n  memory: {m}\nservices:\n  a: {{image: x}}\n"), &opts());
+    assert_eq!(with("2g").unwrap().memory, Some(2 << 30));
+    assert_eq!(with("1536m").unwrap().memory, Some(1536 << 20));
+    assert_eq!(with("1048576").unwrap().memory, Some(1 << 20), "a plain number is bytes");
+    assert_eq!(plan_of("services:\n  a: {image: x}\n").memory, None, "no need declared");
+    let err = with("lots").unwrap_err();
+    assert_eq!(err.location(), "stack.yml:2:1");
+    assert!(err.message.contains("x-lab.memory: `lots` is not a size like 512m or 2g"), "{err}");
+    assert!(err.fix.as_deref().unwrap_or("").contains("memory: 2g"), "{err}");
+}
