@@ -23,6 +23,9 @@ pub enum StackError {
     /// The stack file is invalid.
     #[error("{0}")]
     Stack(#[from] ContentError),
+    /// The stack file has problems, each at its position.
+    #[error("{0}")]
+    StackFile(#[from] super::file::StackFileError),
     /// An image is missing locally and could not be pulled.
     #[error("image {image} (service {service}) could not be pulled: {reason}")]
     Pull {
@@ -31,6 +34,16 @@ pub enum StackError {
         /// The (first) service that uses it.
         service: String,
         /// The engine's reason.
+        reason: String,
+    },
+    /// A service's image could not be built.
+    #[error("image {image} (service {service}) could not be built: {reason}")]
+    Build {
+        /// The tag being built.
+        image: String,
+        /// The (first) service that builds it.
+        service: String,
+        /// The builder's reason, with its last lines of output.
         reason: String,
     },
     /// Something on the engine already uses a name lab needs.

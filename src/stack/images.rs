@@ -1,6 +1,7 @@
-//! Images for a plan: present ones are used as they are, missing ones pulled concurrently
-//! with progress reported per layer. A pull that fails names the image, the service that
-//! needs it, and the engine's reason.
+//! Images for a plan: services with `build:` get theirs built (or kept, see `build`);
+//! present images are used as they are, missing ones pulled concurrently with progress
+//! reported per layer. A pull that fails names the image, the service that needs it, and
+//! the engine's reason.
 
 use super::engine::{StackError, engine_message, is_not_found};
 use super::plan::Plan;
@@ -22,10 +23,22 @@ pub fn split_image(image: &str) -> (String, String) {
     }
 }
 
-/// Makes sure every image is present, pulling missing ones concurrently. Returns image ids.
-pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, String>, StackError> {
+/// The image a service runs, as found on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageState {
+    /// The engine's image id.
+    pub id: String,
+    /// For an image lab built: its build hash.
+    pub build_hash: Option<String>,
+}
+
+/// Makes sure every image is present: built ones first, then missing ones pulled
+/// concurrently. Returns each image reference's state.
+pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, ImageState>, StackError> {
+    let built = super::build::ensure_built(docker, plan, progress).await?;
     let mut first_user: BTreeMap<&str, &str> = BTreeMap::new();
-    for s in &plan.services {
+    // A service may run, by name, an image another service builds.
+    for s in plan.services.iter().filter(|s| !built.contains_key(&s.image)) {
         first_user.entry(s.image.as_str()).or_insert(s.name.as_str());
     }
     let pulls = first_user.iter().map(|(image, service)| async move {
@@ -39,18 +52,18 @@ pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn P
         Ok(((*image).to_owned(), found.id.unwrap_or_default()))
     });
     let results = futures_util::future::join_all(pulls).await;
-    let mut ids = HashMap::new();
+    let mut images: HashMap<String, ImageState> = built.into_iter().map(|(image, b)| (image, ImageState { id: b.id, build_hash: Some(b.hash) })).collect();
     let mut errors = Vec::new();
     for r in results {
         match r {
             Ok((image, id)) => {
-                ids.insert(image, id);
+                images.insert(image, ImageState { id, build_hash: None });
             }
             Err(e) => errors.push(e),
         }
     }
     match errors.len() {
-        0 => Ok(ids),
+        0 => Ok(images),
         1 => Err(errors.remove(0)),
         _ => Err(StackError::Several(errors)),
     }
@@ -82,8 +95,6 @@ async fn pull(docker: &Docker, image: &str, service: &str, progress: &dyn Progre
     progress.event(StackEvent::Pulled { image });
     Ok(())
 }
-
-
 
 #[cfg(test)]
 mod tests {
