@@ -83,8 +83,11 @@ fn match_glob(p: &[char], s: &[char]) -> bool {
     }
 }
 
-/// A `[...]` class after its `[`: a matcher and the pattern after the `]`.
-fn class(p: &[char]) -> Option<(Box<dyn Fn(char) -> bool + '_>, &[char])> {
+/// Whether a character is in a `[...]` class, and the pattern after the `]`.
+type Class<'a> = (Box<dyn Fn(char) -> bool + 'a>, &'a [char]);
+
+/// A `[...]` class after its `[`.
+fn class(p: &[char]) -> Option<Class<'_>> {
     let (negated, body) = match p.first() {
         Some('^' | '!') => (true, &p[1..]),
         _ => (false, p),
