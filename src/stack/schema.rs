@@ -240,7 +240,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("container_name", "lab names every container <project>-<service>, so that several stacks can share one engine"),
     ("links", "services reach each other by name on the project's network: list the service under depends_on for start order, and give it another name with networks: {default: {aliases: [...]}}"),
     ("external_links", "a lab stack is self-contained: containers outside the project are not on its network"),
-    ("volumes_from", "share data through a named volume declared under top-level volumes: and mounted in each service"),
+    ("volumes_from", "share data through a named volume mounted in each service (NAME:/path; in the services: form, declare it under top-level volumes:)"),
     ("deploy", "these are Swarm settings and lab runs plain containers: use mem_limit, cpus and restart"),
     ("profiles", "lab starts every service in the file"),
     ("extends", "lab reads one file: repeat the keys, or share them with a YAML anchor and <<"),
