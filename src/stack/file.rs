@@ -324,7 +324,7 @@ impl StackFileError {
     /// Problems found in `text` (the file as parsed), sorted by position, repeats removed
     /// (a mistake inside a YAML anchor shows once however often it is used).
     pub(crate) fn at(file: &str, text: &str, mut problems: Vec<super::schema::Problem>) -> StackFileError {
-        problems.sort_by_key(|p| (p.line, p.column));
+        problems.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
         problems.dedup();
         let problems = problems
             .into_iter()

@@ -88,6 +88,19 @@ fn build_takes_a_folder_or_a_map() {
 }
 
 #[test]
+fn a_mistake_in_an_anchor_shows_where_the_anchor_is_defined() {
+    let err = parse("x-base: &base\n  image: x\n  colour: blue\nservices:\n  a: *base\n  b:\n    <<: *base\n").expect_err("one mistake, two users");
+    let found: Vec<(String, &str)> = err.problems.iter().map(|p| (p.location(), p.message.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("stack.yml:3:3".to_owned(), "service `a`: key `colour` is not supported by lab"),
+            ("stack.yml:3:3".to_owned(), "service `b`: key `colour` is not supported by lab"),
+        ]
+    );
+}
+
+#[test]
 fn interpolation_errors_point_at_the_reference() {
     let err = problem("services:\n  a:\n    image: ${IMG:?pick an image}\n");
     assert_eq!(err.location(), "stack.yml:3:12");
