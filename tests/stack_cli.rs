@@ -1,5 +1,6 @@
 //! `lab up`, `lab status`, `lab logs` and `lab down` as a student runs them, including the
-//! exit codes and the message when no engine answers.
+//! exit codes, the message when no engine answers, every problem of a broken stack file,
+//! and Compose v1 files with built services.
 
 mod support;
 
@@ -75,12 +76,81 @@ fn no_engine_means_exit_2_and_what_to_do() {
 }
 
 #[test]
-fn an_invalid_stack_file_is_exit_2_with_its_position() {
+fn an_invalid_stack_file_reports_every_problem_with_its_position() {
     let home = tempfile::tempdir().unwrap();
     let file = home.path().join("stack.yml");
-    std::fs::write(&file, "services:\n  web:\n    image: x\n    build: .\n").unwrap();
+    std::fs::write(&file, "services:\n  web:\n    image: x\n    colour: blue\n    restart: sometimes\n  db:\n    image: y\n    healthcheck: {intervall: 5s}\n").unwrap();
     let out = lab(home.path()).args(["up", "--stack"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let t = text(&out);
-    assert!(t.contains("stack.yml:4:5: service `web`: key `build` is not supported by lab"), "{t}");
+    assert!(t.contains("3 problems in "), "{t}");
+    for line in [
+        "stack.yml:4:5: service `web`: key `colour` is not supported by lab",
+        "stack.yml:5:14: service `web`: restart `sometimes` is not one of",
+        "stack.yml:8:19: service `db`: key `intervall` is not supported here",
+    ] {
+        assert_eq!(t.lines().filter(|l| l.contains(line)).count(), 1, "{line:?} on a line of its own:\n{t}");
+    }
+}
+
+#[test]
+fn the_courses_original_v1_file_is_accepted() {
+    let home = tempfile::tempdir().unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stack/cursus-docker/docker-compose.yml");
+    let out = lab(home.path()).args(["up", "--stack", file]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().unwrap();
+    let t = text(&out);
+    assert!(t.contains("docker-compose.yml has no `services:` key: read as a Compose v1 file"), "{t}");
+    assert!(t.contains("cannot reach the Docker engine"), "the file is sound; only the engine is missing: {t}");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A Compose v1 file with a built service that links to another under an alias.
+const V1_STACK: &str = "x-lab:\n  ports:\n    web: 18090\nweb:\n  build: web\n  dockerfile: Dockerfile.lab\n  links: ['db:database']\n  ports: ['${LAB_PORT_WEB}:80']\n  stop_grace_period: 1s\ndb:\n  image: lab-test/busybox:2\n  command: sh -c 'mkdir -p /www && echo from db > /www/index.html && exec httpd -f -p 80 -h /www'\n  stop_grace_period: 1s\n";
+
+const V1_DOCKERFILE: &str = "FROM lab-test/busybox:2\nCOPY page.txt /page.txt\nCMD [\"sh\", \"-c\", \"mkdir -p /www; for i in $(seq 50); do wget -qO /www/db.txt http://database/ && break; sleep 0.2; done; cat /page.txt /www/db.txt > /www/index.html; exec httpd -f -p 80 -h /www\"]\n";
+
+async fn http_get(url: &str) -> String {
+    let client = lab::net::client_builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    for _ in 0..100 {
+        if let Ok(res) = client.get(url).send().await
+            && res.status().is_success()
+        {
+            return res.text().await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not answer");
+}
+
+#[tokio::test]
+async fn a_v1_file_with_build_and_links_comes_up() {
+    let Some(engine) = engine_or_skip().await else { return };
+    busybox_image(&engine).await;
+    let guard = ProjectGuard::new("cliv1");
+    let home = tempfile::tempdir().unwrap();
+    let stack = tempfile::tempdir().unwrap();
+    std::fs::create_dir(stack.path().join("web")).unwrap();
+    std::fs::write(stack.path().join("web/Dockerfile.lab"), V1_DOCKERFILE).unwrap();
+    std::fs::write(stack.path().join("web/page.txt"), "web page\n").unwrap();
+    let file = stack.path().join("docker-compose.yml");
+    std::fs::write(&file, V1_STACK).unwrap();
+    let p = guard.project.as_str();
+
+    let out = lab(home.path()).args(["up", "--project", p, "--port-base", "22300", "--stack"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("read as a Compose v1 file"), "{stderr}");
+    assert!(stderr.contains(&format!("building {p}-web for service web")), "{stderr}");
+    assert!(stderr.contains(" : FROM lab-test/busybox:2"), "{stderr}");
+    assert!(stderr.contains(&format!("built {p}-web")), "{stderr}");
+    assert_eq!(http_get("http://127.0.0.1:22300/").await, "web page\nfrom db\n", "built image, published port, link alias");
+
+    let out = lab(home.path()).args(["up", "--project", p, "--port-base", "22300", "--stack"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("building"), "an unchanged context is not rebuilt: {stderr}");
+    assert!(stderr.matches("unchanged").count() >= 2, "{stderr}");
+
+    let out = lab(home.path()).args(["down", "--project", p]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

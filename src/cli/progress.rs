@@ -1,5 +1,5 @@
-//! Showing stack progress: indicatif bars on a terminal (one per image pull, one line per
-//! service), plain lines otherwise so CI logs stay readable.
+//! Showing stack progress: indicatif bars on a terminal (one per image pull or build, one
+//! line per service), plain lines otherwise so CI logs stay readable.
 
 use crate::stack::{Phase, Progress, StackEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,6 +20,7 @@ type Layers = HashMap<String, (u64, u64)>;
 #[derive(Default)]
 struct State {
     images: HashMap<String, (ProgressBar, Layers)>,
+    builds: HashMap<String, ProgressBar>,
     services: HashMap<String, ProgressBar>,
     announced: HashMap<String, Phase>,
 }
@@ -38,6 +39,14 @@ impl TerminalProgress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
+        bar.set_prefix(image.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    fn build_bar(&self, multi: &MultiProgress, image: &str) -> ProgressBar {
+        let bar = multi.add(ProgressBar::new_spinner());
+        bar.set_style(ProgressStyle::with_template("{spinner:.cyan} build {prefix:<40!} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
         bar.set_prefix(image.to_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -91,6 +100,15 @@ impl Progress for TerminalProgress {
                     bar.abandon_with_message("failed");
                 }
             }
+            (Some(multi), StackEvent::Build { image, line, .. }) => {
+                let bar = state.builds.entry(image.to_owned()).or_insert_with(|| self.build_bar(multi, image));
+                bar.set_message(line.trim().to_owned());
+            }
+            (Some(_), StackEvent::Built { image, .. }) => {
+                if let Some(bar) = state.builds.get(image) {
+                    bar.finish_with_message("built");
+                }
+            }
             (Some(multi), StackEvent::Service { service, phase }) => {
                 if !state.services.contains_key(service) {
                     let bar = self.service_bar(multi, service);
@@ -114,6 +132,17 @@ impl Progress for TerminalProgress {
             (None, StackEvent::Pulled { image }) => eprintln!("pulled {image}"),
             // Said once, with every other failure, when the pulls are over.
             (None, StackEvent::PullFailed { .. }) => {}
+            (None, StackEvent::Build { service, image, line }) => {
+                if state.announced.insert(format!("build {image}"), Phase::Starting).is_none() {
+                    eprintln!("building {image} for service {service} …");
+                }
+                // The step lines tell the story; a command's own output would flood CI logs
+                // (a failure quotes its last lines anyway).
+                if line.starts_with("Step ") || line.starts_with("sending the build context") {
+                    eprintln!("  {line}");
+                }
+            }
+            (None, StackEvent::Built { image, .. }) => eprintln!("built {image}"),
             (None, StackEvent::Service { service, phase }) => {
                 if state.announced.insert(service.to_owned(), phase) != Some(phase) {
                     eprintln!("{service:<14} {}", phase.describe());

@@ -6,7 +6,7 @@ use super::Outcome;
 use super::progress::TerminalProgress;
 use super::stack::{ProjectArgs, StackArgs, project_options};
 use crate::course::ContentSource;
-use crate::stack::images::{pull_images, wanted_images};
+use crate::stack::images::{pull_images, pulled_images};
 use crate::stack::plan::plan;
 use crate::stack::{Engine, project};
 
@@ -29,7 +29,7 @@ pub async fn run(args: PullArgs, content: &ContentSource) -> anyhow::Result<Outc
     let summary = {
         let progress = TerminalProgress::new();
         tokio::select! {
-            s = pull_images(engine.docker(), wanted_images(&plan), &progress) => s?,
+            s = pull_images(engine.docker(), pulled_images(&plan), &progress) => s?,
             () = super::serve::shutdown_signal() => anyhow::bail!("interrupted; images pulled so far are kept, run `lab pull` again for the rest"),
         }
     };

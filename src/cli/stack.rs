@@ -141,6 +141,9 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let options = project_options(&args.target, &source, args.port_base, &workspace);
     // Check the file before touching the engine, so mistakes show even without Docker.
     let plan = plan(&source.file, &source.text, &options)?;
+    if plan.format == crate::stack::v1::Format::V1 {
+        eprintln!("{} has no `services:` key: read as a Compose v1 file (each top-level key is a service)", source.file);
+    }
     let engine = Engine::connect().await?;
     eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());
     let progress = TerminalProgress::new();

@@ -210,7 +210,7 @@ async fn remove_leftover_probes(docker: &Docker) {
 
 /// One check per image the stack names: present, or missing with how to get it.
 pub async fn image_checks(docker: &Docker, plan: &Plan) -> Vec<Check> {
-    let wanted = crate::stack::images::wanted_images(plan);
+    let wanted = crate::stack::images::pulled_images(plan);
     let lookups = wanted.iter().map(|(image, services)| async move {
         let name = format!("image {image}");
         match docker.inspect_image(image).await {

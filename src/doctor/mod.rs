@@ -9,7 +9,6 @@ mod host;
 
 pub use host::{PortUse, memory_check, meminfo_available, port_check};
 
-use crate::course::ContentError;
 use crate::stack::Plan;
 use serde::Serialize;
 use std::fmt::Write;
@@ -136,7 +135,7 @@ pub struct Subject<'a> {
     /// The stack file, as named in messages.
     pub file: &'a str,
     /// Its plan for this project (ports after `--port-base`), or why it has none.
-    pub plan: Result<&'a Plan, &'a ContentError>,
+    pub plan: Result<&'a Plan, &'a crate::stack::file::StackFileError>,
 }
 
 /// Runs every check: against the engine alone, and against `stack` when one is given.
@@ -181,8 +180,8 @@ fn stack_check(stack: &Subject<'_>) -> Check {
         }
         Err(e) => Check::problem(
             "stack file",
-            format!("{}: {}", e.location(), e.message),
-            e.fix.clone().unwrap_or_else(|| "fix the stack file; its ports, memory and images are not checked until it reads".into()),
+            e.problems.iter().map(|p| format!("{}: {}", p.location(), p.message)).collect::<Vec<_>>().join("\n"),
+            e.problems.iter().find_map(|p| p.fix.clone()).unwrap_or_else(|| "fix the stack file; its ports, memory and images are not checked until it reads".into()),
         ),
     }
 }
@@ -244,7 +243,8 @@ mod tests {
 
     #[test]
     fn a_broken_stack_file_is_a_problem_naming_its_position() {
-        let err = ContentError::file("stack.yml", "x-lab.memory: `lots` is not a size").with_fix("write `memory: 2g`");
+        let err = crate::course::ContentError::file("stack.yml", "x-lab.memory: `lots` is not a size").with_fix("write `memory: 2g`");
+        let err = crate::stack::file::StackFileError::one(err);
         let check = stack_check(&Subject { file: "stack.yml", plan: Err(&err) });
         assert_eq!(check.status, Status::Problem);
         assert_eq!(check.detail, "stack.yml: x-lab.memory: `lots` is not a size");

@@ -23,10 +23,23 @@ pub enum StackError {
     /// The stack file is invalid.
     #[error("{0}")]
     Stack(#[from] ContentError),
+    /// The stack file has problems, each at its position.
+    #[error("{0}")]
+    StackFile(#[from] super::file::StackFileError),
     /// Images are missing on the engine and could not be pulled: one error for all of
     /// them, saying why and how to bring them in without a registry.
     #[error("{}", super::images::describe_missing(.0))]
     ImagesUnavailable(Vec<super::images::MissingImage>),
+    /// A service's image could not be built.
+    #[error("image {image} (service {service}) could not be built: {reason}")]
+    Build {
+        /// The tag being built.
+        image: String,
+        /// The (first) service that builds it.
+        service: String,
+        /// The builder's reason, with its last lines of output.
+        reason: String,
+    },
     /// Something on the engine already uses a name lab needs.
     #[error("a {kind} named {name} already exists and does not belong to project {project}; remove it or pick another project with --project")]
     NameTaken {

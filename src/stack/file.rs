@@ -1,12 +1,16 @@
-//! The stack file: the subset of the Compose specification lab implements. A key outside
-//! the subset is an error naming the service and the key, never silently ignored.
+//! The stack file: the subset of the Compose specification lab implements, in the
+//! `services:` form or Compose v1's. Reading one reports every problem at once, each at its
+//! line and column: a key outside the subset names the service and the key, and is never
+//! silently ignored.
 
 use super::interpolate::{Vars, interpolate_text};
+use super::v1::Format;
 use super::values::{ListOrMap, NamesOrMap, OrderedMap, ShortOrLong, StringOrList, Text};
 use crate::course::error::{ContentError, yaml_error};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 /// The top level of a stack file.
 #[derive(Debug, Deserialize)]
@@ -31,6 +35,12 @@ pub struct StackFile {
     /// Other `x-` extension fields (anchors for YAML reuse); anything else is an error.
     #[serde(flatten)]
     pub extensions: BTreeMap<String, IgnoredAny>,
+    /// The form the file was written in.
+    #[serde(skip)]
+    pub format: Format,
+    /// Where each service's name is written (line, column), for later errors.
+    #[serde(skip)]
+    pub positions: HashMap<String, (u64, u64)>,
 }
 
 /// `x-lab:` — what lab needs to know beyond Compose.
@@ -57,8 +67,10 @@ pub struct XLab {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    /// Image reference (lab runs images; `build` is not supported).
+    /// Image reference: the image to run, or the name to give the built image.
     pub image: Option<String>,
+    /// Build the image from a folder: its path, or `context`, `dockerfile`, `args`, `target`.
+    pub build: Option<ShortOrLong<BuildDef>>,
     /// Command (a string is split like a shell would split it).
     pub command: Option<StringOrList>,
     /// Entrypoint.
@@ -120,6 +132,20 @@ pub struct Service {
     pub sysctls: Option<ListOrMap>,
     /// tmpfs mounts, `path[:options]`.
     pub tmpfs: Option<StringOrList>,
+}
+
+/// `build:` map form.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BuildDef {
+    /// The folder sent to the builder, relative to the stack file (default `.`).
+    pub context: Option<String>,
+    /// The Dockerfile, relative to the context (default `Dockerfile`).
+    pub dockerfile: Option<String>,
+    /// Build arguments; a name without value comes from lab's environment.
+    pub args: Option<ListOrMap>,
+    /// The stage of a multi-stage Dockerfile to build.
+    pub target: Option<String>,
 }
 
 /// Long port syntax.
@@ -280,138 +306,93 @@ pub struct VolumeDef {
 
 /// The keys lab accepts in a service, for error messages.
 pub const SERVICE_KEYS: &[&str] = &[
-    "image", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "network_mode", "networks",
-    "privileged", "cap_add", "cgroup", "cgroupns", "devices", "depends_on", "healthcheck", "restart", "labels", "mem_limit",
-    "cpus", "pids_limit", "hostname", "extra_hosts", "working_dir", "user", "stop_grace_period", "sysctls", "tmpfs",
+    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "network_mode",
+    "networks", "privileged", "cap_add", "cgroup", "cgroupns", "devices", "depends_on", "healthcheck", "restart", "labels",
+    "mem_limit", "cpus", "pids_limit", "hostname", "extra_hosts", "working_dir", "user", "stop_grace_period", "sysctls", "tmpfs",
 ];
 
+/// Every problem found in one stack file, in file order. One problem displays as itself;
+/// several as a count followed by one line each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackFileError {
+    /// The problems, each at its file:line:col.
+    pub problems: Vec<ContentError>,
+}
+
+impl StackFileError {
+    /// A single problem.
+    pub fn one(problem: ContentError) -> StackFileError {
+        StackFileError { problems: vec![problem] }
+    }
+
+    /// Problems found in `text` (the file as parsed), sorted by position, repeats removed
+    /// (a mistake inside a YAML anchor shows once however often it is used).
+    pub(crate) fn at(file: &str, text: &str, mut problems: Vec<super::schema::Problem>) -> StackFileError {
+        problems.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
+        problems.dedup();
+        let problems = problems
+            .into_iter()
+            .map(|p| {
+                let error = ContentError::at(file, text, p.line, p.column, p.message);
+                match p.fix {
+                    Some(fix) => error.with_fix(fix),
+                    None => error,
+                }
+            })
+            .collect();
+        StackFileError { problems }
+    }
+}
+
+impl fmt::Display for StackFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [] => f.write_str("the stack file is invalid"),
+            [one] => write!(f, "{one}"),
+            [first, ..] => {
+                write!(f, "{} problems in {}:", self.problems.len(), first.file)?;
+                for problem in &self.problems {
+                    write!(f, "\n  {problem}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StackFileError {}
+
+impl From<ContentError> for StackFileError {
+    fn from(problem: ContentError) -> Self {
+        StackFileError::one(problem)
+    }
+}
+
 impl StackFile {
-    /// Interpolates `text` with `vars` and parses it. `file` names the file in errors.
-    pub fn parse(file: &str, text: &str, vars: &dyn Vars) -> Result<StackFile, ContentError> {
-        let text = interpolate_text(text, vars).map_err(|e| {
-            ContentError::at(file, text, e.line as u64, e.column as u64, e.message.clone())
-        })?;
-        let stack: StackFile = crate::course::error::yaml_from_str(&text).map_err(|err| explain(file, &text, &err))?;
-        if let Some(key) = stack.extensions.keys().find(|k| !k.starts_with("x-")) {
-            let line = text.lines().position(|l| l.starts_with(&format!("{key}:"))).map_or(1, |i| i + 1);
-            return Err(ContentError::at(file, &text, line as u64, 1, format!("unknown top-level key `{key}`"))
-                .with_fix("lab reads name, services, networks, volumes and x-lab (plus any x- extension)"));
+    /// Interpolates `text` with `vars` and parses it, in either form. `file` names the file
+    /// in errors; every problem in the file is reported at once.
+    pub fn parse(file: &str, text: &str, vars: &dyn Vars) -> Result<StackFile, StackFileError> {
+        let text = interpolate_text(text, vars).map_err(|e| ContentError::at(file, text, e.line as u64, e.column as u64, e.message.clone()))?;
+        let tree = super::tree::parse(&text).map_err(|err| yaml_error(file, &text, 0, &err))?;
+        let (tree, format, mut problems) = super::v1::read(tree);
+        let (json, more) = super::schema::check(&tree);
+        problems.extend(more);
+        let positions: HashMap<String, (u64, u64)> =
+            tree.get("services").and_then(|s| s.entries()).unwrap_or_default().iter().map(|(k, _)| (k.name.clone(), (k.line, k.column))).collect();
+        if problems.is_empty() && positions.is_empty() {
+            let at = tree.get("services").map_or((1, 1), |s| (s.line, s.column));
+            return Err(ContentError::at(file, &text, at.0, at.1, "the stack has no services").with_fix("add at least one service under `services:`").into());
         }
-        if stack.services.0.is_empty() {
-            return Err(ContentError::file(file, "the stack has no services").with_fix("add at least one service under `services:`"));
+        if !problems.is_empty() {
+            return Err(StackFileError::at(file, &text, problems));
         }
+        // The schema accepts exactly what the types accept; a failure here is lab's bug.
+        let mut stack: StackFile = serde_json::from_value(json).map_err(|e| ContentError::file(file, format!("lab could not read the checked file: {e}")))?;
+        stack.format = format;
+        stack.positions = positions;
         Ok(stack)
     }
 }
 
-/// Turns a YAML error into a message that names the service and, for unsupported keys,
-/// lists what lab supports.
-fn explain(file: &str, text: &str, err: &serde_saphyr::Error) -> ContentError {
-    let mut error = yaml_error(file, text, 0, err);
-    let Some((line, _)) = error.position else { return error };
-    let service = service_at_line(text, line as usize);
-    if let Some(key) = error.message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).map(str::to_owned) {
-        // serde lists the expected keys; the service body is the struct that expects these two.
-        let in_service_body = service.is_some() && error.message.contains("privileged") && error.message.contains("healthcheck");
-        error.message = match (&service, in_service_body) {
-            (Some(s), true) => format!("service `{s}`: key `{key}` is not supported by lab"),
-            (Some(s), false) => format!("service `{s}`: key `{key}` is not supported here"),
-            (None, _) => format!("key `{key}` is not supported here"),
-        };
-        error.fix = Some(if in_service_body {
-            format!("remove it or use one of: {}", SERVICE_KEYS.join(", "))
-        } else {
-            "check the spelling against the Compose specification subset in the lab README".to_owned()
-        });
-    } else if let Some(s) = service {
-        error.message = format!("service `{s}`: {}", error.message);
-    }
-    error
-}
-
-/// The service whose definition contains 1-based `line`, if it is inside `services:`.
-fn service_at_line(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let services_at = lines.iter().position(|l| l.trim_end() == "services:")?;
-    if line <= services_at + 1 {
-        return None;
-    }
-    let indent_of = |l: &str| l.len() - l.trim_start().len();
-    fn is_content(l: &&&str) -> bool {
-        !l.trim().is_empty() && !l.trim_start().starts_with('#')
-    }
-    let service_indent = lines[services_at + 1..].iter().find(is_content).map(|l| indent_of(l))?;
-    for l in lines[services_at + 1..line.min(lines.len())].iter().rev().filter(is_content) {
-        let indent = indent_of(l);
-        if indent == 0 {
-            return None;
-        }
-        if indent == service_indent {
-            return l.trim().strip_suffix(':').map(|n| n.trim_matches(['"', '\'']).to_owned());
-        }
-    }
-    None
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn parse(text: &str) -> Result<StackFile, ContentError> {
-        StackFile::parse("stack.yml", text, &HashMap::<String, String>::new())
-    }
-
-    #[test]
-    fn unsupported_service_keys_name_the_service_and_key() {
-        let err = parse("services:\n  web:\n    image: x\n    build: .\n").unwrap_err();
-        assert_eq!(err.location(), "stack.yml:4:5");
-        assert_eq!(err.message, "service `web`: key `build` is not supported by lab");
-        assert!(err.fix.as_deref().unwrap_or("").contains("healthcheck"), "{err}");
-    }
-
-    #[test]
-    fn nested_unknown_keys_name_the_service_too() {
-        let err = parse("services:\n  db:\n    image: x\n    healthcheck:\n      test: [CMD, x]\n      intervall: 5s\n").unwrap_err();
-        assert_eq!(err.location(), "stack.yml:6:7");
-        assert_eq!(err.message, "service `db`: key `intervall` is not supported here");
-    }
-
-    #[test]
-    fn compose_keys_lab_cannot_honour_are_refused() {
-        for (text, key) in [
-            ("services:\n  a:\n    image: x\n    ports:\n      - {target: 80, mode: ingress}\n", "mode"),
-            ("services:\n  a:\n    image: x\n    depends_on:\n      b: {restart: true}\n  b: {image: x}\n", "restart"),
-        ] {
-            let err = parse(text).unwrap_err();
-            assert!(err.message.contains(&format!("key `{key}` is not supported here")), "{err}");
-        }
-    }
-
-    #[test]
-    fn unknown_top_level_keys_are_errors_but_extensions_are_fine() {
-        let err = parse("services:\n  a: {image: x}\nconfigs: {}\n").unwrap_err();
-        assert_eq!(err.location(), "stack.yml:3:1");
-        assert!(err.message.contains("`configs`"), "{err}");
-        assert!(parse("x-common: &c {image: x}\nservices:\n  a: *c\nversion: '3.8'\n").is_ok());
-    }
-
-    #[test]
-    fn type_errors_name_the_service() {
-        let err = parse("services:\n  a:\n    image: x\n    privileged: maybe\n").unwrap_err();
-        assert!(err.message.starts_with("service `a`: "), "{err}");
-        assert_eq!(err.position.map(|p| p.0), Some(4));
-    }
-
-    #[test]
-    fn interpolation_errors_point_at_the_reference() {
-        let err = parse("services:\n  a:\n    image: ${IMG:?pick an image}\n").unwrap_err();
-        assert_eq!(err.location(), "stack.yml:3:12");
-        assert!(err.message.contains("pick an image"));
-    }
-
-    #[test]
-    fn an_empty_stack_is_an_error() {
-        assert!(parse("services: {}\n").is_err());
-    }
-}
+mod tests;

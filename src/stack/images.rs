@@ -1,5 +1,6 @@
-//! Images for a plan: present ones are used as they are (never pulled again), missing ones
-//! pulled concurrently with progress reported per layer. `lab pull` gets a summary of what
+//! Images for a plan: services with `build:` get theirs built (or kept, see `build`);
+//! present images are used as they are (never pulled again), missing ones pulled
+//! concurrently with progress reported per layer. `lab pull` gets a summary of what
 //! happened to each image; `lab up` gets one error naming every image it could not get,
 //! with the way to bring them onto a machine that cannot reach a registry.
 
@@ -226,10 +227,33 @@ pub async fn pull_images(docker: &Docker, wanted: BTreeMap<String, Vec<String>>,
     Ok(PullSummary { images })
 }
 
-/// Makes sure every image is present, pulling missing ones concurrently. Returns image ids;
-/// images that cannot be had make one error naming all of them.
-pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, String>, StackError> {
-    let summary = pull_images(docker, wanted_images(plan), progress).await?;
+/// The image a service runs, as found on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageState {
+    /// The engine's image id.
+    pub id: String,
+    /// For an image lab built: its build hash.
+    pub build_hash: Option<String>,
+}
+
+/// The images of `plan` that are pulled, not built (with the services that use them).
+pub fn images_to_pull(plan: &Plan, built: &dyn Fn(&str) -> bool) -> BTreeMap<String, Vec<String>> {
+    let mut wanted = wanted_images(plan);
+    wanted.retain(|image, _| !built(image));
+    wanted
+}
+
+/// The images of `plan` that come from a registry: every one but those a service builds.
+pub fn pulled_images(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    images_to_pull(plan, &|image| plan.services.iter().any(|s| s.build.is_some() && s.image == image))
+}
+
+/// Makes sure every image is present: built ones first, then missing ones pulled
+/// concurrently. Images that cannot be had make one error naming all of them.
+pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, ImageState>, StackError> {
+    let built = super::build::ensure_built(docker, plan, progress).await?;
+    // A service may run, by name, an image another service builds.
+    let summary = pull_images(docker, images_to_pull(plan, &|image| built.contains_key(image)), progress).await?;
     let missing: Vec<MissingImage> = summary
         .images
         .iter()
@@ -241,7 +265,11 @@ pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn P
     if !missing.is_empty() {
         return Err(StackError::ImagesUnavailable(missing));
     }
-    Ok(summary.images.into_iter().map(|i| (i.image, i.id.unwrap_or_default())).collect())
+    let mut images: HashMap<String, ImageState> = built.into_iter().map(|(image, b)| (image, ImageState { id: b.id, build_hash: Some(b.hash) })).collect();
+    for i in summary.images {
+        images.insert(i.image, ImageState { id: i.id.unwrap_or_default(), build_hash: None });
+    }
+    Ok(images)
 }
 
 /// Pulls one image, reporting progress; the error is the engine's reason.

@@ -1,8 +1,12 @@
 //! Stacks: a compose-format stack file turned into one student's running containers through
-//! the Docker Engine API (bollard). `plan` decides what should exist; `engine` connects;
-//! `up`, `down` and `status` converge the engine to the plan and report on it, finding
-//! everything by label so they work from any shell.
+//! the Docker Engine API (bollard). `file` reads the file (either Compose form, every
+//! problem at once, with `tree`, `v1` and `schema`); `plan` decides what should exist;
+//! `engine` connects; `build` and `images` provide the images; `up`, `down` and `status`
+//! converge the engine to the plan and report on it, finding everything by label so they
+//! work from any shell.
 
+pub mod build;
+pub mod dockerignore;
 pub mod down;
 pub mod engine;
 pub mod file;
@@ -11,11 +15,15 @@ pub mod interpolate;
 pub mod plan;
 pub mod progress;
 pub mod project;
+mod schema;
 pub mod status;
+mod tree;
 pub mod up;
+pub mod v1;
 pub mod values;
 
 pub use engine::{Engine, StackError};
+pub use file::StackFileError;
 pub use plan::{Plan, ProjectOptions, ServicePlan};
 pub use progress::{Phase, Progress, Quiet, StackEvent};
 pub use up::{Action, UpOptions, UpReport, up};

@@ -64,6 +64,23 @@ pub enum StackEvent<'a> {
         /// Image reference.
         image: &'a str,
     },
+    /// Image build progress: one line of the builder's output (a `Step n/m` line, a
+    /// command's output), only while lab actually builds.
+    Build {
+        /// The service whose `build:` this is.
+        service: &'a str,
+        /// The tag being built.
+        image: &'a str,
+        /// The line.
+        line: &'a str,
+    },
+    /// An image finished building.
+    Built {
+        /// The service whose `build:` this is.
+        service: &'a str,
+        /// The tag built.
+        image: &'a str,
+    },
     /// A service changed phase.
     Service {
         /// Service name.

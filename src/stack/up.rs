@@ -1,4 +1,4 @@
-//! `up`: converge the engine to a plan. Missing images are pulled (with progress), networks
+//! `up`: converge the engine to a plan. Images are built or pulled (with progress), networks
 //! and volumes created, and services created and started in dependency order, independent
 //! ones concurrently, waiting for health where `depends_on` asks for it. Unchanged
 //! containers (same config hash) are kept, changed ones recreated, and containers of
@@ -75,7 +75,7 @@ enum Readiness {
 /// Converges the engine to `plan`.
 pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: &UpOptions) -> Result<UpReport, StackError> {
     let docker = engine.docker();
-    let image_ids = super::images::ensure_images(docker, plan, progress).await?;
+    let images = super::images::ensure_images(docker, plan, progress).await?;
     ensure_networks(docker, plan).await?;
     ensure_volumes(docker, plan).await?;
 
@@ -90,7 +90,14 @@ pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: 
         }
     }
 
-    let hashes: HashMap<&str, String> = plan.services.iter().map(|s| (s.name.as_str(), config_hash(s, &image_ids[&s.image]))).collect();
+    let hashes: HashMap<&str, String> = plan
+        .services
+        .iter()
+        .map(|s| {
+            let image = &images[&s.image];
+            (s.name.as_str(), config_hash(s, &image.id, image.build_hash.as_deref()))
+        })
+        .collect();
     let decisions = decide(plan, &existing, &hashes);
     let actions = run(docker, plan, &decisions, &hashes, progress, options).await?;
     remove_stale_networks(docker, plan).await;
@@ -98,11 +105,15 @@ pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: 
 }
 
 /// Hash of everything that defines the container; a different hash means "recreate".
-/// Maps built from hash maps (labels, env) hash the same every time: keys are sorted.
-pub fn config_hash(service: &ServicePlan, image_id: &str) -> String {
-    let body = serde_json::to_value(&service.create).unwrap_or_default();
-    let networks = serde_json::to_value(&service.extra_networks).unwrap_or_default();
-    crate::digest::short_hash(&[&crate::digest::canonical_json(&body), &crate::digest::canonical_json(&networks), image_id], 12)
+/// Maps built from hash maps (labels, env) hash the same every time: keys are sorted. For a
+/// built image the build hash counts too, so a changed context always recreates.
+pub fn config_hash(service: &ServicePlan, image_id: &str, build_hash: Option<&str>) -> String {
+    let body = crate::digest::canonical_json(&serde_json::to_value(&service.create).unwrap_or_default());
+    let networks = crate::digest::canonical_json(&serde_json::to_value(&service.extra_networks).unwrap_or_default());
+    let mut parts = vec![body.as_str(), networks.as_str(), image_id];
+    // Only when present, so that pulled services keep the hashes older versions gave them.
+    parts.extend(build_hash);
+    crate::digest::short_hash(&parts, 12)
 }
 
 async fn ensure_networks(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
@@ -432,9 +443,14 @@ mod tests {
         let text = "services:\n  a:\n    image: x\n    environment: {A: 1, B: 2, C: 3}\n    labels: {x: 1, y: 2, z: 3}\n";
         let p1 = super::super::plan::plan("s.yml", text, &opts).unwrap();
         let p2 = super::super::plan::plan("s.yml", text, &opts).unwrap();
-        assert_eq!(config_hash(&p1.services[0], "img1"), config_hash(&p2.services[0], "img1"), "hash maps do not change the hash");
-        assert_ne!(config_hash(&p1.services[0], "img1"), config_hash(&p1.services[0], "img2"), "a new image changes it");
+        let hash = |p: &super::super::plan::Plan, image: &str| config_hash(&p.services[0], image, None);
+        assert_eq!(hash(&p1, "img1"), hash(&p2, "img1"), "hash maps do not change the hash");
+        assert_ne!(hash(&p1, "img1"), hash(&p1, "img2"), "a new image changes it");
         let p3 = super::super::plan::plan("s.yml", &text.replace("C: 3", "C: 4"), &opts).unwrap();
-        assert_ne!(config_hash(&p1.services[0], "img1"), config_hash(&p3.services[0], "img1"));
+        assert_ne!(hash(&p1, "img1"), hash(&p3, "img1"));
+        let built = |build_hash: &str| config_hash(&p1.services[0], "img1", Some(build_hash));
+        assert_eq!(built("b1"), built("b1"));
+        assert_ne!(built("b1"), built("b2"), "a new build hash changes it, even for the same image id");
+        assert_ne!(built("b1"), hash(&p1, "img1"));
     }
 }

@@ -52,7 +52,8 @@ async fn build_busybox(engine: &Engine) {
     }
 }
 
-/// Removes a project (containers, networks, volumes) when dropped, also after a panic.
+/// Removes a project (containers, networks, volumes, and the images lab built for it) when
+/// dropped, also after a panic.
 pub struct ProjectGuard {
     pub project: String,
 }
@@ -74,9 +75,20 @@ impl Drop for ProjectGuard {
             rt.block_on(async {
                 if let Ok(engine) = Engine::connect().await {
                     let _ = lab::stack::down::down(&engine, &project, true, &Quiet).await;
+                    remove_built_images(&engine, &project).await;
                 }
             });
         })
         .join();
+    }
+}
+
+/// Removes the images lab built for `project` (they carry its label).
+pub async fn remove_built_images(engine: &Engine, project: &str) {
+    let filters = std::collections::HashMap::from([("label", vec![format!("lab.project={project}")])]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
+    for image in engine.docker().list_images(Some(options)).await.unwrap_or_default() {
+        let remove = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
+        let _ = engine.docker().remove_image(&image.id, Some(remove), None).await;
     }
 }

@@ -2,7 +2,8 @@
 //! networks and volumes to create, with names, labels and dependencies. Nothing here talks
 //! to Docker, so every rule is unit-tested.
 
-use super::file::{Condition, Service, StackFile};
+use super::file::{Condition, Service, StackFile, StackFileError};
+use super::v1::Format;
 use super::values::{ListOrMap, ShortOrLong, StringOrList, parse_bytes, parse_duration, split_command};
 use crate::course::ContentError;
 use bollard::models::{
@@ -35,6 +36,8 @@ pub mod labels {
     pub const LINKS: &str = "lab.links";
     /// The network or volume name in the stack file.
     pub const NAME: &str = "lab.name";
+    /// On an image lab built: the digest of its build context, Dockerfile, args and target.
+    pub const BUILD_HASH: &str = "lab.build-hash";
 }
 
 /// Who the stack is for and where it runs.
@@ -77,6 +80,8 @@ pub struct Plan {
     pub links: Vec<(String, String)>,
     /// Memory the stack needs, in bytes (`x-lab.memory`), when the file says.
     pub memory: Option<u64>,
+    /// The form the stack file was written in.
+    pub format: Format,
 }
 
 /// One container to run.
@@ -86,8 +91,10 @@ pub struct ServicePlan {
     pub name: String,
     /// Container name on the engine.
     pub container: String,
-    /// Image reference.
+    /// Image reference (for a built service, the tag it is built as).
     pub image: String,
+    /// How to build the image, for a service with `build:`.
+    pub build: Option<BuildPlan>,
     /// The create request, labels included except the config hash.
     pub create: ContainerCreateBody,
     /// Services to wait for, and how.
@@ -199,12 +206,16 @@ pub fn env_name(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
-/// Parses, interpolates and resolves a stack file for a project.
-pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, ContentError> {
+/// Parses, interpolates and resolves a stack file for a project, reporting every problem
+/// it finds (all of the file's, or all of the services' when the file itself is sound).
+pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, StackFileError> {
     let (vars, ports) = lab_variables(file, text, opts)?;
     let stack = StackFile::parse(file, text, &vars)?;
     let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack };
-    resolver.resolve(ports)
+    resolver.resolve(ports).map_err(|mut problems| {
+        problems.sort_by_key(|p| p.position);
+        StackFileError { problems }
+    })
 }
 
 struct Resolver<'a> {
@@ -216,29 +227,25 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// An error about a service, at the line and column where its name is written.
     fn error(&self, service: Option<&str>, message: String) -> ContentError {
-        let line = service.and_then(|s| {
-            self.text.lines().position(|l| {
-                let t = l.trim_start();
-                l.len() > t.len() && (t.starts_with(&format!("{s}:")) || t.starts_with(&format!("\"{s}\":")))
-            })
-        });
+        let position = service.and_then(|s| self.stack.positions.get(s));
         let message = match service {
             Some(s) => format!("service `{s}`: {message}"),
             None => message,
         };
-        match line {
-            Some(i) => ContentError::at(self.file, self.text, i as u64 + 1, 1, message),
+        match position {
+            Some((line, column)) => ContentError::at(self.file, self.text, *line, *column, message),
             None => ContentError::file(self.file, message),
         }
     }
 
-    fn resolve(&self, ports: Vec<(String, u16)>) -> Result<Plan, ContentError> {
+    fn resolve(&self, ports: Vec<(String, u16)>) -> Result<Plan, Vec<ContentError>> {
         let project = &self.opts.project;
-        let interpolate = |s: &str| super::interpolate::interpolate(s, self.vars).map_err(|(_, m)| self.error(None, m));
-        let endpoints = self.stack.x_lab.endpoints.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
-        let links = self.stack.x_lab.links.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, ContentError>>()?;
-        let memory = self.memory()?;
+        let interpolate = |s: &str| super::interpolate::interpolate(s, self.vars).map_err(|(_, m)| vec![self.error(None, m)]);
+        let endpoints = self.stack.x_lab.endpoints.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, Vec<ContentError>>>()?;
+        let links = self.stack.x_lab.links.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, Vec<ContentError>>>()?;
+        let memory = self.memory().map_err(|e| vec![e])?;
 
         let mut networks = Vec::new();
         let mut network_names = HashMap::new();
@@ -277,14 +284,26 @@ impl Resolver<'_> {
 
         let common_labels = self.common_labels(&ports, &endpoints, &links);
         let mut services = Vec::new();
+        let mut errors = Vec::new();
         let mut uses_default = false;
         for (name, service) in &self.stack.services.0 {
-            let plan = self.service(name, service, &network_names, &volume_names, &common_labels)?;
+            // One problem per service, but every service: a course author fixes them in one go.
+            let plan = match self.service(name, service, &network_names, &volume_names, &common_labels) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             uses_default |= plan.create.networking_config.as_ref().is_some_and(|n| {
                 n.endpoints_config.as_ref().is_some_and(|e| e.contains_key(&format!("{project}_default")))
             });
             services.push(plan);
         }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        check_shared_tags(&services).map_err(|(s, m)| vec![self.error(Some(&s), m)])?;
         if uses_default && !network_names.contains_key("default") {
             networks.insert(0, NetworkPlan {
                 key: "default".into(),
@@ -296,8 +315,8 @@ impl Resolver<'_> {
                 options: HashMap::new(),
             });
         }
-        check_dependencies(&services).map_err(|(s, m)| self.error(Some(&s), m))?;
-        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links, memory })
+        check_dependencies(&services).map_err(|(s, m)| vec![self.error(Some(&s), m)])?;
+        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links, memory, format: self.stack.format })
     }
 
     /// `x-lab.memory` in bytes; a bad size points at its line.
@@ -344,7 +363,13 @@ impl Resolver<'_> {
     ) -> Result<ServicePlan, ContentError> {
         let err = |m: String| self.error(Some(name), m);
         let project = &self.opts.project;
-        let image = s.image.clone().ok_or_else(|| err("has no `image` (lab runs images; `build` is not supported)".into()))?;
+        let build = s.build.as_ref().map(|b| self.build_plan(b)).transpose().map_err(&err)?;
+        let image = match (&s.image, &build) {
+            (Some(image), _) => image.clone(),
+            // Compose's name for a built image without `image:`.
+            (None, Some(_)) => format!("{project}-{name}").to_ascii_lowercase(),
+            (None, None) => return Err(err("has no `image` and no `build`: give the image to run, or the folder to build it from".into())),
+        };
         let words = |v: &Option<StringOrList>, what: &str| -> Result<Option<Vec<String>>, ContentError> {
             match v {
                 None => Ok(None),
@@ -587,6 +612,7 @@ impl Resolver<'_> {
             name: name.to_owned(),
             container: format!("{project}-{name}"),
             image,
+            build,
             create,
             depends_on,
             optional_deps,
@@ -596,6 +622,17 @@ impl Resolver<'_> {
             published,
         })
     }
+}
+
+/// Services that build the same image name must build it the same way.
+fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
+    for (i, s) in services.iter().enumerate() {
+        let Some(build) = &s.build else { continue };
+        if let Some(other) = services[..i].iter().find(|o| o.image == s.image && o.build.as_ref().is_some_and(|b| b != build)) {
+            return Err((s.name.clone(), format!("builds the image `{}` differently from service `{}`; give one of them another `image:` name", s.image, other.name)));
+        }
+    }
+    Ok(())
 }
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
@@ -632,12 +669,15 @@ fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> 
     Ok(())
 }
 
+mod build;
 mod mounts;
 mod parse;
 
+pub use build::BuildPlan;
 pub use parse::parse_short_port;
+pub(crate) use parse::restart;
 use mounts::{LongMount, Mount};
-use parse::{device, long_port, pairs_to_map, restart, unquote};
+use parse::{device, long_port, pairs_to_map, unquote};
 
 #[cfg(test)]
 mod tests;

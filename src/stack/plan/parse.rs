@@ -83,7 +83,7 @@ pub(super) fn long_port(p: &LongPort) -> Result<Published, String> {
     Ok(Published { host_ip: p.host_ip.clone().unwrap_or_default(), host_port, container_port: p.target, protocol })
 }
 
-pub(super) fn restart(r: &str) -> Result<RestartPolicy, String> {
+pub(crate) fn restart(r: &str) -> Result<RestartPolicy, String> {
     let (name, count) = r.split_once(':').map_or((r, None), |(n, c)| (n, Some(c)));
     let name = match name {
         "no" => RestartPolicyNameEnum::NO,

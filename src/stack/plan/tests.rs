@@ -18,8 +18,9 @@ fn plan_of(text: &str) -> Plan {
     plan("stack.yml", text, &opts()).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The first problem of a file that should fail.
 fn err_of(text: &str) -> ContentError {
-    plan("stack.yml", text, &opts()).expect_err("should fail")
+    plan("stack.yml", text, &opts()).expect_err("should fail").problems.remove(0)
 }
 
 fn service<'a>(p: &'a Plan, name: &str) -> &'a ServicePlan {
@@ -228,7 +229,7 @@ fn semantic_errors_name_the_service_and_its_line() {
         ("services:\n  a: {image: x, network_mode: 'service:ghost'}\n", "service `a`: network_mode points at service `ghost`"),
         ("services:\n  a: {image: x, networks: [ghost]}\n", "network `ghost`, which is not defined"),
         ("services:\n  a: {image: x, volumes: ['data:/d']}\n", "volume `data`, which is not defined"),
-        ("services:\n  a: {command: x}\n", "service `a`: has no `image`"),
+        ("services:\n  a: {command: x}\n", "service `a`: has no `image` and no `build`"),
         ("services:\n  a: {image: x, restart: sometimes}\n", "restart `sometimes`"),
         ("services:\n  a: {image: x, mem_limit: lots}\n", "mem_limit"),
         ("services:\n  a: {image: x, ports: ['80:80:80:80']}\n", "is not [HOST_IP:]"),
@@ -245,7 +246,47 @@ fn semantic_errors_name_the_service_and_its_line() {
         assert!(e.message.contains(expected), "{text:?}: {e}");
     }
     let e = err_of("services:\n  a: {image: x, depends_on: [nope]}\n");
-    assert_eq!(e.location(), "stack.yml:2:1");
+    assert_eq!(e.location(), "stack.yml:2:3");
+}
+
+#[test]
+fn every_service_with_a_problem_is_reported() {
+    let err = plan("stack.yml", "services:\n  a: {image: x, depends_on: [nope]}\n  b: {image: x}\n  c: {command: x}\n", &opts()).expect_err("two services fail");
+    let at: Vec<String> = err.problems.iter().map(ContentError::location).collect();
+    assert_eq!(at, vec!["stack.yml:2:3", "stack.yml:4:3"], "{err}");
+}
+
+#[test]
+fn build_resolves_against_the_stack_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("app/docker")).unwrap();
+    std::fs::write(dir.path().join("app/docker/Dockerfile.dev"), "FROM scratch\n").unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let mut o = opts();
+    o.stack_dir = dir.path().to_owned();
+    o.env.insert("FROM_ENV".into(), "env-value".into());
+    let text = "services:\n  Web:\n    build:\n      context: app\n      dockerfile: docker/Dockerfile.dev\n      args: {A: 1, FROM_ENV: null, UNSET: null}\n      target: dev\n  named:\n    build: .\n    image: course/helper:1\n  user:\n    image: course/helper:1\n";
+    let p = plan("stack.yml", text, &o).unwrap_or_else(|e| panic!("{e}"));
+    let web = service(&p, "Web");
+    assert_eq!(web.image, "lab-alice-web", "<project>-<service>, lower case");
+    assert_eq!(web.create.image.as_deref(), Some("lab-alice-web"));
+    let build = web.build.as_ref().unwrap();
+    assert_eq!(build.context, dir.path().join("app"));
+    assert_eq!(build.dockerfile, "docker/Dockerfile.dev");
+    assert_eq!(build.args, vec![("A".to_owned(), "1".to_owned()), ("FROM_ENV".to_owned(), "env-value".to_owned())], "an unset arg is left out");
+    assert_eq!(build.target.as_deref(), Some("dev"));
+    assert_eq!(service(&p, "named").image, "course/helper:1", "image: names the built image");
+    assert_eq!(service(&p, "user").build, None);
+
+    for (text, expected) in [
+        ("services:\n  a: {build: missing}\n", "is not a folder"),
+        ("services:\n  a: {build: {context: app}}\n", "there is no Dockerfile at"),
+        ("services:\n  a: {build: {context: app, dockerfile: ../../Dockerfile}}\n", "outside the build context"),
+        ("services:\n  a: {build: ., image: t}\n  b: {build: {context: app, dockerfile: docker/Dockerfile.dev}, image: t}\n", "builds the image `t` differently from service `a`"),
+    ] {
+        let e = plan("stack.yml", text, &o).expect_err(text).problems.remove(0);
+        assert!(e.message.contains(expected), "{text:?}: {e}");
+    }
 }
 
 #[test]
@@ -263,7 +304,7 @@ fn env_files_are_read_relative_to_the_stack_and_environment_wins() {
     let p = plan("stack.yml", "services:\n  a:\n    image: x\n    env_file: app.env\n    environment: [C=2]\n", &o).unwrap();
     assert_eq!(p.services[0].create.env.as_deref().unwrap(), ["A=from-file", "B=quoted", "C=2"]);
     let e = plan("stack.yml", "services:\n  a: {image: x, env_file: missing.env}\n", &o).unwrap_err();
-    assert!(e.message.contains("cannot read env_file"), "{e}");
+    assert!(e.problems[0].message.contains("cannot read env_file"), "{e}");
 }
 
 #[test]
@@ -281,7 +322,9 @@ fn x_lab_memory_is_read_as_a_size() {
     assert_eq!(with("1536m").unwrap().memory, Some(1536 << 20));
     assert_eq!(with("1048576").unwrap().memory, Some(1 << 20), "a plain number is bytes");
     assert_eq!(plan_of("services:\n  a: {image: x}\n").memory, None, "no need declared");
-    let err = with("lots").unwrap_err();
+    let errors = with("lots").unwrap_err();
+    assert_eq!(errors.problems.len(), 1, "{errors}");
+    let err = &errors.problems[0];
     assert_eq!(err.location(), "stack.yml:2:1");
     assert!(err.message.contains("x-lab.memory: `lots` is not a size like 512m or 2g"), "{err}");
     assert!(err.fix.as_deref().unwrap_or("").contains("memory: 2g"), "{err}");
