@@ -46,12 +46,12 @@ fn normalise_lighter(mut app: Value) -> Value {
             app.as_object_mut().map(|o| o.remove("labels"));
         }
     }
-    if let Some(docker) = app.pointer_mut("/container/docker").and_then(Value::as_object_mut) {
-        if let Some(Value::Array(params)) = docker.get_mut("parameters") {
-            params.retain(|p| !p["value"].as_str().is_some_and(|v| v.starts_with("com.meltwater.lighter.appid=")));
-            if params.is_empty() {
-                docker.remove("parameters");
-            }
+    if let Some(docker) = app.pointer_mut("/container/docker").and_then(Value::as_object_mut)
+        && let Some(Value::Array(params)) = docker.get_mut("parameters")
+    {
+        params.retain(|p| !p["value"].as_str().is_some_and(|v| v.starts_with("com.meltwater.lighter.appid=")));
+        if params.is_empty() {
+            docker.remove("parameters");
         }
     }
     app
@@ -97,12 +97,9 @@ fn differences(path: &str, lab: &Value, lighter: &Value, out: &mut Vec<String>) 
                 _ => out.push(format!("{path}: lab {a:?}, lighter {b:?}")),
             }
         }
-        (Value::Number(a), Value::Number(b)) => {
-            // The same number, and the same kind (an int stays an int, a float a float).
-            if a.is_f64() != b.is_f64() || a.as_f64() != b.as_f64() {
-                out.push(format!("{path}: lab {a}, lighter {b}"));
-            }
-        }
+        // The same number, and the same kind (an int stays an int, a float a float).
+        (Value::Number(a), Value::Number(b)) if a.is_f64() != b.is_f64() || a.as_f64() != b.as_f64() => out.push(format!("{path}: lab {a}, lighter {b}")),
+        (Value::Number(_), Value::Number(_)) => {}
         (a, b) if a != b => out.push(format!("{path}: lab {a}, lighter {b}")),
         _ => {}
     }

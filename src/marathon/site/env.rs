@@ -52,10 +52,8 @@ pub(super) fn coerce(config: &mut Value, parts: &[Part]) -> Result<(), ContentEr
                 _ => n.to_string(),
             },
             other => {
-                if let Some((special, marked)) = first_special(other) {
-                    if matches!(special, Special::Timestamp(_)) {
-                        return Err(special_error(&special, &marked, parts));
-                    }
+                if let Some((special @ Special::Timestamp(_), marked)) = first_special(other) {
+                    return Err(special_error(&special, &marked, parts));
                 }
                 python::json_dumps(&unmark(other))
             }

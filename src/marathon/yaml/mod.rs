@@ -211,32 +211,6 @@ impl Node {
         }
         (current, path.len())
     }
-
-    /// Every node below this one (itself included), depth first, with its path.
-    pub fn walk<'a>(&'a self, path: &mut Vec<PathSegment>, visit: &mut dyn FnMut(&[PathSegment], Option<&'a Key>, &'a Node)) {
-        self.walk_inner(path, None, visit);
-    }
-
-    fn walk_inner<'a>(&'a self, path: &mut Vec<PathSegment>, key: Option<&'a Key>, visit: &mut dyn FnMut(&[PathSegment], Option<&'a Key>, &'a Node)) {
-        visit(path, key, self);
-        match &self.value {
-            NodeValue::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    path.push(PathSegment::Index(i));
-                    item.walk_inner(path, None, visit);
-                    path.pop();
-                }
-            }
-            NodeValue::Map(entries) => {
-                for (k, v) in entries {
-                    path.push(PathSegment::Key(k.text.clone()));
-                    v.walk_inner(path, Some(k), visit);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// One step of a path into a document.
