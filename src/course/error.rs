@@ -30,7 +30,7 @@ impl ContentError {
         let source_line = usize::try_from(line)
             .ok()
             .and_then(|l| source.lines().nth(l.saturating_sub(1)))
-            .map(str::to_owned);
+            .map(|l| quote_line(l, column));
         Self { file: file.into(), position: Some((line, column)), message: message.into(), fix: None, source_line }
     }
 
@@ -60,6 +60,40 @@ impl fmt::Display for ContentError {
 }
 
 impl std::error::Error for ContentError {}
+
+/// The widest quoted line, in characters.
+pub const QUOTE_WIDTH: usize = 120;
+
+/// A source line as it can be shown safely: control characters written as escapes (a
+/// terminal must not act on them), and a long line cut to a window around `column`.
+pub fn quote_line(line: &str, column: u64) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let column = usize::try_from(column).unwrap_or(usize::MAX).saturating_sub(1).min(chars.len());
+    let (start, end) = if chars.len() <= QUOTE_WIDTH {
+        (0, chars.len())
+    } else {
+        let start = column.saturating_sub(QUOTE_WIDTH / 2).min(chars.len() - QUOTE_WIDTH);
+        (start, start + QUOTE_WIDTH)
+    };
+    let mut out = String::with_capacity(end - start + 8);
+    if start > 0 {
+        out.push('…');
+    }
+    for &c in &chars[start..end] {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') => {
+                out.push_str(&c.escape_unicode().to_string());
+            }
+            c => out.push(c),
+        }
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
 
 /// Parses YAML into `T`, turning a failure into a [`ContentError`] that names the file,
 /// line and column. `line_offset` is added to reported lines (front matter inside a deck).
@@ -131,6 +165,17 @@ mod tests {
     fn only_true_and_false_are_booleans() {
         let v: serde_json::Value = yaml_from_str("a: yes\nb: n\nc: true\nd: off\n").unwrap();
         assert_eq!(v, serde_json::json!({"a": "yes", "b": "n", "c": true, "d": "off"}));
+    }
+
+    #[test]
+    fn quoted_lines_are_escaped_and_cut_around_the_column() {
+        let err = ContentError::at("f.yml", "a:\tb\u{1b}[31m\u{202e}x\n", 1, 3, "m");
+        assert_eq!(err.source_line.as_deref(), Some("a:\\tb\\u{1b}[31m\\u{202e}x"));
+        let long = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let err = ContentError::at("f.yml", &long, 1, 501, "m");
+        let quoted = err.source_line.unwrap();
+        assert!(quoted.starts_with('…') && quoted.ends_with('…') && quoted.contains('X'), "{quoted}");
+        assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
     }
 
     #[test]

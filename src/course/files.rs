@@ -4,7 +4,7 @@
 
 use super::error::ContentError;
 use rust_embed::RustEmbed;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(RustEmbed)]
@@ -45,10 +45,22 @@ impl ContentSource {
                     ));
                 }
                 let mut entries = Vec::new();
+                let mut seen = HashSet::new();
                 for top in ["labs", "slides"] {
-                    walk(root, &root.join(top), &mut entries)?;
+                    walk(root, &root.join(top), &mut entries, &mut seen)?;
                 }
-                Ok(Files::from_entries(entries))
+                let mut files = Files::default();
+                for (path, read) in entries {
+                    match read {
+                        Ok(bytes) => {
+                            files.files.insert(path, bytes);
+                        }
+                        Err(reason) => {
+                            files.unreadable.insert(path, reason);
+                        }
+                    }
+                }
+                Ok(files)
             }
         }
     }
@@ -63,12 +75,20 @@ impl ContentSource {
 }
 
 /// Recursively collects files below `dir`, skipping hidden and editor temporary files.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+/// Symlinked folders are followed once each (a loop ends there); anything that cannot be
+/// read (a symlink loop, a folder named like a file lab reads, no permission) is kept as
+/// a problem at its path, so the lab or deck it belongs to shows why instead of vanishing.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Result<Vec<u8>, String>)>, seen: &mut HashSet<PathBuf>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
+    if let Ok(real) = std::fs::canonicalize(dir)
+        && !seen.insert(real)
+    {
+        return Ok(());
+    }
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
@@ -77,17 +97,62 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::R
         if is_ignored(&name) {
             continue;
         }
-        if entry.file_type()?.is_dir() {
-            walk(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            // A file deleted between listing and reading is simply gone from this snapshot.
-            if let Ok(bytes) = std::fs::read(&path) {
-                out.push((rel, bytes));
-            }
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        // `metadata` follows symlinks: a loop or a dangling link is an error here.
+        match std::fs::metadata(&path) {
+            Err(e) => out.push((rel, Err(describe_io(&e)))),
+            Ok(meta) if meta.is_dir() && is_content_file_name(&name) => out.push((rel, Err("it is a folder, not a file".to_owned()))),
+            Ok(meta) if meta.is_dir() => walk(root, &path, out, seen)?,
+            Ok(_) => match std::fs::read(&path) {
+                Ok(bytes) => out.push((rel, Ok(bytes))),
+                // A file deleted between listing and reading is simply gone from this snapshot.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => out.push((rel, Err(describe_io(&e)))),
+            },
         }
     }
     Ok(())
+}
+
+/// Names lab reads as files (so a folder with such a name is a mistake to report).
+fn is_content_file_name(name: &str) -> bool {
+    [".yml", ".yaml", ".md", ".json"].iter().any(|ext| name.ends_with(ext))
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(40) => "it is a symlink loop".to_owned(),
+        _ if e.kind() == std::io::ErrorKind::NotFound => "it is a symlink to nothing".to_owned(),
+        _ if e.kind() == std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// UTF-8 text of a file's bytes, without a leading byte-order mark. Bytes that are not
+/// UTF-8 are an error at their line and column.
+pub fn decode_text<'a>(display: &str, bytes: &'a [u8]) -> Result<&'a str, ContentError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() as u64 + 1;
+        let text = String::from_utf8_lossy(bytes);
+        ContentError::at(display, &text, line, column, format!("this is not UTF-8 text (byte {} cannot be read)", e.valid_up_to())).with_fix("save the file as UTF-8")
+    })
+}
+
+/// Reads a file from disk as text, like [`Files::text`]: the BOM dropped, bad bytes at
+/// their line and column, a folder or a symlink loop said as such.
+pub fn read_text_file(path: &Path, display: &str) -> Result<String, ContentError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(ContentError::file(display, "cannot be read: it is a folder, not a file")),
+        Err(e) => return Err(ContentError::file(display, format!("cannot be read: {}", describe_io(&e)))),
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(path).map_err(|e| ContentError::file(display, format!("cannot be read: {}", describe_io(&e))))?;
+    decode_text(display, &bytes).map(str::to_owned)
 }
 
 /// Hidden files and the temporary files editors write next to the real one.
@@ -99,17 +164,19 @@ pub fn is_ignored(name: &str) -> bool {
 #[derive(Debug, Default, Clone)]
 pub struct Files {
     files: BTreeMap<String, Vec<u8>>,
+    /// Paths that exist but could not be read, with the reason.
+    unreadable: BTreeMap<String, String>,
 }
 
 impl Files {
     /// Builds a snapshot from `(path, bytes)` pairs.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
-        Files { files: entries.into_iter().collect() }
+        Files { files: entries.into_iter().collect(), unreadable: BTreeMap::new() }
     }
 
-    /// Whether `path` exists.
+    /// Whether `path` exists (readable or not).
     pub fn contains(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.files.contains_key(path) || self.unreadable.contains_key(path)
     }
 
     /// Raw bytes of `path`.
@@ -117,17 +184,22 @@ impl Files {
         self.files.get(path).map(Vec::as_slice)
     }
 
-    /// `path` as UTF-8 text, or an error naming the file.
+    /// `path` as UTF-8 text (a byte-order mark dropped), or an error naming the file and,
+    /// for bytes that are not UTF-8, their line and column.
     pub fn text(&self, path: &str) -> Result<&str, ContentError> {
+        if let Some(reason) = self.unreadable.get(path) {
+            return Err(ContentError::file(path, format!("cannot be read: {reason}")).with_fix("make it a plain file lab can read"));
+        }
         let bytes = self.bytes(path).ok_or_else(|| ContentError::file(path, "file not found"))?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            ContentError::file(path, format!("not valid UTF-8 (byte {})", e.valid_up_to())).with_fix("save the file as UTF-8")
-        })
+        decode_text(path, bytes)
     }
 
-    /// All paths, sorted.
+    /// All paths, sorted (unreadable ones included).
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        let mut all: Vec<&str> = self.files.keys().chain(self.unreadable.keys()).map(String::as_str).collect();
+        all.sort_unstable();
+        all.dedup();
+        all.into_iter()
     }
 
     /// Lab ids: folders under `labs/` that hold a `lab.yml`.
@@ -173,6 +245,30 @@ mod tests {
         assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/lab.yml", "labs/a/steps/one.md", "slides/d.md"]);
         assert_eq!(files.lab_ids(), vec!["a"]);
         assert_eq!(files.deck_ids(), vec!["d"]);
+    }
+
+    #[test]
+    fn unreadable_entries_are_kept_as_errors_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("labs/dir/lab.yml")).unwrap();
+        std::fs::create_dir_all(dir.path().join("labs/loop")).unwrap();
+        std::os::unix::fs::symlink("lab.yml", dir.path().join("labs/loop/lab.yml")).unwrap();
+        std::fs::create_dir_all(dir.path().join("slides")).unwrap();
+        std::os::unix::fs::symlink("../slides", dir.path().join("slides/again")).unwrap();
+        std::fs::write(dir.path().join("slides/d.md"), "\u{feff}# Deck\n").unwrap();
+        let files = ContentSource::Dir(dir.path().into()).read().unwrap();
+        assert_eq!(files.lab_ids(), vec!["dir", "loop"], "both labs are still listed");
+        assert!(files.text("labs/dir/lab.yml").unwrap_err().message.contains("a folder, not a file"));
+        assert!(files.text("labs/loop/lab.yml").unwrap_err().message.contains("symlink loop"));
+        assert_eq!(files.text("slides/d.md").unwrap(), "# Deck\n", "the BOM is dropped");
+        assert_eq!(files.deck_ids(), vec!["d"], "a symlinked folder back to slides/ is read once");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_reported_at_their_line_and_column() {
+        let err = decode_text("labs/a/lab.yml", b"title: ok\nsummary: caf\xe9\n").unwrap_err();
+        assert_eq!(err.location(), "labs/a/lab.yml:2:13");
+        assert!(err.fix.is_some());
     }
 
     #[test]

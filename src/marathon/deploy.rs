@@ -198,7 +198,7 @@ fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
     let (location, line) = match best {
         Some((node, depth)) if depth > 0 || segments.is_empty() => (
             format!("{}:{}:{}", rendered.file, node.line, node.column),
-            usize::try_from(node.line).ok().and_then(|l| rendered.text.lines().nth(l.saturating_sub(1))).map(str::to_owned),
+            usize::try_from(node.line).ok().and_then(|l| rendered.text.lines().nth(l.saturating_sub(1))).map(|l| crate::course::error::quote_line(l, node.column)),
         ),
         _ => (rendered.file.clone(), None),
     };

@@ -109,7 +109,7 @@ pub struct Renderer {
 impl Renderer {
     /// Renders one site file (see [`render`]).
     pub fn render(&self, path: &Path, display: &str, root: &Path, env: &dyn Env) -> Result<RenderedApp, ContentError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(display, format!("cannot read: {e}")))?;
+        let text = crate::course::files::read_text_file(path, display)?;
         if path.extension().is_some_and(|e| e == "json") {
             render_json(display, &text)
         } else {
@@ -123,7 +123,7 @@ impl Renderer {
             .entry(path.to_owned())
             .or_insert_with(|| {
                 let shown = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(&shown, format!("cannot read: {e}")))?;
+                let text = crate::course::files::read_text_file(path, &shown)?;
                 let node = Node::parse(&shown, &text)?;
                 let part = Part { display: shown, text, node, dir: path.parent().map(Path::to_owned).unwrap_or_default() };
                 check_keys(&part)?;
@@ -161,7 +161,7 @@ fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, tex
     // strictly, with the image's built-ins; env values made text; secretary's keys.
     let mut document = parts[0].node.to_json();
     for part in &parts[1..] {
-        document = merge(part.node.to_json(), document).map_err(|m| ContentError::file(&part.display, m))?;
+        document = merge(part.node.to_json(), document).map_err(|e| e.locate(&parts, &[]))?;
     }
     if !document.get("service").is_some_and(Value::is_object) {
         return Err(ContentError::at(display, text, 1, 1, "the file has no `service:` map").with_fix("put the Marathon app definition under `service:`"));
@@ -174,7 +174,7 @@ fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, tex
     let service = document.get("service").cloned().unwrap_or(Value::Null);
     let image = service.pointer("/container/docker/image").and_then(Value::as_str).filter(|i| !i.is_empty()).map(str::to_owned);
     let override_ = document.get("override").cloned().unwrap_or(Value::Null);
-    let mut config = merge(service, override_).map_err(|m| ContentError::file(display, m))?;
+    let mut config = merge(service, override_).map_err(|e| e.locate(&parts, &["override"]))?;
     let second = Variables { fixed: &fixed, env, image };
     substitute(&mut config, &second, true, true, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;
 
@@ -231,7 +231,11 @@ fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<St
         Some(Value::Object(labels)) => {
             labels.insert(CHECKSUM_LABEL.into(), Value::String(checksum.clone()));
         }
-        _ => return Err(ContentError::file(display, "`labels` must be a map of strings")),
+        _ => {
+            let at = ["override", "service"].iter().find_map(|k| source.get(k).and_then(|s| s.entry("labels"))).or_else(|| source.entry("labels"));
+            let (line, column) = at.map_or((1, 1), |(k, _)| (k.line, k.column));
+            return Err(ContentError::at(display, text, line, column, "`labels` must be a map of names to text").with_fix("write each label as `name: value` under `labels:`"));
+        }
     }
     Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source, text: text.to_owned(), secrets: false })
 }
@@ -266,7 +270,8 @@ fn globals_for(file: &Path, root: &Path) -> Vec<PathBuf> {
     let mut dir = file.parent().map(Path::to_owned);
     while let Some(d) = dir {
         let candidate = d.join("globals.yml");
-        if candidate.is_file() && candidate != file {
+        // A folder or a symlink loop named globals.yml is reported when it is read.
+        if candidate.symlink_metadata().is_ok() && candidate != file {
             out.push(candidate);
         }
         if d == root || !d.starts_with(&root) {
@@ -304,14 +309,50 @@ fn check_keys(part: &Part) -> Result<Vec<String>, ContentError> {
     Ok(warnings)
 }
 
+/// Why two documents could not be merged, and where (the path of the patching map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeError {
+    /// Where, in the document that patches.
+    pub path: Vec<super::yaml::PathSegment>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl MergeError {
+    /// The error at the line that wrote the patch: the first part (the file, then its
+    /// globals) that has something at `path` below `section`.
+    fn locate(self, parts: &[Part], section: &[&str]) -> ContentError {
+        let fix = "an override map with numbers patches the list items with those numbers (0 is the first)";
+        for part in parts {
+            let root = section.iter().try_fold(&part.node, |node, key| node.get(key));
+            if let Some(root) = root {
+                let (node, depth) = root.locate(&self.path);
+                if depth == self.path.len() {
+                    let (line, column) = match (depth.checked_sub(1).map(|d| root.locate(&self.path[..d]).0), self.path.last()) {
+                        (Some(parent), Some(super::yaml::PathSegment::Key(k))) => parent.entry(k).map_or((node.line, node.column), |(key, _)| (key.line, key.column)),
+                        _ => (node.line, node.column),
+                    };
+                    return ContentError::at(&part.display, &part.text, line, column, self.message).with_fix(fix);
+                }
+            }
+        }
+        ContentError::file(parts.first().map_or("site", |p| p.display.as_str()), self.message).with_fix(fix)
+    }
+}
+
 /// lighter's merge: maps deep-merge, lists append, a map over a list patches the items its
 /// integer keys name, and otherwise the non-null `over` wins.
-pub fn merge(base: Value, over: Value) -> Result<Value, String> {
+pub fn merge(base: Value, over: Value) -> Result<Value, MergeError> {
+    use super::yaml::PathSegment;
+    let within = |key: PathSegment| move |mut e: MergeError| {
+        e.path.insert(0, key.clone());
+        e
+    };
     match (base, over) {
         (Value::Object(mut b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
-                    Some(existing) => *existing = merge(std::mem::take(existing), v)?,
+                    Some(existing) => *existing = merge(std::mem::take(existing), v).map_err(within(PathSegment::Key(k.clone())))?,
                     None => {
                         b.insert(k, v);
                     }
@@ -326,9 +367,14 @@ pub fn merge(base: Value, over: Value) -> Result<Value, String> {
         (Value::Array(mut b), Value::Object(o)) => {
             for (k, v) in o {
                 let len = b.len();
-                let index: usize = k.trim().trim_start_matches('+').parse().map_err(|_| format!("`{k}` cannot patch an item of a list: write the item's number (0 is the first)"))?;
-                let slot = b.get_mut(index).ok_or_else(|| format!("override patches item {index} of a list that has {len} items"))?;
-                *slot = merge(std::mem::take(slot), v)?;
+                let at = vec![PathSegment::Key(k.clone())];
+                let index: usize = k
+                    .trim()
+                    .trim_start_matches('+')
+                    .parse()
+                    .map_err(|_| MergeError { path: at.clone(), message: format!("`{k}` cannot patch an item of a list: write the item's number (0 is the first)") })?;
+                let slot = b.get_mut(index).ok_or_else(|| MergeError { path: at.clone(), message: format!("this patches item {index} of a list that has {len} items") })?;
+                *slot = merge(std::mem::take(slot), v).map_err(within(PathSegment::Key(k.clone())))?;
             }
             Ok(Value::Array(b))
         }

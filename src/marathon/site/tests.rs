@@ -113,6 +113,26 @@ fn an_override_with_integer_keys_patches_list_items() {
     let bad = yaml.replace("0: {servicePort", "5: {servicePort");
     let err = render_in(&[("a.yml", &bad)], "a.yml").unwrap_err();
     assert!(err.message.contains("item 5 of a list that has 2 items"), "{err}");
+    assert_eq!(err.location(), "a.yml:12:9", "the patching key's line: {err}");
+}
+
+#[test]
+fn labels_that_are_not_a_map_and_unreadable_files_name_their_place() {
+    let err = render_in(&[("a.yml", "service:\n  id: /a\n  labels: [x]\n")], "a.yml").unwrap_err();
+    assert_eq!(err.location(), "a.yml:3:3", "{err}");
+    let err = render_in(&[("a.yml", "service:\n  id: /a\n  cmd: caf\u{e9}\n")].map(|(p, t)| (p, t)), "a.yml");
+    assert!(err.is_ok(), "UTF-8 is fine");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yml"), b"\xEF\xBB\xBFservice:\n  id: /a\n  cmd: \xff\n").unwrap();
+    let err = render(&dir.path().join("a.yml"), "a.yml", dir.path(), &env()).unwrap_err();
+    assert_eq!(err.location(), "a.yml:3:8", "after the BOM, the bad byte's place: {err}");
+    std::fs::write(dir.path().join("a.yml"), "\u{feff}service:\n  id: /a\n").unwrap();
+    assert!(render(&dir.path().join("a.yml"), "a.yml", dir.path(), &env()).is_ok(), "a BOM is accepted");
+    std::fs::write(dir.path().join("b.json"), "\u{feff}{\"id\": \"/b\"}").unwrap();
+    assert!(render(&dir.path().join("b.json"), "b.json", dir.path(), &env()).is_ok(), "also in JSON");
+    std::fs::create_dir(dir.path().join("globals.yml")).unwrap();
+    let err = render(&dir.path().join("a.yml"), "a.yml", dir.path(), &env()).unwrap_err();
+    assert!(err.message.contains("a folder, not a file"), "a globals.yml folder is an error, not skipped: {err}");
 }
 
 #[test]
