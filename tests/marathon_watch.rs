@@ -134,3 +134,55 @@ async fn deployments_are_followed_by_polling_without_an_event_stream() {
     assert!(seen.iter().any(|e| matches!(e, WatchEvent::EventsLost(_))), "the lost stream is reported: {seen:#?}");
     task.abort();
 }
+
+#[tokio::test]
+async fn files_missed_while_marathon_was_down_are_sent_when_it_is_back() {
+    // A port nothing listens on yet: Marathon is "down" when watch starts.
+    let port = support::gateway::silent_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    support::write_files(dir.path(), &[("site/a.yml", APP_A), ("site/sub/b.yml", APP_B)]);
+    let (tx, mut rx) = mpsc::channel(64);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let marathon = Marathon::new(&url);
+    // Given as a relative folder, as a student types it.
+    let watcher = tokio::spawn({
+        let root = dir.path().to_owned();
+        async move {
+            std::env::set_current_dir(&root).unwrap();
+            watch(std::path::Path::new("site"), &marathon, &ProcessEnv, tx, async { let _ = stopped.await; }).await
+        }
+    });
+    let seen = until(&mut rx, "both files reported not deployed", {
+        let mut failed = 0;
+        move |e| {
+            if matches!(e, WatchEvent::File(r) if matches!(r.outcome, Outcome::Failed { .. })) {
+                failed += 1;
+            }
+            failed == 2
+        }
+    })
+    .await;
+    assert!(seen.iter().any(|e| file_outcome(e, "site/a.yml").is_some()), "names stay relative to the site folder: {seen:#?}");
+
+    // Marathon comes up at that address; nobody saves anything.
+    let double = MarathonDouble::start_at(&format!("127.0.0.1:{port}"), Shape::V15, Duration::from_millis(50)).await;
+    let seen = until(&mut rx, "both files deployed once Marathon answers", {
+        let mut done = 0;
+        move |e| {
+            if deployed(e, "site/a.yml") || deployed(e, "site/sub/b.yml") {
+                done += 1;
+            }
+            done == 2
+        }
+    })
+    .await;
+    assert!(seen.iter().any(|e| matches!(e, WatchEvent::MarathonBack(2))), "{seen:#?}");
+    assert!(double.double.app("/demo/a").is_some() && double.double.app("/demo/b").is_some());
+
+    // A save after that still works, and its name is still relative.
+    std::fs::write(dir.path().join("site/a.yml"), APP_A.replace("instances: 1", "instances: 3")).unwrap();
+    until(&mut rx, "a.yml redeployed", |e| deployed(e, "site/a.yml")).await;
+    let _ = stop.send(());
+    watcher.await.unwrap().unwrap();
+}

@@ -160,6 +160,7 @@ pub async fn run_watch(args: WatchArgs) -> anyhow::Result<Exit> {
                 },
                 WatchEvent::Removed(file) => eprintln!("- removed    {file}: its app keeps running; delete it in Marathon's UI if you want it gone"),
                 WatchEvent::EventsLost(why) => eprintln!("  (Marathon's event stream dropped: {why}; polling until it is back)"),
+                WatchEvent::MarathonBack(n) => eprintln!("Marathon answers again: sending the {n} file{} it missed", if n == 1 { "" } else { "s" }),
             }
         }
     });

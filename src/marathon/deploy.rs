@@ -220,6 +220,9 @@ pub struct DeployRun {
     pub unreachable: Option<String>,
     /// Whether Marathon answered for at least one file.
     pub reached: bool,
+    /// Files that rendered but were not sent because Marathon could not be reached (by
+    /// display name): `lab watch` sends them again once Marathon answers.
+    pub not_tried: Vec<String>,
 }
 
 /// Deploys the rendered files in order. A file that fails never stops the others; once
@@ -235,7 +238,10 @@ pub async fn deploy_each(marathon: &Marathon, rendered: Vec<(SiteFile, Result<Re
     for (file, app) in rendered {
         let result = match (app, &run.unreachable) {
             (Err(e), _) => FileResult::failed(&file.display, None, &e),
-            (Ok(app), Some(reason)) => not_tried(&app, reason),
+            (Ok(app), Some(reason)) => {
+                run.not_tried.push(file.display.clone());
+                not_tried(&app, reason)
+            }
             (Ok(app), None) => match deploy(marathon, &app).await {
                 Ok(r) => {
                     run.reached = true;
@@ -244,6 +250,7 @@ pub async fn deploy_each(marathon: &Marathon, rendered: Vec<(SiteFile, Result<Re
                 Err(e) => {
                     let reason = e.to_string();
                     let result = not_tried(&app, &reason);
+                    run.not_tried.push(file.display.clone());
                     run.unreachable = Some(reason);
                     result
                 }

@@ -1,7 +1,8 @@
 //! `watch`: deploy a site folder, then redeploy each file when it changes (editors' atomic
 //! renames included; a changed `globals.yml` redeploys every file below it), and follow each
 //! deployment until Marathon reports it done — from the event stream, with polling as the
-//! safety net for missed events and dropped connections.
+//! safety net for missed events and dropped connections. Files that could not be sent
+//! because Marathon was down are sent again as soon as it answers, without another save.
 
 use super::client::Marathon;
 use super::deploy::{self, FileResult, Outcome, SiteFile};
@@ -15,6 +16,9 @@ use tokio::time::Instant;
 
 /// How long a deployment may take before lab stops waiting for it.
 pub const FOLLOW_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How often lab asks whether Marathon is back, while files wait for it.
+pub const RETRY_EVERY: Duration = Duration::from_secs(2);
 
 /// What the watcher reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +42,8 @@ pub enum WatchEvent {
     Removed(String),
     /// The event stream dropped; lab polls until it is back.
     EventsLost(String),
+    /// Marathon answers again: the files it missed are being sent (how many).
+    MarathonBack(usize),
 }
 
 /// How a followed deployment ended.
@@ -59,6 +65,10 @@ pub async fn watch(
     events: mpsc::Sender<WatchEvent>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
+    // One spelling of the folder, so that names made from the watcher's paths and from the
+    // listing agree (and stay relative to the site folder).
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+    let dir = canonical.as_path();
     // Watch first, so edits made during the first deploy are not lost.
     let (_watcher, mut changes) = crate::course::watch::watch_dir(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     let (follow_tx, follow_rx) = mpsc::unbounded_channel::<(String, String, String)>();
@@ -67,14 +77,17 @@ pub async fn watch(
 
     tokio::pin!(shutdown);
     let all = deploy::collect(&[dir.to_owned()])?;
+    // Files Marathon has not received because it was down.
+    let mut waiting: Vec<SiteFile> = Vec::new();
     // Ctrl-C is heard even in the middle of deploying a batch.
     tokio::select! {
         () = &mut shutdown => {
             follower.abort();
             return Ok(());
         }
-        () = deploy_files(&all, marathon, env, &events, &follow_tx) => {}
+        missed = deploy_files(&all, marathon, env, &events, &follow_tx) => waiting = missed,
     }
+    let mut retry = tokio::time::interval(RETRY_EVERY);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -82,11 +95,23 @@ pub async fn watch(
                 let Some(changed) = changed else { break };
                 let (files, removed) = affected(dir, &changed);
                 for file in removed {
+                    waiting.retain(|w| w.display != file);
                     let _ = events.send(WatchEvent::Removed(file)).await;
                 }
+                waiting.retain(|w| !files.iter().any(|f| f.path == w.path));
                 tokio::select! {
                     () = &mut shutdown => break,
-                    () = deploy_files(&files, marathon, env, &events, &follow_tx) => {}
+                    missed = deploy_files(&files, marathon, env, &events, &follow_tx) => waiting.extend(missed),
+                }
+            }
+            _ = retry.tick(), if !waiting.is_empty() => {
+                if marathon.ping().await.is_ok() {
+                    let files = std::mem::take(&mut waiting);
+                    let _ = events.send(WatchEvent::MarathonBack(files.len())).await;
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        missed = deploy_files(&files, marathon, env, &events, &follow_tx) => waiting = missed,
+                    }
                 }
             }
         }
@@ -95,7 +120,8 @@ pub async fn watch(
     Ok(())
 }
 
-async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::UnboundedSender<(String, String, String)>) {
+/// Deploys `files`; returns those Marathon was not reached for.
+async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::UnboundedSender<(String, String, String)>) -> Vec<SiteFile> {
     // Each deployment is followed from the moment Marathon accepts it, so its end is not
     // missed while later files are still being sent.
     let mut register = |result: &FileResult| {
@@ -109,6 +135,7 @@ async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, ev
     for result in run.results {
         let _ = events.send(WatchEvent::File(result)).await;
     }
+    files.iter().filter(|f| run.not_tried.contains(&f.display)).cloned().collect()
 }
 
 /// The site files a burst of changes affects, and the site files that disappeared.

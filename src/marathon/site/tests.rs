@@ -312,3 +312,18 @@ fn the_course_demo_webapp_and_a_wolf3d_solution_render() {
     assert_eq!(wolf_app["instances"], json!(2));
     assert_eq!(wolf_app["constraints"], json!([["hostname", "GROUP_BY"]]));
 }
+
+#[test]
+fn self_doubling_variables_are_refused_at_their_line_within_the_budget() {
+    let mut yaml = String::from("variables:\n");
+    for i in 0..40 {
+        yaml.push_str(&format!("  v{i}: \"%{{v{}}}%{{v{}}}\"\n", i + 1, i + 1));
+    }
+    yaml.push_str("  v40: xx\nservice:\n  id: /a\n  cmd: \"run %{v0}\"\n");
+    let err = render_in(&[("a.yml", &yaml)], "a.yml").unwrap_err();
+    assert!(err.message.contains("grows past"), "{err}");
+    assert!(err.location().starts_with("a.yml:"), "{err}");
+    let err = render_in(&[("a.yml", "variables: {me: \"x%{me}\"}\nservice:\n  id: /a\n  cmd: \"%{me}\"\n")], "a.yml").unwrap_err();
+    assert_eq!(err.location(), "a.yml:1:19", "{err}");
+    assert!(err.message.contains("refers back to itself"), "{err}");
+}
