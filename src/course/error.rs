@@ -109,7 +109,7 @@ pub fn yaml_from_str<'de, T: serde::de::Deserialize<'de>>(text: &'de str) -> Res
 
 /// Converts a serde-saphyr error into a [`ContentError`].
 pub fn yaml_error(file: &str, text: &str, line_offset: u64, err: &serde_saphyr::Error) -> ContentError {
-    let message = strip_position_suffix(&err.without_snippet().to_string());
+    let message = in_users_words(&strip_position_suffix(&err.without_snippet().to_string()));
     match err.location() {
         Some(loc) if loc.line() > 0 => {
             let mut e = ContentError::at(file, text, loc.line(), loc.column(), message.clone());
@@ -130,8 +130,28 @@ fn strip_position_suffix(message: &str) -> String {
     }
 }
 
+/// The parser's budget errors, said the way an author understands them.
+fn in_users_words(message: &str) -> String {
+    if message.starts_with("recursion limit exceeded") {
+        "the YAML nests too deeply here for lab to read".to_owned()
+    } else if let Some(rest) = message.strip_prefix("budget breached: ") {
+        let what = rest.split([' ', '{', '(']).next().unwrap_or_default();
+        match what {
+            "Nodes" | "Events" | "AliasReplays" | "Aliases" => "the file holds more values than lab reads (each use of a YAML alias counts its whole anchor)".to_owned(),
+            "Depth" | "MaxDepth" => "the YAML nests too deeply here for lab to read".to_owned(),
+            _ => format!("the file is too large for lab to read ({})", what.to_ascii_lowercase()),
+        }
+    } else {
+        message.to_owned()
+    }
+}
+
 fn yaml_fix(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
+    if message.starts_with("the YAML nests too deeply") {
+        Some("write the structure flatter; course files are a few levels deep".into())
+    } else if message.starts_with("the file holds more values") || message.starts_with("the file is too large") {
+        Some("split the file, or remove repeated aliases".into())
+    } else if message.starts_with("unknown field") {
         Some("check the spelling; the message lists the keys allowed here".into())
     } else if message.starts_with("missing field") {
         Some("add the key; it is required".into())
@@ -176,6 +196,22 @@ mod tests {
         let quoted = err.source_line.unwrap();
         assert!(quoted.starts_with('…') && quoted.ends_with('…') && quoted.contains('X'), "{quoted}");
         assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
+    }
+
+    #[test]
+    fn the_parsers_budgets_are_said_in_the_authors_words() {
+        let deep = format!("title: {}{}\n", "[".repeat(2000), "]".repeat(2000));
+        let err = parse_yaml::<serde_json::Value>("labs/x/lab.yml", &deep, 0).unwrap_err();
+        assert!(err.location().starts_with("labs/x/lab.yml:1:"), "{err}");
+        assert_eq!(err.message, "the YAML nests too deeply here for lab to read");
+        assert!(err.fix.is_some());
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+        }
+        let err = parse_yaml::<serde_json::Value>("labs/x/lab.yml", &bomb, 0).unwrap_err();
+        assert!(err.message.starts_with("the file holds more values than lab reads"), "{err}");
+        assert!(err.position.is_some(), "{err}");
     }
 
     #[test]
