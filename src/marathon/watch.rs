@@ -77,16 +77,15 @@ pub async fn watch(
 
     tokio::pin!(shutdown);
     let all = deploy::collect(&[dir.to_owned()])?;
-    // Files Marathon has not received because it was down.
-    let mut waiting: Vec<SiteFile> = Vec::new();
-    // Ctrl-C is heard even in the middle of deploying a batch.
-    tokio::select! {
+    // Ctrl-C is heard even in the middle of deploying a batch. What Marathon did not
+    // receive because it was down waits for it.
+    let mut waiting: Vec<SiteFile> = tokio::select! {
         () = &mut shutdown => {
             follower.abort();
             return Ok(());
         }
-        missed = deploy_files(&all, marathon, env, &events, &follow_tx) => waiting = missed,
-    }
+        missed = deploy_files(&all, marathon, env, &events, &follow_tx) => missed,
+    };
     let mut retry = tokio::time::interval(RETRY_EVERY);
     loop {
         tokio::select! {

@@ -1,5 +1,6 @@
 //! `down`: removes everything labelled for a project — containers first (gracefully), then
-//! networks, and volumes only when asked. Works from a fresh shell; safe to repeat.
+//! networks, and volumes only when asked. Works from a fresh shell; safe to repeat. `stop`
+//! only stops the containers (the classroom's Stop button), so `up` resumes them.
 
 use super::engine::{Engine, StackError, is_not_found, project_filter};
 use super::progress::{Phase, Progress, StackEvent};
@@ -56,4 +57,29 @@ pub async fn down(engine: &Engine, project: &str, volumes: bool, progress: &dyn 
         }
     }
     Ok(report)
+}
+
+/// Stops `project`'s running containers and keeps everything (a later `up` starts them
+/// again). Returns the services stopped.
+pub async fn stop(engine: &Engine, project: &str) -> Result<Vec<String>, StackError> {
+    use bollard::query_parameters::StopContainerOptionsBuilder;
+    let docker = engine.docker();
+    let containers = existing_containers(docker, project).await?;
+    let stops = containers.iter().filter(|(_, c)| c.state.as_ref().is_some_and(|s| s.to_string() == "running")).map(|(service, container)| async move {
+        let Some(id) = container.id.as_deref() else { return Ok::<_, StackError>(None) };
+        let grace = container.labels.as_ref().and_then(|l| l.get(super::plan::labels::STOP_GRACE)).and_then(|g| g.parse::<i32>().ok()).unwrap_or(10);
+        match docker.stop_container(id, Some(StopContainerOptionsBuilder::default().t(grace).build())).await {
+            Ok(()) => Ok(Some(service.clone())),
+            Err(e) if is_not_found(&e) => Ok(None),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    });
+    let mut stopped = Vec::new();
+    for r in futures_util::future::join_all(stops).await {
+        stopped.extend(r?);
+    }
+    stopped.sort();
+    Ok(stopped)
 }

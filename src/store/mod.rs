@@ -1,5 +1,8 @@
 //! Persistent state in SQLite (sqlx): students, the steps they visited, and their exercise
-//! results (changes only). Migrations are compiled in and applied when the store opens.
+//! results (changes only); in classroom mode also classes, members, sessions and stacks
+//! (`classroom`). Migrations are compiled in and applied when the store opens.
+
+pub mod classroom;
 
 use crate::checks::{Criterion, ExerciseResult, Status};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -262,6 +265,14 @@ fn create_parent(path: &Path) -> Result<(), StoreError> {
         }
         _ => Ok(()),
     }
+}
+
+/// A short random suffix for internal names.
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 6];
+    // Uniqueness, not secrecy: a failed read still leaves the time-based part below.
+    let _ = getrandom::fill(&mut bytes);
+    format!("{:x}{}", now_ms(), bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 /// Current time as unix milliseconds (UTC).
