@@ -248,11 +248,14 @@ impl Provisioner for DockerProvisioner {
     }
 }
 
+/// Per layer of one image: (done, total) bytes.
+type LayerBytes = BTreeMap<String, (u64, u64)>;
+
 /// Stack progress turned into stages for the student.
 struct SinkProgress<'a> {
     sink: &'a dyn StageSink,
-    /// Per image: (done, total) bytes of the layers seen so far.
-    pulls: Mutex<BTreeMap<String, BTreeMap<String, (u64, u64)>>>,
+    /// Per image: its layers seen so far.
+    pulls: Mutex<BTreeMap<String, LayerBytes>>,
     failed: Mutex<Option<String>>,
 }
 
