@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod lab;
 pub mod markdown;
+pub mod placeholders;
 pub mod watch;
 
 pub use deck::{Deck, Slide};
