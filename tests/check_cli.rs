@@ -178,3 +178,33 @@ fn an_invalid_lab_file_is_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("labs/x/lab.yml:9:15: exercise `e`: a http check needs `service_port`"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn a_moved_service_port_is_given_with_service_port() {
+    let double = MarathonDouble::start(Shape::V15, Duration::from_millis(20)).await;
+    double.double.seed(serde_json::json!({
+        "id": "/demo/wolf3d", "instances": 2, "cpus": 0.1, "mem": 64,
+        "container": {"type": "DOCKER", "docker": {"image": "srenkens/wolfenstein3d:latest", "network": "BRIDGE",
+            "portMappings": [{"containerPort": 80, "servicePort": 8888}]}},
+        "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0}]
+    }));
+    let gateway = support::gateway::Gateway::start(200).await;
+    let dir = workspace(1);
+    let (url, home, port) = (double.url.clone(), dir.path().to_owned(), gateway.port);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["check", "wolf3d", "--marathon", &url, "--mesos", &url, "--host", "127.0.0.1", "--service-port", &format!("8888={port}"), "--json", "--db", ":memory:"])
+            .env("LAB_HOME", home.join("home"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reach = v["criteria"].as_array().unwrap().iter().find(|c| c["name"].as_str().unwrap_or("").starts_with("reachable")).unwrap();
+    assert!(reach["message"].as_str().unwrap().contains(&format!(":{}/", gateway.port)), "{reach}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_lab")).args(["check", "wolf3d", "--service-port", "8888"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("PORT=PUBLISHED"), "{}", text(&bad));
+}

@@ -38,6 +38,10 @@ pub struct CheckArgs {
     /// Your site folder (default: the workspace's).
     #[arg(long, value_name = "DIR")]
     site: Option<PathBuf>,
+    /// Where a service port is published, when your stack moved it (e.g. 8888=20003 in a
+    /// classroom; your stack panel lists these). Repeatable.
+    #[arg(long = "service-port", value_name = "PORT=PUBLISHED", value_parser = parse_port_pair)]
+    service_ports: Vec<(u16, u16)>,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -52,6 +56,13 @@ pub struct CheckArgs {
     db: Option<String>,
 }
 
+/// `8888=20003`.
+fn parse_port_pair(text: &str) -> Result<(u16, u16), String> {
+    let (a, b) = text.split_once('=').ok_or_else(|| format!("`{text}` is not PORT=PUBLISHED, e.g. 8888=20003"))?;
+    let port = |p: &str| p.trim().parse::<u16>().map_err(|_| format!("`{p}` is not a port number"));
+    Ok((port(a)?, port(b)?))
+}
+
 pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
     let course = Course::load(content).with_context(|| format!("cannot read course content from {}", content.describe()))?;
     let lab = choose_lab(&course, args.lab.as_deref(), args.exercise.as_deref())?;
@@ -64,7 +75,8 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
     };
     let project = args.target.project();
     let overrides = Overrides { marathon: args.marathon.clone(), mesos: args.mesos.clone(), host: args.host.clone(), site: args.site.clone() };
-    let target = resolve(&project, overrides).await;
+    let mut target = resolve(&project, overrides).await;
+    target.service_ports.extend(args.service_ports.iter().copied());
     let store = open_store(args.db.as_deref(), &args.target.student()).await;
 
     if args.watch {
