@@ -196,6 +196,12 @@ impl Classroom {
         self.read_class().id
     }
 
+    /// A short name for the class that is unique on a shared engine (derived from its key,
+    /// so it survives restarts): students' projects are `lab-<tag>-<student>`.
+    pub fn tag(&self) -> String {
+        format!("c{}", &tokens::hash_token(&self.read_class().secret)[..6])
+    }
+
     /// The lab the class runs.
     pub fn lab_id(&self) -> String {
         self.read_class().lab.clone()

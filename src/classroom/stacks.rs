@@ -82,11 +82,11 @@ impl Classroom {
     /// The request that starts `student`'s stack, creating their record and port block.
     async fn request(&self, student: StudentId) -> Result<StackRequest, ClassError> {
         let settings = self.settings();
-        let project = format!("lab-c{}-{}", self.id().0, student.0);
+        let project = format!("lab-{}-{}", self.tag(), student.0);
         let block = self.inner.provisioner.ports_per_stack();
         let record = self.inner.store.allocate_stack(self.id(), student, &project, settings.ports.from, settings.ports.to, block).await?.ok_or(ClassError::NoPorts(settings.ports))?;
         Ok(StackRequest {
-            student: format!("c{}-{}", self.id().0, student.0),
+            student: format!("{}-{}", self.tag(), student.0),
             project: record.project.clone(),
             port_base: record.port_base,
             public_host: settings.public_host,

@@ -122,7 +122,7 @@ async fn stacks_queue_beyond_capacity_and_a_stop_frees_the_place() {
     assert_eq!(c.stack_view(a).await.state, StackState::Stopped);
     let b_ready = until_state(&c, b, StackState::Ready).await;
     assert_eq!(b_ready.ports.get("web"), Some(&21002), "each student has a port block of their own");
-    assert!(fake.calls.lock().unwrap().contains(&format!("stop lab-c{}-{}", c.id().0, a.0)));
+    assert!(fake.calls.lock().unwrap().contains(&format!("stop lab-{}-{}", c.tag(), a.0)));
 }
 
 #[tokio::test]
@@ -131,7 +131,7 @@ async fn a_failed_start_says_which_service_and_shows_its_log() {
     let fake = Arc::new(Fake::default());
     let c = open(&store, fake.clone(), settings(5, None), None).await.classroom;
     let a = c.join(&c.join_code(), "a").await.unwrap().student;
-    fake.failing.lock().unwrap().insert(format!("lab-c{}-{}", c.id().0, a.0));
+    fake.failing.lock().unwrap().insert(format!("lab-{}-{}", c.tag(), a.0));
     c.start(a).await.unwrap();
     let failed = until_state(&c, a, StackState::Failed).await;
     let failure = failed.failure.unwrap();

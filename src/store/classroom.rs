@@ -157,7 +157,7 @@ impl Store {
 
     /// Adds a student called `display_name` to `class`.
     pub async fn add_member(&self, class: ClassId, display_name: &str) -> Result<StudentId, JoinError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT student_id FROM class_members WHERE class_id = ? AND name_key = ?")
             .bind(class.0)
             .bind(name_key(display_name))
@@ -257,7 +257,7 @@ impl Store {
             return Ok(Some(existing));
         }
         let block = block.max(1);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let used: Vec<i64> = sqlx::query_scalar("SELECT port_base FROM student_stacks WHERE class_id = ?").bind(class.0).fetch_all(&mut *tx).await?;
         let mut base = u32::from(from);
         let free = loop {

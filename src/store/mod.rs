@@ -132,7 +132,10 @@ impl Store {
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-        // Every pooled connection to ":memory:" would open its own empty database.
+        // Every pooled connection to ":memory:" would open its own empty database. Write
+        // transactions begin IMMEDIATE: a deferred one that reads and then writes fails at
+        // once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in between, whatever
+        // the busy timeout.
         let max = if *location == DbLocation::Memory { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
@@ -193,7 +196,7 @@ impl Store {
     /// exercise. Returns whether a row was added.
     pub async fn record_result(&self, student: StudentId, lab: &str, result: &ExerciseResult) -> Result<bool, StoreError> {
         let criteria = serde_json::to_string(&result.criteria).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Option<(String, String)> = sqlx::query_as(
             "SELECT status, criteria FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ? ORDER BY id DESC LIMIT 1",
         )
