@@ -1,6 +1,8 @@
 //! Where course files come from: compiled into the binary (the built-in course) or a folder
 //! on disk (`--content DIR`, for authors). Either way the loader sees one in-memory snapshot
-//! of `labs/**` and `slides/**`, keyed by `/`-separated relative paths.
+//! of `labs/**` and `slides/**`, keyed by `/`-separated relative paths. Nothing outside the
+//! content folder is ever read: a symlink is followed only when its target stays inside
+//! the folder (so a course cannot publish `/etc/passwd` through a link in `images/`).
 
 use super::error::ContentError;
 use rust_embed::RustEmbed;
@@ -44,9 +46,11 @@ impl ContentSource {
                         format!("{} has neither a labs/ nor a slides/ folder", root.display()),
                     ));
                 }
+                // Compared against targets as the OS resolves them (the root may itself be a link).
+                let real_root = root.canonicalize()?;
                 let mut entries = Vec::new();
                 for top in ["labs", "slides"] {
-                    walk(root, &root.join(top), &mut entries)?;
+                    walk(&real_root, &real_root.join(top), &mut entries)?;
                 }
                 Ok(Files::from_entries(entries))
             }
@@ -62,7 +66,8 @@ impl ContentSource {
     }
 }
 
-/// Recursively collects files below `dir`, skipping hidden and editor temporary files.
+/// Recursively collects files below `dir`, skipping hidden and editor temporary files and
+/// links that lead out of `root` (which must be canonical). Linked folders are not entered.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -77,14 +82,29 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::R
         if is_ignored(&name) {
             continue;
         }
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             walk(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            // A file deleted between listing and reading is simply gone from this snapshot.
-            if let Ok(bytes) = std::fs::read(&path) {
-                out.push((rel, bytes));
+            continue;
+        }
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        // Read what the link resolves to, and only when that is inside the content folder.
+        let source = if kind.is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(root) && target.is_file() => target,
+                Ok(target) if !target.starts_with(root) => {
+                    tracing::warn!("{rel}: not served: it links to {}, outside the content folder", target.display());
+                    continue;
+                }
+                _ => continue,
             }
+        } else {
+            path
+        };
+        // A file deleted between listing and reading is simply gone from this snapshot.
+        if let Ok(bytes) = std::fs::read(&source) {
+            out.push((rel, bytes));
         }
     }
     Ok(())
@@ -173,6 +193,26 @@ mod tests {
         assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/lab.yml", "labs/a/steps/one.md", "slides/d.md"]);
         assert_eq!(files.lab_ids(), vec!["a"]);
         assert_eq!(files.deck_ids(), vec!["d"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_only_inside_the_content_folder() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        std::fs::create_dir(outside.path().join("dir")).unwrap();
+        std::fs::write(outside.path().join("dir/x.svg"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("labs/a/images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::write(images.join("real.svg"), "<svg/>").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), images.join("passwd.svg")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("dir"), images.join("linked")).unwrap();
+        std::os::unix::fs::symlink("../../../labs/a/images/real.svg", images.join("alias.svg")).unwrap();
+        std::os::unix::fs::symlink("../images/../../../../nowhere", images.join("dangling.svg")).unwrap();
+        let files = ContentSource::Dir(dir.path().into()).read().unwrap();
+        assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/images/alias.svg", "labs/a/images/real.svg"]);
+        assert_eq!(files.bytes("labs/a/images/alias.svg"), Some(&b"<svg/>"[..]));
     }
 
     #[test]

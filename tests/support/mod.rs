@@ -48,6 +48,11 @@ impl TestApp {
     pub async fn with_files(files: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         write_files(dir.path(), files);
+        TestApp::from_dir(dir).await
+    }
+
+    /// The course in `dir`, as `lab serve --content DIR` would load it.
+    pub async fn from_dir(dir: tempfile::TempDir) -> TestApp {
         let course = Course::load(&ContentSource::Dir(dir.path().into())).expect("content");
         TestApp { state: state_for(course).await, content_dir: Some(dir) }
     }
@@ -106,6 +111,11 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `127.0.0.1:PORT`, for raw TCP clients.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
     }
 }
 
