@@ -96,15 +96,21 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(state: AppState) -> TestServer {
+        TestServer::start_with(state, web::ServerConfig::default()).await
+    }
+
+    /// A server with its own limits and host names.
+    pub async fn start_with(state: AppState, config: web::ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
         tokio::spawn(async move {
-            let _ = web::run(listener, serve_state, async move {
+            let result = web::run(listener, serve_state, config, async move {
                 let _ = stopped.await;
             })
             .await;
+            result.expect("the test server runs");
         });
         TestServer { base, state, stop: Some(stop) }
     }
