@@ -1,9 +1,22 @@
 //! Network helpers shared by every stage that talks to a service (Marathon, Mesos, the
-//! gateway, a Docker engine): the HTTP client set-up, short descriptions of request
+//! gateway, a Docker engine): the shared HTTP clients, short descriptions of request
 //! failures, and the host part of a URL. TLS is rustls with the ring provider, the same one bollard uses, so the binary
 //! carries one crypto library and no OpenSSL.
 
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
+use std::time::Duration;
+
+/// How long a check's probe (Mesos, the gateway) may take, connecting included.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long connecting to a service may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// No HTTP client could be set up (TLS roots, the system's configuration, or no file
+/// descriptors left). Building one never panics; this is returned instead.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot set up an HTTP client: {0}")]
+pub struct ClientError(String);
 
 /// Installs the process-wide rustls crypto provider (idempotent).
 pub fn install_crypto_provider() {
@@ -18,6 +31,31 @@ pub fn install_crypto_provider() {
 pub fn client_builder() -> reqwest::ClientBuilder {
     install_crypto_provider();
     reqwest::Client::builder().user_agent(concat!("lab/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The process's client for services (Marathon): built on first use and shared (it is a
+/// handle to one connection pool). It follows redirects and has no total timeout, so it
+/// suits event streams; give other requests one with `RequestBuilder::timeout`.
+pub fn http_client() -> Result<reqwest::Client, ClientError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    shared(&CLIENT, || client_builder().connect_timeout(CONNECT_TIMEOUT))
+}
+
+/// The process's client for probes: [`PROBE_TIMEOUT`] per request, and redirects are not
+/// followed (a 3xx is the answer being checked).
+pub fn probe_client() -> Result<reqwest::Client, ClientError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    shared(&CLIENT, || client_builder().timeout(PROBE_TIMEOUT).connect_timeout(PROBE_TIMEOUT).redirect(reqwest::redirect::Policy::none()))
+}
+
+/// The client in `cell`, building it first if needed. A failure is not remembered, so the
+/// next call tries again (running out of file descriptors passes).
+fn shared(cell: &OnceLock<reqwest::Client>, builder: impl FnOnce() -> reqwest::ClientBuilder) -> Result<reqwest::Client, ClientError> {
+    if let Some(client) = cell.get() {
+        return Ok(client.clone());
+    }
+    let built = builder().build().map_err(|e| ClientError(e.to_string()))?;
+    Ok(cell.get_or_init(|| built).clone())
 }
 
 /// A short, student-readable reason for a failed request.

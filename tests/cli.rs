@@ -56,3 +56,19 @@ fn unknown_arguments_are_exit_2() {
     let out = lab().arg("frobnicate").output().expect("run lab");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn serve_refuses_settings_that_would_be_unsafe_or_starve_pages() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--addr", "0.0.0.0:0"], "--public-host"),
+        (&["--addr", "127.0.0.1:0", "--public-host", "lab.school.lan/x"], "not a host name"),
+        (&["--addr", "127.0.0.1:0", "--max-connections", "20", "--max-streams", "20"], "between 1 and 19"),
+    ];
+    for (args, message) in cases {
+        let out = lab().arg("serve").args(args).args(["--db", ":memory:"]).env("LAB_HOME", home.path()).output().expect("run lab");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

@@ -29,7 +29,8 @@ impl<'t> Snapshot<'t> {
         self.mesos
             .get_or_init(|| async {
                 let Some(url) = &self.target.mesos else { return Err("no Mesos master URL is known (pass --mesos)".to_owned()) };
-                let response = self.target.http.get(format!("{}/master/state", url.trim_end_matches('/'))).send().await.map_err(|e| crate::net::describe_error(&e))?;
+                let http = crate::net::probe_client().map_err(|e| e.to_string())?;
+                let response = http.get(format!("{}/master/state", url.trim_end_matches('/'))).send().await.map_err(|e| crate::net::describe_error(&e))?;
                 if !response.status().is_success() {
                     return Err(format!("it answered {}", response.status()));
                 }
@@ -107,6 +108,7 @@ async fn marathon_up(target: &Target) -> Result<Vec<Criterion>, CheckError> {
     match target.marathon.ping().await {
         Ok(()) => Ok(vec![Criterion::new("Marathon answers", Status::Passed, format!("Marathon answers at {}", target.marathon.url()), None)]),
         Err(MarathonError::Unreachable { url, reason }) => Err(CheckError::MarathonUnreachable { url, reason }),
+        Err(MarathonError::Client(reason)) => Err(CheckError::MarathonUnreachable { url: target.marathon.url().to_owned(), reason }),
         Err(e) => Ok(vec![Criterion::new("Marathon answers", Status::Failed, format!("Marathon at {} answered: {e}", target.marathon.url()), Some("Marathon may still be starting; `lab logs marathon` shows why.".into()))]),
     }
 }
@@ -289,7 +291,11 @@ async fn http(check: &CheckSpec, target: &Target) -> Criterion {
     let name = format!("reachable on :{port}{path}");
     let hint = Some(format!("Nothing good answers on service port {port} yet: the gateway forwards it only to healthy tasks of an app whose servicePort is {port}."));
     // Redirects count as an answer (3xx), so they are not followed.
-    let response = target.http.get(&url).header("Connection", "close").send().await;
+    let http = match crate::net::probe_client() {
+        Ok(http) => http,
+        Err(e) => return Criterion::new(name, Status::Failed, format!("{url} was not tried: {e}"), None),
+    };
+    let response = http.get(&url).header("Connection", "close").send().await;
     match response {
         Err(e) => Criterion::new(name, Status::Failed, format!("{url} does not answer ({})", crate::net::describe_error(&e)), hint),
         Ok(r) => {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long any one probe may take.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+pub const PROBE_TIMEOUT: Duration = crate::net::PROBE_TIMEOUT;
 
 /// One student's endpoints.
 #[derive(Debug, Clone)]
@@ -25,22 +25,14 @@ pub struct Target {
     pub service_ports: HashMap<u16, u16>,
     /// The student's site folder.
     pub site_dir: Option<PathBuf>,
-    /// HTTP client for probes.
-    pub http: reqwest::Client,
 }
 
 impl Target {
     /// A target with explicit endpoints; `host` defaults to Marathon's host.
     pub fn new(marathon_url: &str, mesos_url: Option<String>, host: Option<String>, site_dir: Option<PathBuf>) -> Target {
         let host = host.unwrap_or_else(|| host_of(marathon_url));
-        // A redirect is an answer (3xx counts), so probes do not follow it.
-        let http = crate::net::client_builder()
-            .timeout(PROBE_TIMEOUT)
-            .connect_timeout(PROBE_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Target { marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT), mesos: mesos_url, host, service_ports: HashMap::new(), site_dir, http }
+        // Probes go through `net::probe_client`, shared by every target.
+        Target { marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT), mesos: mesos_url, host, service_ports: HashMap::new(), site_dir }
     }
 
     /// The URL for `path` on service port `port`.

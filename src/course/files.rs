@@ -1,10 +1,12 @@
 //! Where course files come from: compiled into the binary (the built-in course) or a folder
 //! on disk (`--content DIR`, for authors). Either way the loader sees one in-memory snapshot
-//! of `labs/**` and `slides/**`, keyed by `/`-separated relative paths.
+//! of `labs/**` and `slides/**`, keyed by `/`-separated relative paths. Nothing outside the
+//! content folder is ever read: a symlink is followed only when its target stays inside
+//! the folder (so a course cannot publish `/etc/passwd` through a link in `images/`).
 
 use super::error::ContentError;
 use rust_embed::RustEmbed;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(RustEmbed)]
@@ -44,10 +46,11 @@ impl ContentSource {
                         format!("{} has neither a labs/ nor a slides/ folder", root.display()),
                     ));
                 }
+                // Compared against targets as the OS resolves them (the root may itself be a link).
+                let real_root = root.canonicalize()?;
                 let mut entries = Vec::new();
-                let mut seen = HashSet::new();
                 for top in ["labs", "slides"] {
-                    walk(root, &root.join(top), &mut entries, &mut seen)?;
+                    walk(&real_root, &real_root.join(top), &mut entries)?;
                 }
                 let mut files = Files::default();
                 for (path, read) in entries {
@@ -74,21 +77,17 @@ impl ContentSource {
     }
 }
 
-/// Recursively collects files below `dir`, skipping hidden and editor temporary files.
-/// Symlinked folders are followed once each (a loop ends there); anything that cannot be
-/// read (a symlink loop, a folder named like a file lab reads, no permission) is kept as
-/// a problem at its path, so the lab or deck it belongs to shows why instead of vanishing.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Result<Vec<u8>, String>)>, seen: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+/// Recursively collects files below `dir`, skipping hidden and editor temporary files and
+/// links that lead out of `root` (which must be canonical). Linked folders are not entered.
+/// A content file that cannot be read (a symlink loop, a folder named like a file lab
+/// reads, no permission) is kept as a problem at its path, so the lab or deck it belongs to
+/// shows why instead of vanishing.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Result<Vec<u8>, String>)>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    if let Ok(real) = std::fs::canonicalize(dir)
-        && !seen.insert(real)
-    {
-        return Ok(());
-    }
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
@@ -99,17 +98,45 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Result<Vec<u8>, String>)
         }
         let Ok(rel) = path.strip_prefix(root) else { continue };
         let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        // `metadata` follows symlinks: a loop or a dangling link is an error here.
-        match std::fs::metadata(&path) {
+        let content = is_content_file_name(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if content {
+                out.push((rel, Err("it is a folder, not a file".to_owned())));
+            } else {
+                walk(root, &path, out)?;
+            }
+            continue;
+        }
+        // Read what the link resolves to, and only when that is inside the content folder.
+        let source = if kind.is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if !target.starts_with(root) => {
+                    tracing::warn!("{rel}: not served: it links to {}, outside the content folder", target.display());
+                    continue;
+                }
+                Ok(target) if target.is_dir() => {
+                    if content {
+                        out.push((rel, Err("it is a folder, not a file".to_owned())));
+                    }
+                    continue;
+                }
+                Ok(target) => target,
+                Err(e) => {
+                    if content {
+                        out.push((rel, Err(describe_io(&e))));
+                    }
+                    continue;
+                }
+            }
+        } else {
+            path
+        };
+        match std::fs::read(&source) {
+            Ok(bytes) => out.push((rel, Ok(bytes))),
+            // A file deleted between listing and reading is simply gone from this snapshot.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => out.push((rel, Err(describe_io(&e)))),
-            Ok(meta) if meta.is_dir() && is_content_file_name(&name) => out.push((rel, Err("it is a folder, not a file".to_owned()))),
-            Ok(meta) if meta.is_dir() => walk(root, &path, out, seen)?,
-            Ok(_) => match std::fs::read(&path) {
-                Ok(bytes) => out.push((rel, Ok(bytes))),
-                // A file deleted between listing and reading is simply gone from this snapshot.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => out.push((rel, Err(describe_io(&e)))),
-            },
         }
     }
     Ok(())
@@ -245,6 +272,26 @@ mod tests {
         assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/lab.yml", "labs/a/steps/one.md", "slides/d.md"]);
         assert_eq!(files.lab_ids(), vec!["a"]);
         assert_eq!(files.deck_ids(), vec!["d"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_only_inside_the_content_folder() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        std::fs::create_dir(outside.path().join("dir")).unwrap();
+        std::fs::write(outside.path().join("dir/x.svg"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("labs/a/images");
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::write(images.join("real.svg"), "<svg/>").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), images.join("passwd.svg")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("dir"), images.join("linked")).unwrap();
+        std::os::unix::fs::symlink("../../../labs/a/images/real.svg", images.join("alias.svg")).unwrap();
+        std::os::unix::fs::symlink("../images/../../../../nowhere", images.join("dangling.svg")).unwrap();
+        let files = ContentSource::Dir(dir.path().into()).read().unwrap();
+        assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/images/alias.svg", "labs/a/images/real.svg"]);
+        assert_eq!(files.bytes("labs/a/images/alias.svg"), Some(&b"<svg/>"[..]));
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub enum MarathonError {
         /// Response body (shortened).
         body: String,
     },
+    /// lab could not set up its HTTP client, so nothing was sent.
+    #[error("{0}")]
+    Client(String),
     /// Anything else Marathon answered with.
     #[error("Marathon answered {status}: {body}")]
     Http {
@@ -64,6 +67,13 @@ pub enum MarathonError {
         /// Response body (shortened).
         body: String,
     },
+}
+
+/// lab could not set up its HTTP client (see [`crate::net::ClientError`]).
+impl From<crate::net::ClientError> for MarathonError {
+    fn from(err: crate::net::ClientError) -> Self {
+        MarathonError::Client(err.to_string())
+    }
 }
 
 /// What a deployment-creating call returns.
@@ -76,11 +86,11 @@ pub struct DeploymentRef {
     pub version: Option<String>,
 }
 
-/// A Marathon endpoint.
+/// A Marathon endpoint. Requests go through the process's shared client.
 #[derive(Debug, Clone)]
 pub struct Marathon {
     base: String,
-    http: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Marathon {
@@ -91,8 +101,7 @@ impl Marathon {
 
     /// A client whose requests give up after `timeout`.
     pub fn with_timeout(url: &str, timeout: Duration) -> Marathon {
-        let http = crate::net::client_builder().timeout(timeout).connect_timeout(timeout.min(Duration::from_secs(3))).build().unwrap_or_default();
-        Marathon { base: url.trim_end_matches('/').to_owned(), http }
+        Marathon { base: url.trim_end_matches('/').to_owned(), timeout }
     }
 
     /// The base URL.
@@ -101,7 +110,7 @@ impl Marathon {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), MarathonError> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = crate::net::http_client()?.request(method, format!("{}{path}", self.base)).timeout(self.timeout);
         if let Some(body) = body {
             request = request.json(body);
         }

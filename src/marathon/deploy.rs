@@ -147,14 +147,14 @@ pub fn render_all(files: &[SiteFile], env: &dyn Env) -> Vec<(SiteFile, Result<Re
     files.iter().map(|f| (f.clone(), renderer.render(&f.path, &f.display, &f.root, env))).collect()
 }
 
-/// Deploys one rendered app. Only an unreachable Marathon is an `Err`: every other problem
-/// is this file's `Failed` outcome.
+/// Deploys one rendered app. Only an unreachable Marathon (or no HTTP client) is an `Err`:
+/// every other problem is this file's `Failed` outcome.
 pub async fn deploy(marathon: &Marathon, rendered: &RenderedApp) -> Result<FileResult, MarathonError> {
     let result = |outcome| FileResult { file: rendered.file.clone(), app: Some(rendered.id.clone()), outcome, warnings: rendered.warnings.clone() };
     match marathon.app(&rendered.id).await {
         Ok(Some(running)) if running.label(CHECKSUM_LABEL) == Some(rendered.checksum.as_str()) => return Ok(result(Outcome::Unchanged)),
         Ok(_) => {}
-        Err(e @ MarathonError::Unreachable { .. }) => return Err(e),
+        Err(e @ (MarathonError::Unreachable { .. } | MarathonError::Client(_))) => return Err(e),
         Err(e) => return Ok(result(failure(rendered, &e))),
     }
     let attempt = match rendered.format {
@@ -166,7 +166,7 @@ pub async fn deploy(marathon: &Marathon, rendered: &RenderedApp) -> Result<FileR
     };
     match attempt {
         Ok(deployment) => Ok(result(Outcome::Deployed { deployment })),
-        Err(e @ MarathonError::Unreachable { .. }) => Err(e),
+        Err(e @ (MarathonError::Unreachable { .. } | MarathonError::Client(_))) => Err(e),
         Err(e) => Ok(result(failure(rendered, &e))),
     }
 }

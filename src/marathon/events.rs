@@ -105,8 +105,8 @@ pub fn subscribe(marathon: &Marathon) -> EventStream {
 }
 
 async fn connect(marathon: &Marathon) -> Result<reqwest::Response, String> {
-    // The shared client has a total timeout; an event stream must not have one.
-    let client = crate::net::client_builder().connect_timeout(Duration::from_secs(3)).build().map_err(|e| e.to_string())?;
+    // The shared client has no total timeout, which an event stream must not have.
+    let client = crate::net::http_client().map_err(|e| e.to_string())?;
     let response = client
         .get(format!("{}/v2/events", marathon.url()))
         .header("Accept", "text/event-stream")

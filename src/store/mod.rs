@@ -132,13 +132,18 @@ impl Store {
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-        // Every pooled connection to ":memory:" would open its own empty database. Write
-        // transactions begin IMMEDIATE: a deferred one that reads and then writes fails at
-        // once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in between, whatever
+        // Write transactions begin IMMEDIATE: a deferred one that reads and then writes fails
+        // at once (SQLITE_BUSY_SNAPSHOT) when another connection wrote in between, whatever
         // the busy timeout.
-        let max = if *location == DbLocation::Memory { 1 } else { 4 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
+        // Every pooled connection to ":memory:" would open its own empty database, so an
+        // in-memory store has exactly one, never retired for idleness or age (the pool's
+        // defaults would replace it after 10 or 30 minutes, losing every record).
+        let pool_options = if *location == DbLocation::Memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(4)
+        };
+        let pool = pool_options
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { location: location.to_string(), source })?;

@@ -4,7 +4,7 @@
 
 use crate::course::ContentError;
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 /// A link offered on an error page.
@@ -37,6 +37,21 @@ pub enum WebError {
     /// The lab or deck exists but its files are broken.
     #[error("content error: {0}")]
     Content(ContentError),
+    /// The request names a host lab does not answer to (421): a mistyped address, or a
+    /// foreign site's name pointed at this machine (DNS rebinding).
+    #[error("wrong host {host:?}")]
+    WrongHost {
+        /// The host the request named (shortened).
+        host: String,
+        /// lab's own address, to offer instead.
+        suggestion: Option<String>,
+    },
+    /// A request that changes something came from another site's page (403).
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// lab is at its limit of open event streams (503, try again later).
+    #[error("too many open event streams")]
+    Busy,
     /// Anything else; logged, shown only as a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -63,6 +78,8 @@ struct ErrorPage<'a> {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let home = [Link::new("/", "All labs")];
+        let wrong_host_message;
+        let suggested;
         let (status, page) = match &self {
             WebError::NotFound { message, links } => (
                 StatusCode::NOT_FOUND,
@@ -78,6 +95,39 @@ impl IntoResponse for WebError {
                     links: &home,
                 },
             ),
+            WebError::WrongHost { host, suggestion } => {
+                wrong_host_message = format!(
+                    "lab does not answer to the name “{host}”. Open it with the address it was started with{}.",
+                    if suggestion.is_some() { " (below)" } else { "" }
+                );
+                suggested = suggestion.iter().map(|s| Link::new(s.clone(), s.clone())).collect::<Vec<_>>();
+                (
+                    StatusCode::MISDIRECTED_REQUEST,
+                    ErrorPage { status: 421, heading: "Wrong address for lab", message: &wrong_host_message, content_error: None, links: &suggested },
+                )
+            }
+            WebError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                ErrorPage {
+                    status: 403,
+                    heading: "Refused: this request came from another site",
+                    message: "lab only accepts changes (such as the Check button) from its own pages. Open lab at its own address and try again from there.",
+                    content_error: None,
+                    links: &home,
+                },
+            ),
+            WebError::Busy => {
+                let page = ErrorPage {
+                    status: 503,
+                    heading: "lab is busy",
+                    message: "Too many pages are following live updates right now. This page works without them; reload in a little while to get them back.",
+                    content_error: None,
+                    links: &home,
+                };
+                // Closing the connection gives its slot back at once.
+                let headers = [(header::RETRY_AFTER, "10"), (header::CONNECTION, "close")];
+                return (StatusCode::SERVICE_UNAVAILABLE, headers, render(&page)).into_response();
+            }
             WebError::Internal(err) => {
                 tracing::error!("request failed: {err:#}");
                 (
@@ -92,12 +142,17 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(err) => {
-                tracing::error!("cannot render the error page: {err}");
-                (status, "error").into_response()
-            }
+        (status, render(&page)).into_response()
+    }
+}
+
+/// The page as HTML; a plain word if the template fails (logged).
+fn render(page: &ErrorPage<'_>) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!("cannot render the error page: {err}");
+            "error".into_response()
         }
     }
 }

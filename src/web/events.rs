@@ -1,9 +1,12 @@
 //! `/events`: a server-sent event stream shared by every page. Pages reload on `reload`, and
-//! on reconnecting to a server with a different `hello` id (lab was restarted).
+//! on reconnecting to a server with a different `hello` id (lab was restarted). Open streams
+//! are capped (each holds a connection for as long as the page is open), so that streams can
+//! never take every connection from page requests; one over the cap is a 503.
 
-use super::AppState;
+use super::{AppState, WebError};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use tokio_stream::wrappers::BroadcastStream;
@@ -29,11 +32,26 @@ pub enum ServerEvent {
     Shutdown,
 }
 
-/// `GET /events`.
-pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// `GET /events`: the stream, or 503 when [`AppState::with_stream_limit`] streams are open.
+pub async fn stream(State(state): State<AppState>) -> Response {
+    let Ok(slot) = state.stream_slots.clone().try_acquire_owned() else {
+        tracing::debug!("refused an event stream: the limit is reached");
+        return WebError::Busy.into_response();
+    };
+    // The slot is freed when the stream is dropped: the page went away or lab stops.
+    let events = updates(&state).map(move |event| {
+        let _held = &slot;
+        Ok::<_, Infallible>(event)
+    });
+    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// The greeting, then every published event until lab shuts down.
+fn updates(state: &AppState) -> impl Stream<Item = Event> + use<> {
     // Subscribe before sending the greeting so nothing published in between is lost.
     let updates = BroadcastStream::new(state.events.subscribe());
-    let hello = stream::once(async move { Event::default().event("hello").data(&*state.boot_id) });
+    let boot_id = state.boot_id.clone();
+    let hello = stream::once(async move { Event::default().event("hello").data(&*boot_id) });
     let updates = updates
         .take_while(|msg| std::future::ready(!matches!(msg, Ok(ServerEvent::Shutdown))))
         .map(|msg| match msg {
@@ -45,5 +63,5 @@ pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
             Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reload").data("missed events"),
             Ok(ServerEvent::Shutdown) => Event::default().comment("bye"),
         });
-    Sse::new(hello.chain(updates).map(Ok)).keep_alive(KeepAlive::default())
+    hello.chain(updates)
 }

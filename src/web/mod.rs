@@ -1,25 +1,31 @@
 //! The browser face of lab (axum + askama): the home page, labs and their steps, the slide
 //! viewer and presenter view, content assets, and a server-sent event stream that tells open
-//! pages to reload when the course changes.
+//! pages to reload when the course changes. `server` runs it on a socket with timeouts and
+//! connection caps, `guard` keeps foreign hosts and other sites' pages out.
 
 mod assets;
 mod checks;
 mod error;
 mod events;
+mod guard;
+mod limits;
 mod pages;
+mod server;
 mod slides;
 
 pub use checks::{CheckTarget, spawn_live_checks};
 pub use error::WebError;
 pub use events::ServerEvent;
+pub use guard::{HostPolicy, HostPolicyError};
+pub use limits::{DEFAULT_HEADER_TIMEOUT, FdLimit, Limits, raise_fd_limit};
+pub use server::{ServerConfig, run};
 
 use crate::course::{ContentSource, Course};
 use crate::store::{Store, StudentId};
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::{Arc, RwLock};
-use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{Semaphore, broadcast};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -32,7 +38,12 @@ pub struct AppState {
     events: broadcast::Sender<ServerEvent>,
     boot_id: Arc<str>,
     checks: CheckTarget,
+    hosts: Arc<HostPolicy>,
+    stream_slots: Arc<Semaphore>,
 }
+
+/// Event streams allowed before [`AppState::with_stream_limit`] says otherwise.
+const DEFAULT_MAX_STREAMS: usize = 64;
 
 impl AppState {
     /// State for serving `course` to the solo `student`. Exercise checks are off until
@@ -47,7 +58,21 @@ impl AppState {
             events,
             boot_id: boot_id.into(),
             checks: CheckTarget::None,
+            hosts: Arc::new(HostPolicy::loopback()),
+            stream_slots: Arc::new(Semaphore::new(DEFAULT_MAX_STREAMS)),
         }
+    }
+
+    /// Answers only to the host names of `hosts` (until then: the loopback names).
+    pub fn with_hosts(mut self, hosts: HostPolicy) -> Self {
+        self.hosts = Arc::new(hosts);
+        self
+    }
+
+    /// Allows at most `max` open event streams (at least one).
+    pub fn with_stream_limit(mut self, max: usize) -> Self {
+        self.stream_slots = Arc::new(Semaphore::new(max.max(1)));
+        self
     }
 
     /// Checks exercises against `target`.
@@ -79,7 +104,9 @@ impl AppState {
     }
 }
 
-/// All routes. Exposed so tests can drive the router without a socket.
+/// All routes. Exposed so tests can drive the router without a socket. Every request must
+/// name one of lab's hosts, and every one that changes something must come from lab's own
+/// pages (see `guard`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
@@ -96,21 +123,11 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{*path}", get(assets::content_file))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(pages::not_found)
+        .layer(guard::same_origin_layer())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::check_host))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves until `shutdown` resolves; then open event streams are closed so that the
-/// graceful shutdown does not wait on them.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let closer = state.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closer.publish(ServerEvent::Shutdown);
-        })
-        .await
 }
 
 /// Reloads the course whenever a file under `dir` changes. Runs until the process ends.

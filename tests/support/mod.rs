@@ -48,6 +48,11 @@ impl TestApp {
     pub async fn with_files(files: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         write_files(dir.path(), files);
+        TestApp::from_dir(dir).await
+    }
+
+    /// The course in `dir`, as `lab serve --content DIR` would load it.
+    pub async fn from_dir(dir: tempfile::TempDir) -> TestApp {
         let course = Course::load(&ContentSource::Dir(dir.path().into())).expect("content");
         TestApp { state: state_for(course).await, content_dir: Some(dir) }
     }
@@ -91,21 +96,32 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(state: AppState) -> TestServer {
+        TestServer::start_with(state, web::ServerConfig::default()).await
+    }
+
+    /// A server with its own limits and host names.
+    pub async fn start_with(state: AppState, config: web::ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
         tokio::spawn(async move {
-            let _ = web::run(listener, serve_state, async move {
+            let result = web::run(listener, serve_state, config, async move {
                 let _ = stopped.await;
             })
             .await;
+            result.expect("the test server runs");
         });
         TestServer { base, state, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `127.0.0.1:PORT`, for raw TCP clients.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
     }
 }
 
