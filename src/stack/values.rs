@@ -4,6 +4,7 @@
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -178,8 +179,11 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out: Vec<(String, V)> = Vec::new();
+                // A set beside the list: searching the list for every key made a file
+                // with 120k services take 16 s to read.
+                let mut seen = HashSet::new();
                 while let Some(Text(key)) = map.next_key()? {
-                    if out.iter().any(|(k, _)| *k == key) {
+                    if !seen.insert(key.clone()) {
                         return Err(de::Error::custom(format!("`{key}` is defined twice")));
                     }
                     let value = map.next_value()?;
@@ -398,6 +402,28 @@ mod tests {
         assert_eq!(split_command(r#"sh -c 'echo "hi there"' x\ y"#).unwrap(), vec!["sh", "-c", r#"echo "hi there""#, "x y"]);
         assert_eq!(split_command(r#"a "b \"c\"" ''"#).unwrap(), vec!["a", r#"b "c""#, ""]);
         assert!(split_command("echo 'oops").is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_linear_time() {
+        // 200k keys: searching the list for each key (the old way) compares 2·10¹⁰ keys,
+        // minutes of work; a set takes a fraction of a second. The timeout only turns a
+        // regression into a failure instead of a hang.
+        let n = 200_000;
+        let mut text = String::from("{");
+        for i in 0..n {
+            text.push_str(&format!("\"service-{i}\": {},", i % 7));
+        }
+        text.push_str("\"service-0\": 1}");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(serde_json::from_str::<OrderedMap<u8>>(&text).map_err(|e| e.to_string()));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("reading 200k keys must not take minutes");
+        let err = result.expect_err("the last key repeats the first");
+        assert!(err.contains("`service-0` is defined twice"), "{err}");
+        let fine: OrderedMap<u8> = serde_json::from_str(&format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\": 1")).collect::<Vec<_>>().join(","))).unwrap();
+        assert_eq!(fine.0.len(), n);
     }
 
     #[derive(Debug, Deserialize)]

@@ -211,7 +211,8 @@ pub fn env_name(name: &str) -> String {
 pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, StackFileError> {
     let (vars, ports) = lab_variables(file, text, opts)?;
     let stack = StackFile::parse(file, text, &vars)?;
-    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack };
+    let service_names = stack.services.keys().collect();
+    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack, service_names };
     resolver.resolve(ports).map_err(|mut problems| {
         problems.sort_by_key(|p| p.position);
         StackFileError { problems }
@@ -224,6 +225,8 @@ struct Resolver<'a> {
     opts: &'a ProjectOptions,
     vars: &'a HashMap<String, String>,
     stack: &'a StackFile,
+    /// The services' names, to look them up without walking the list each time.
+    service_names: HashSet<&'a str>,
 }
 
 impl Resolver<'_> {
@@ -409,7 +412,7 @@ impl Resolver<'_> {
         match s.network_mode.as_deref() {
             Some(mode) if mode.starts_with("service:") => {
                 let parent = &mode["service:".len()..];
-                if self.stack.services.get(parent).is_none() {
+                if !self.service_names.contains(parent) {
                     return Err(err(format!("network_mode points at service `{parent}`, which does not exist")));
                 }
                 network_parent = Some(parent.to_owned());
@@ -603,7 +606,7 @@ impl Resolver<'_> {
             depends_on.push((parent.clone(), Condition::ServiceStarted));
         }
         for (dep, _) in &depends_on {
-            if self.stack.services.get(dep).is_none() {
+            if !self.service_names.contains(dep.as_str()) {
                 return Err(err(format!("depends on `{dep}`, which is not a service in this file")));
             }
         }
@@ -626,10 +629,18 @@ impl Resolver<'_> {
 
 /// Services that build the same image name must build it the same way.
 fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
-    for (i, s) in services.iter().enumerate() {
+    // The first service that builds each image name, and how.
+    let mut first: HashMap<&str, (&str, &BuildPlan)> = HashMap::new();
+    for s in services {
         let Some(build) = &s.build else { continue };
-        if let Some(other) = services[..i].iter().find(|o| o.image == s.image && o.build.as_ref().is_some_and(|b| b != build)) {
-            return Err((s.name.clone(), format!("builds the image `{}` differently from service `{}`; give one of them another `image:` name", s.image, other.name)));
+        match first.get(s.image.as_str()) {
+            Some((other, b)) if *b != build => {
+                return Err((s.name.clone(), format!("builds the image `{}` differently from service `{other}`; give one of them another `image:` name", s.image)));
+            }
+            Some(_) => {}
+            None => {
+                first.insert(&s.image, (&s.name, build));
+            }
         }
     }
     Ok(())
@@ -637,9 +648,10 @@ fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
 fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> {
+    let healthless: HashSet<&str> = services.iter().filter(|s| !s.has_healthcheck).map(|s| s.name.as_str()).collect();
     for s in services {
         for (dep, condition) in &s.depends_on {
-            let healthless = services.iter().any(|d| d.name == *dep && !d.has_healthcheck);
+            let healthless = healthless.contains(dep.as_str());
             if *condition == Condition::ServiceHealthy && healthless {
                 return Err((s.name.clone(), format!("waits for `{dep}` to be healthy, but `{dep}` has no healthcheck")));
             }
