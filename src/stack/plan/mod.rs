@@ -10,7 +10,6 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
     NetworkingConfig, PortBinding,
 };
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -158,26 +157,12 @@ pub struct VolumePlan {
     pub labels: HashMap<String, String>,
 }
 
-/// Only `x-lab.ports`, read before interpolation (the port variables depend on it).
-#[derive(Deserialize)]
-struct PortsOnly {
-    #[serde(default, rename = "x-lab")]
-    x_lab: Option<PortsSection>,
-}
-
-#[derive(Deserialize)]
-struct PortsSection {
-    #[serde(default)]
-    ports: super::values::OrderedMap<u16>,
-}
-
 /// Named host ports, in declaration order.
 pub type NamedPorts = Vec<(String, u16)>;
 
 /// The variables lab supplies, from the options and the file's named ports.
 pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, NamedPorts), ContentError> {
-    let pre: PortsOnly = crate::course::error::parse_yaml(file, text, 0)?;
-    let declared = pre.x_lab.map(|x| x.ports.0).unwrap_or_default();
+    let declared = declared_ports(file, text)?;
     let mut ports = Vec::with_capacity(declared.len());
     for (i, (name, port)) in declared.into_iter().enumerate() {
         let port = match opts.port_base {
@@ -199,6 +184,21 @@ pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(H
         vars.insert(format!("LAB_PORT_{}", env_name(name)), port.to_string());
     }
     Ok((vars, ports))
+}
+
+/// `x-lab.ports`, read before interpolation (the port variables depend on it), from the
+/// same positioned tree as the rest of the file. A shape other than a map is left to the
+/// schema, which reports it with every other problem.
+fn declared_ports(file: &str, text: &str) -> Result<NamedPorts, ContentError> {
+    let tree = super::yaml::read(file, text)?;
+    let Some(entries) = tree.get("x-lab").and_then(|x| x.get("ports")).and_then(|p| p.entries()) else { return Ok(Vec::new()) };
+    entries
+        .iter()
+        .map(|(key, node)| match &node.value {
+            super::tree::Value::UInt(port) if *port <= u64::from(u16::MAX) => Ok((key.name.clone(), *port as u16)),
+            _ => Err(ContentError::at(file, text, node.line, node.column, format!("x-lab.ports `{}` must be a port number (0-65535), not {}", key.name, node.describe()))),
+        })
+        .collect()
 }
 
 /// `game-ui` → `GAME_UI`.
