@@ -79,6 +79,8 @@ impl Node {
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::UInt(u) => Some(u.to_string()),
+            // `1e300` as written, not three hundred digits.
+            Value::Float(f) if f.abs() >= 1e16 || (*f != 0.0 && f.abs() < 1e-6) => Some(format!("{f:e}")),
             Value::Float(f) => Some(f.to_string()),
             Value::Str(s) => Some(s.clone()),
             Value::Null | Value::Seq(_) | Value::Map(_) => None,

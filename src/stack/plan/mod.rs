@@ -511,7 +511,13 @@ impl Resolver<'_> {
                     }
                 };
                 let ns = |d: &Option<String>| -> Result<Option<i64>, ContentError> {
-                    d.as_deref().map(|d| parse_duration(d).map(|d| d.as_nanos() as i64).map_err(|m| err(format!("healthcheck: {m}")))).transpose()
+                    d.as_deref()
+                        .map(|d| {
+                            let nanos = parse_duration(d).map_err(|m| err(format!("healthcheck: {m}")))?.as_nanos();
+                            // The schema refuses longer times; never wrap around.
+                            i64::try_from(nanos).map_err(|_| err(format!("healthcheck: `{d}` is longer than the engine can hold")))
+                        })
+                        .transpose()
                 };
                 Some(HealthConfig {
                     test,
