@@ -260,6 +260,9 @@ fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
     for r in rows {
         println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
     }
+    for s in state.services.iter().filter(|s| s.problem.is_some()) {
+        println!("! {}: {}", s.service, s.problem.as_deref().unwrap_or_default());
+    }
     if !state.links.is_empty() {
         println!();
         let w = state.links.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);

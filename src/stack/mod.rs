@@ -16,6 +16,7 @@ pub mod plan;
 pub mod progress;
 pub mod project;
 mod schema;
+pub mod sharing;
 pub mod status;
 mod tree;
 pub mod up;

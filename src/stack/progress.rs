@@ -10,6 +10,9 @@ pub enum Phase {
     Creating,
     /// Being replaced because its configuration changed.
     Recreating,
+    /// Being replaced to join the current network namespace of the service it shares,
+    /// which was replaced or restarted since it joined.
+    Reattaching,
     /// Being started.
     Starting,
     /// Started; waiting for its healthcheck.
@@ -29,6 +32,7 @@ impl Phase {
             Phase::Kept => "unchanged",
             Phase::Creating => "creating",
             Phase::Recreating => "recreating (configuration changed)",
+            Phase::Reattaching => "recreating (to rejoin the network it shares)",
             Phase::Starting => "starting",
             Phase::WaitingHealthy => "waiting until healthy",
             Phase::Running => "running",

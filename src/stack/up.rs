@@ -60,7 +60,8 @@ pub struct UpReport {
 enum Decision {
     Keep { id: String, running: bool },
     Create,
-    Recreate { old_id: String },
+    /// Replace the container; `reattach` when only the namespace it shares is new.
+    Recreate { old_id: String, reattach: bool },
 }
 
 /// How far a service has come, for its dependents.
@@ -98,7 +99,10 @@ pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: 
             (s.name.as_str(), config_hash(s, &image.id, image.build_hash.as_deref()))
         })
         .collect();
-    let decisions = decide(plan, &existing, &hashes);
+    // What the engine says about services sharing another's network: a sharer whose
+    // target was replaced or restarted since it joined is replaced, whatever its hash.
+    let stale: HashSet<String> = super::sharing::sharers(docker, &existing).await.into_iter().filter(|(_, s)| s.attachment.is_stale()).map(|(service, _)| service).collect();
+    let decisions = decide(plan, &existing, &hashes, &stale);
     let actions = run(docker, plan, &decisions, &hashes, progress, options).await?;
     remove_stale_networks(docker, plan).await;
     Ok(UpReport { actions, removed })
@@ -223,8 +227,9 @@ fn is_running(c: &ContainerSummary) -> bool {
 }
 
 /// Decides per service, parents first, so that a service sharing the network of a replaced
-/// (or restarted) container is replaced too: its old namespace is gone.
-fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &HashMap<&str, String>) -> HashMap<String, Decision> {
+/// (or restarted) container is replaced too: its old namespace is gone. `stale` names the
+/// sharers the engine already shows in a namespace other than their target's.
+fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &HashMap<&str, String>, stale: &HashSet<String>) -> HashMap<String, Decision> {
     let mut decisions: HashMap<String, Decision> = HashMap::new();
     let by_name: HashMap<&str, &ServicePlan> = plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
     fn decide_one(
@@ -232,6 +237,7 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
         by_name: &HashMap<&str, &ServicePlan>,
         existing: &HashMap<String, ContainerSummary>,
         hashes: &HashMap<&str, String>,
+        stale: &HashSet<String>,
         decisions: &mut HashMap<String, Decision>,
     ) {
         if decisions.contains_key(name) {
@@ -239,8 +245,8 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
         }
         let service = by_name[name];
         let parent_replaced = service.network_parent.as_deref().is_some_and(|p| {
-            decide_one(p, by_name, existing, hashes, decisions);
-            !matches!(decisions.get(p), Some(Decision::Keep { running: true, .. }))
+            decide_one(p, by_name, existing, hashes, stale, decisions);
+            !matches!(decisions.get(p), Some(Decision::Keep { running: true, .. })) || stale.contains(name)
         });
         let decision = match existing.get(name) {
             None => Decision::Create,
@@ -250,13 +256,17 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
                 // A container that was created but never started may lack the networks an
                 // interrupted `up` was about to connect: build it again.
                 let never_started = c.state == Some(bollard::models::ContainerSummaryStateEnum::CREATED);
-                if same && !parent_replaced && !never_started { Decision::Keep { id, running: is_running(c) } } else { Decision::Recreate { old_id: id } }
+                if same && !parent_replaced && !never_started {
+                    Decision::Keep { id, running: is_running(c) }
+                } else {
+                    Decision::Recreate { old_id: id, reattach: same && parent_replaced && !never_started }
+                }
             }
         };
         decisions.insert(name.to_owned(), decision);
     }
     for s in &plan.services {
-        decide_one(&s.name, &by_name, existing, hashes, &mut decisions);
+        decide_one(&s.name, &by_name, existing, hashes, stale, &mut decisions);
     }
     decisions
 }
@@ -349,8 +359,9 @@ async fn bring_up(
             Action::Started
         }
         Decision::Create | Decision::Recreate { .. } => {
-            if let Decision::Recreate { old_id } = decision {
-                progress.event(StackEvent::Service { service: name, phase: Phase::Recreating });
+            if let Decision::Recreate { old_id, reattach } = decision {
+                let phase = if *reattach { Phase::Reattaching } else { Phase::Recreating };
+                progress.event(StackEvent::Service { service: name, phase });
                 let old = ContainerSummary { id: Some(old_id.clone()), labels: service.create.labels.clone(), ..Default::default() };
                 remove_container(docker, &old).await?;
             } else {

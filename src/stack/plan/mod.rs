@@ -37,6 +37,8 @@ pub mod labels {
     pub const NAME: &str = "lab.name";
     /// On an image lab built: the digest of its build context, Dockerfile, args and target.
     pub const BUILD_HASH: &str = "lab.build-hash";
+    /// On a container that joins another service's network namespace: that service.
+    pub const NETWORK_OF: &str = "lab.network-of";
 }
 
 /// Who the stack is for and where it runs.
@@ -561,6 +563,9 @@ impl Resolver<'_> {
             container_labels.insert(k, v.unwrap_or_default());
         }
         container_labels.insert(labels::SERVICE.into(), name.to_owned());
+        if let Some(parent) = &network_parent {
+            container_labels.insert(labels::NETWORK_OF.into(), parent.clone());
+        }
         if let Some(g) = stop_grace {
             container_labels.insert(labels::STOP_GRACE.into(), g.as_secs().to_string());
         }
