@@ -12,6 +12,8 @@ pub mod engine;
 pub mod file;
 pub mod images;
 pub mod interpolate;
+pub mod lock;
+mod objects;
 pub mod plan;
 pub mod progress;
 pub mod project;

@@ -85,6 +85,13 @@ pub enum StackEvent<'a> {
         /// The tag built.
         image: &'a str,
     },
+    /// Another `up` or `down` of the project holds its lock; lab waits for it.
+    WaitingForLock {
+        /// The project.
+        project: &'a str,
+        /// Who holds the lock, in words.
+        holder: &'a str,
+    },
     /// A service changed phase.
     Service {
         /// Service name.

@@ -94,7 +94,7 @@ fn same_id(a: &str, b: &str) -> bool {
 /// of fraction and trailing zeros dropped) as something that orders correctly: the date
 /// and time to the second, then nanoseconds. Text comparison would not (`.5Z` > `.45Z`
 /// works, but `.5Z` > `.50001Z` does not).
-fn instant(text: &str) -> Option<(&str, u32)> {
+pub(super) fn instant(text: &str) -> Option<(&str, u32)> {
     let text = text.strip_suffix('Z')?;
     let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
     if seconds.len() != 19 || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
