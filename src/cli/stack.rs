@@ -270,9 +270,10 @@ fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
         .services
         .iter()
         .map(|s| {
-            let st = match &s.health {
-                Some(h) => format!("{} ({h})", s.state),
-                None => s.state.clone(),
+            let st = match (&s.health, &s.problem) {
+                (_, Some(_)) => format!("{} (cut off, see below)", s.state),
+                (Some(h), None) => format!("{} ({h})", s.state),
+                (None, None) => s.state.clone(),
             };
             let ports = s.ports.iter().map(|p| format!("{}→{}/{}", p.host_port, p.container_port, p.protocol)).collect::<Vec<_>>().join(", ");
             [s.service.clone(), st, ports]
