@@ -109,16 +109,15 @@ pub struct UpArgs {
 pub struct WaitArgs {
     /// When another lab up or down is running for this project, wait for it to finish
     /// (at most SECONDS when given) instead of stopping at once with exit code 2.
-    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "0")]
-    wait: Option<u64>,
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true)]
+    wait: Option<Option<u64>>,
 }
 
 impl WaitArgs {
     fn lock_wait(&self) -> LockWait {
         match self.wait {
             None => LockWait::FailFast,
-            Some(0) => LockWait::Wait(None),
-            Some(seconds) => LockWait::Wait(Some(Duration::from_secs(seconds))),
+            Some(limit) => LockWait::Wait(limit.map(Duration::from_secs)),
         }
     }
 }

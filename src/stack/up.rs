@@ -9,9 +9,9 @@ use super::engine::{Engine, StackError, engine_message, is_not_found, project_fi
 use super::file::Condition;
 use super::plan::{Plan, ServicePlan, labels};
 use super::progress::{Phase, Progress, StackEvent};
-use bollard::Docker;
 use super::lock::LockWait;
 use super::objects::{NetworkIds, ensure_networks, ensure_volumes, on_kept_networks, remove_stale_networks};
+use bollard::Docker;
 use bollard::models::{ContainerSummary, EndpointSettings, HealthStatusEnum, NetworkConnectRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
 use std::collections::{HashMap, HashSet};
@@ -61,7 +61,8 @@ pub struct UpReport {
 enum Decision {
     Keep { id: String, running: bool },
     Create,
-    /// Replace the container; `reattach` when only the namespace it shares is new.
+    /// Replace the container; `reattach` when its configuration is unchanged and only what
+    /// it is attached to (a shared namespace, a network) must be new.
     Recreate { old_id: String, reattach: bool },
 }
 
@@ -74,7 +75,6 @@ enum Readiness {
     Failed,
 }
 
-/// Converges the engine to `plan`.
 /// Converges the engine to `plan`, holding the project's lock throughout (see [`super::lock`]).
 pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: &UpOptions) -> Result<UpReport, StackError> {
     let waiting = |holder: &str| progress.event(StackEvent::WaitingForLock { project: &plan.project, holder });
@@ -185,7 +185,7 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
             return;
         }
         let service = by_name[name];
-        let parent_replaced = service.network_parent.as_deref().is_some_and(|p| {
+        let reattach_needed = service.network_parent.as_deref().is_some_and(|p| {
             decide_one(p, by_name, existing, hashes, reattach, decisions);
             !matches!(decisions.get(p), Some(Decision::Keep { running: true, .. }))
         }) || reattach.contains(name);
@@ -197,10 +197,10 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
                 // A container that was created but never started may lack the networks an
                 // interrupted `up` was about to connect: build it again.
                 let never_started = c.state == Some(bollard::models::ContainerSummaryStateEnum::CREATED);
-                if same && !parent_replaced && !never_started {
+                if same && !reattach_needed && !never_started {
                     Decision::Keep { id, running: is_running(c) }
                 } else {
-                    Decision::Recreate { old_id: id, reattach: same && parent_replaced && !never_started }
+                    Decision::Recreate { old_id: id, reattach: same && reattach_needed && !never_started }
                 }
             }
         };
