@@ -149,6 +149,9 @@ impl Progress for TerminalProgress {
                 }
             }
             (None, StackEvent::ServiceFailed { service, reason }) => eprintln!("{service:<14} FAILED: {reason}"),
+            (_, StackEvent::WaitingForLock { project, holder }) => {
+                eprintln!("waiting for another lab up or down of project {project} to finish ({holder}) …");
+            }
         }
     }
 }

@@ -5,7 +5,8 @@ use super::progress::TerminalProgress;
 use crate::course::{ContentSource, Files};
 use crate::stack::project::{self, StackSource};
 use crate::stack::status::{ProjectStatus, logs, status};
-use crate::stack::{Engine, ProjectOptions, UpOptions, down::down, plan::plan, up};
+use crate::stack::lock::LockWait;
+use crate::stack::{Engine, ProjectOptions, UpOptions, down::down_waiting, plan::plan, up};
 use anyhow::Context;
 use futures_util::StreamExt;
 use std::io::Write;
@@ -99,6 +100,26 @@ pub struct UpArgs {
     /// Seconds to wait for Marathon before deploying the lab's site.
     #[arg(long, default_value_t = 300)]
     marathon_timeout: u64,
+    #[command(flatten)]
+    wait: WaitArgs,
+}
+
+/// Waiting for another `up` or `down` of the same project.
+#[derive(Debug, clap::Args)]
+pub struct WaitArgs {
+    /// When another lab up or down is running for this project, wait for it to finish
+    /// (at most SECONDS when given) instead of stopping at once with exit code 2.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true)]
+    wait: Option<Option<u64>>,
+}
+
+impl WaitArgs {
+    fn lock_wait(&self) -> LockWait {
+        match self.wait {
+            None => LockWait::FailFast,
+            Some(limit) => LockWait::Wait(limit.map(Duration::from_secs)),
+        }
+    }
 }
 
 /// Arguments of `lab down`.
@@ -109,6 +130,8 @@ pub struct DownArgs {
     /// Also remove the project's named volumes (pulled task images, data).
     #[arg(long)]
     volumes: bool,
+    #[command(flatten)]
+    wait: WaitArgs,
 }
 
 /// Arguments of `lab status`.
@@ -147,7 +170,7 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let engine = Engine::connect().await?;
     eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());
     let progress = TerminalProgress::new();
-    let up_options = UpOptions { health_timeout: Duration::from_secs(args.health_timeout) };
+    let up_options = UpOptions { health_timeout: Duration::from_secs(args.health_timeout), lock: args.wait.lock_wait() };
     let report = tokio::select! {
         r = up(&engine, &plan, &progress, &up_options) => r?,
         () = super::serve::shutdown_signal() => {
@@ -198,7 +221,7 @@ pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {
     let project_name = args.target.project();
     let engine = Engine::connect().await?;
     let progress = TerminalProgress::new();
-    let report = down(&engine, &project_name, args.volumes, &progress).await?;
+    let report = down_waiting(&engine, &project_name, args.volumes, &progress, args.wait.lock_wait()).await?;
     if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
         eprintln!("project {project_name} has nothing to remove");
     } else {
@@ -246,9 +269,10 @@ fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
         .services
         .iter()
         .map(|s| {
-            let st = match &s.health {
-                Some(h) => format!("{} ({h})", s.state),
-                None => s.state.clone(),
+            let st = match (&s.health, &s.problem) {
+                (_, Some(_)) => format!("{} (cut off, see below)", s.state),
+                (Some(h), None) => format!("{} ({h})", s.state),
+                (None, None) => s.state.clone(),
             };
             let ports = s.ports.iter().map(|p| format!("{}→{}/{}", p.host_port, p.container_port, p.protocol)).collect::<Vec<_>>().join(", ");
             [s.service.clone(), st, ports]
@@ -259,6 +283,9 @@ fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
     println!("{:<w0$}  {:<w1$}  PORTS", "SERVICE", "STATE");
     for r in rows {
         println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
+    }
+    for s in state.services.iter().filter(|s| s.problem.is_some()) {
+        println!("! {}: {}", s.service, s.problem.as_deref().unwrap_or_default());
     }
     if !state.links.is_empty() {
         println!();

@@ -3,6 +3,7 @@
 //! only stops the containers (the classroom's Stop button), so `up` resumes them.
 
 use super::engine::{Engine, StackError, is_not_found, project_filter};
+use super::lock::LockWait;
 use super::progress::{Phase, Progress, StackEvent};
 use super::up::{existing_containers, remove_container};
 use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
@@ -18,8 +19,16 @@ pub struct DownReport {
     pub volumes: Vec<String>,
 }
 
-/// Removes `project`'s containers and networks (and volumes if `volumes`).
+/// Removes `project`'s containers and networks (and volumes if `volumes`); stops at once
+/// when another `up` or `down` of the project is running.
 pub async fn down(engine: &Engine, project: &str, volumes: bool, progress: &dyn Progress) -> Result<DownReport, StackError> {
+    down_waiting(engine, project, volumes, progress, LockWait::FailFast).await
+}
+
+/// [`down`], waiting for another `up` or `down` of the project as `wait` says.
+pub async fn down_waiting(engine: &Engine, project: &str, volumes: bool, progress: &dyn Progress, wait: LockWait) -> Result<DownReport, StackError> {
+    let waiting = |holder: &str| progress.event(StackEvent::WaitingForLock { project, holder });
+    let _lock = super::lock::acquire(&super::lock::lock_dir(), engine.host(), project, "down", wait, &waiting).await?;
     let docker = engine.docker();
     let mut report = DownReport::default();
     let containers = existing_containers(docker, project).await?;

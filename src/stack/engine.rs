@@ -50,6 +50,24 @@ pub enum StackError {
         /// The project lab was working on.
         project: String,
     },
+    /// Another `up` or `down` of the same project is at work.
+    #[error("{}", busy_message(.project, .holder, .waited))]
+    Busy {
+        /// The project.
+        project: String,
+        /// Who holds it, in words ("lab up, pid 4242, on pc-12, for 35s").
+        holder: String,
+        /// How long lab waited for it, when it did.
+        waited: Option<std::time::Duration>,
+    },
+    /// The project's lock file could not be used.
+    #[error("cannot use the lock file {path}: {reason}\n  lab keeps one per project there so that two `lab up` never run at once; check that the folder is writable (LAB_HOME moves it)")]
+    Lock {
+        /// The file or folder.
+        path: String,
+        /// What the system said.
+        reason: String,
+    },
     /// A service did not come up.
     #[error("service {service}: {reason}")]
     Service {
@@ -74,6 +92,18 @@ pub enum StackError {
     /// Any other engine error.
     #[error("Docker engine error: {0}")]
     Engine(#[from] bollard::errors::Error),
+}
+
+fn busy_message(project: &str, holder: &str, waited: &Option<std::time::Duration>) -> String {
+    match waited {
+        None => format!(
+            "another lab up or down is running for project {project} ({holder}); wait for it to finish and run the command again, or pass --wait to queue behind it"
+        ),
+        Some(waited) => format!(
+            "another lab up or down is still running for project {project} ({holder}) after lab waited {}s; let it finish, or stop it, then try again",
+            waited.as_secs()
+        ),
+    }
 }
 
 /// How long connecting to an engine may take.

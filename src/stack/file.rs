@@ -6,7 +6,7 @@
 use super::interpolate::{Vars, interpolate_text};
 use super::v1::Format;
 use super::values::{ListOrMap, NamesOrMap, OrderedMap, ShortOrLong, StringOrList, Text};
-use crate::course::error::{ContentError, yaml_error};
+use crate::course::error::ContentError;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::{BTreeMap, HashMap};
@@ -373,7 +373,7 @@ impl StackFile {
     /// in errors; every problem in the file is reported at once.
     pub fn parse(file: &str, text: &str, vars: &dyn Vars) -> Result<StackFile, StackFileError> {
         let text = interpolate_text(text, vars).map_err(|e| ContentError::at(file, text, e.line as u64, e.column as u64, e.message.clone()))?;
-        let tree = super::tree::parse(&text).map_err(|err| yaml_error(file, &text, 0, &err))?;
+        let tree = super::yaml::read(file, &text)?;
         let (tree, format, mut problems) = super::v1::read(tree);
         let (json, more) = super::schema::check(&tree);
         problems.extend(more);

@@ -32,14 +32,24 @@ impl Vars for HashMap<String, String> {
     }
 }
 
+/// How deep `${VAR:-${VAR:-...}}` may nest. Compose files nest two or three levels; the
+/// limit keeps a hostile or generated file from exhausting the stack (each level is a
+/// recursive call) and from rescanning the rest of the line at every level.
+pub const MAX_DEPTH: usize = 32;
+
+/// How large a stack file may grow through substitution (8 MiB, as for site files):
+/// `$BIG$BIG$BIG…` with a large variable would otherwise fill memory before YAML is read.
+pub const MAX_EXPANDED_BYTES: usize = 8 << 20;
+
 /// Interpolates a whole stack file's text.
 pub fn interpolate_text(text: &str, vars: &dyn Vars) -> Result<String, InterpolationError> {
     let mut out = String::with_capacity(text.len());
+    let mut expander = Expander { vars, budget: MAX_EXPANDED_BYTES };
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let (content, comment) = split_comment(line);
-        let replaced = interpolate(content, vars).map_err(|(col, message)| InterpolationError {
+        let replaced = expander.run(content, 0).map_err(|(at, message)| InterpolationError {
             line: i + 1,
-            column: content[..col].chars().count() + 1,
+            column: content[..at].chars().count() + 1,
             message,
         })?;
         if replaced.matches('\n').count() != content.matches('\n').count() {
@@ -80,41 +90,116 @@ fn prev_space_or_indicator(line: &str, i: usize) -> bool {
 
 /// Interpolates one string. On error returns the byte offset of the failing `$` and a message.
 pub fn interpolate(input: &str, vars: &dyn Vars) -> Result<String, (usize, String)> {
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' {
-            let next = input[i..].find('$').map_or(input.len(), |n| i + n);
-            out.push_str(&input[i..next]);
-            i = next;
-            continue;
+    Expander { vars, budget: MAX_EXPANDED_BYTES }.run(input, 0)
+}
+
+/// One interpolation run: the variables and what is left of the size budget, shared by
+/// every nesting level so that nested defaults count too.
+struct Expander<'a> {
+    vars: &'a dyn Vars,
+    budget: usize,
+}
+
+/// A failure at a byte offset of the string being expanded, with its message.
+type Failure = (usize, String);
+
+impl Expander<'_> {
+    /// Appends `text` to `out` if the budget allows; `at` is where the text comes from.
+    fn emit(&mut self, out: &mut String, text: &str, at: usize) -> Result<(), Failure> {
+        self.budget = self.budget.checked_sub(text.len()).ok_or_else(|| {
+            (at, format!("substituting variables makes the stack file larger than {} MiB; lab stops here (is a large variable used many times?)", MAX_EXPANDED_BYTES >> 20))
+        })?;
+        out.push_str(text);
+        Ok(())
+    }
+
+    /// Expands `input`, which sits `depth` levels inside `${...}` defaults. Offsets in
+    /// errors are relative to `input`.
+    fn run(&mut self, input: &str, depth: usize) -> Result<String, Failure> {
+        let bytes = input.as_bytes();
+        let mut out = String::with_capacity(input.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] != b'$' {
+                let next = input[i..].find('$').map_or(input.len(), |n| i + n);
+                self.emit(&mut out, &input[i..next], i)?;
+                i = next;
+                continue;
+            }
+            match bytes.get(i + 1) {
+                Some(b'$') => {
+                    self.emit(&mut out, "$", i)?;
+                    i += 2;
+                }
+                Some(b'{') => {
+                    if depth >= MAX_DEPTH {
+                        return Err((i, format!("variables nest more than {MAX_DEPTH} levels deep (`${{A:-${{B:-…}}}}`); lab stops here")));
+                    }
+                    let close = matching_brace(input, i + 2).ok_or((i, "`${` is never closed with `}`".to_owned()))?;
+                    let body = &input[i + 2..close];
+                    let value = self.expand(body, depth).map_err(|e| match e {
+                        // An error inside the body points into it; others at this `${`.
+                        Nested(at, m) => (i + 2 + at, m),
+                        Here(m) => (i, m),
+                    })?;
+                    self.emit(&mut out, &value, i)?;
+                    i = close + 1;
+                }
+                Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+                    let end = input[i + 1..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .map_or(input.len(), |n| i + 1 + n);
+                    let value = self.vars.get(&input[i + 1..end]).unwrap_or("");
+                    self.emit(&mut out, value, i)?;
+                    i = end;
+                }
+                _ => {
+                    self.emit(&mut out, "$", i)?;
+                    i += 1;
+                }
+            }
         }
-        match bytes.get(i + 1) {
-            Some(b'$') => {
-                out.push('$');
-                i += 2;
+        Ok(out)
+    }
+
+    /// Expands the body of one `${...}` found `depth` levels deep.
+    fn expand(&mut self, body: &str, depth: usize) -> Result<String, BodyError> {
+        let name_end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+        let name = &body[..name_end];
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(Here(format!("`${{{body}}}` is not a valid variable reference")));
+        }
+        let op = &body[name_end..];
+        let vars = self.vars;
+        let value = vars.get(name);
+        let set_nonempty = value.is_some_and(|v| !v.is_empty());
+        // The operand starts `skip` bytes into `op`; errors inside it keep their offset.
+        let operand_start = |skip: usize| name_end + skip;
+        let mut nested = |skip: usize| self.run(&op[skip..], depth + 1).map_err(|(at, m)| Nested(operand_start(skip) + at, m));
+        match op {
+            "" => Ok(value.unwrap_or("").to_owned()),
+            _ if op.starts_with(":-") => if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { nested(2) },
+            _ if op.starts_with('-') => value.map_or_else(|| nested(1), |v| Ok(v.to_owned())),
+            _ if op.starts_with(":?") => {
+                if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { Err(Here(required(name, &nested(2)?))) }
             }
-            Some(b'{') => {
-                let close = matching_brace(input, i + 2).ok_or((i, "`${` is never closed with `}`".to_owned()))?;
-                out.push_str(&expand(&input[i + 2..close], vars).map_err(|m| (i, m))?);
-                i = close + 1;
-            }
-            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-                let end = input[i + 1..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .map_or(input.len(), |n| i + 1 + n);
-                out.push_str(vars.get(&input[i + 1..end]).unwrap_or(""));
-                i = end;
-            }
-            _ => {
-                out.push('$');
-                i += 1;
-            }
+            _ if op.starts_with('?') => match value {
+                Some(v) => Ok(v.to_owned()),
+                None => Err(Here(required(name, &nested(1)?))),
+            },
+            _ if op.starts_with(":+") => if set_nonempty { nested(2) } else { Ok(String::new()) },
+            _ if op.starts_with('+') => if value.is_some() { nested(1) } else { Ok(String::new()) },
+            _ => Err(Here(format!("`${{{body}}}`: unknown operator after `{name}` (use :-, -, :?, ?, :+ or +)"))),
         }
     }
-    Ok(out)
 }
+
+/// Why a `${...}` body failed: at the reference itself, or somewhere inside its operand.
+enum BodyError {
+    Here(String),
+    Nested(usize, String),
+}
+use BodyError::{Here, Nested};
 
 /// Index of the `}` closing a `${` whose body starts at `start` (nested `${` allowed).
 fn matching_brace(input: &str, start: usize) -> Option<usize> {
@@ -138,31 +223,6 @@ fn matching_brace(input: &str, start: usize) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// Expands the body of one `${...}`.
-fn expand(body: &str, vars: &dyn Vars) -> Result<String, String> {
-    let name_end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
-    let name = &body[..name_end];
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(format!("`${{{body}}}` is not a valid variable reference"));
-    }
-    let op = &body[name_end..];
-    let value = vars.get(name);
-    let set_nonempty = value.is_some_and(|v| !v.is_empty());
-    let nested = |s: &str| interpolate(s, vars).map_err(|(_, m)| m);
-    match op {
-        "" => Ok(value.unwrap_or("").to_owned()),
-        _ if op.starts_with(":-") => if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { nested(&op[2..]) },
-        _ if op.starts_with('-') => value.map_or_else(|| nested(&op[1..]), |v| Ok(v.to_owned())),
-        _ if op.starts_with(":?") => {
-            if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { Err(required(name, &nested(&op[2..])?)) }
-        }
-        _ if op.starts_with('?') => value.map(str::to_owned).ok_or_else(|| required(name, &nested(&op[1..]).unwrap_or_default())),
-        _ if op.starts_with(":+") => if set_nonempty { nested(&op[2..]) } else { Ok(String::new()) },
-        _ if op.starts_with('+') => if value.is_some() { nested(&op[1..]) } else { Ok(String::new()) },
-        _ => Err(format!("`${{{body}}}`: unknown operator after `{name}` (use :-, -, :?, ?, :+ or +)")),
-    }
 }
 
 fn required(name: &str, message: &str) -> String {
@@ -238,6 +298,37 @@ mod tests {
         assert_eq!((err.line, err.column), (3, 5));
         let ok = interpolate_text("a: ${HOST} # ${MISSING:?x}\nb: '# ${PORT}'\n", &vars()).unwrap();
         assert_eq!(ok, "a: db.local # ${MISSING:?x}\nb: '# 5432'\n");
+    }
+
+    #[test]
+    fn errors_inside_a_default_point_at_the_inner_reference() {
+        let (at, msg) = i("a ${MISSING:-${NOPE:?needed}}").unwrap_err();
+        assert_eq!((at, msg.as_str()), (13, "variable NOPE is required: needed"));
+        let err = interpolate_text("x:\n  y: ${A-${B-${C:?set C}}}\n", &vars()).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 14), "at `${{C`");
+    }
+
+    #[test]
+    fn nesting_is_limited_and_reported_where_it_goes_too_deep() {
+        let nested = |n: usize| format!("v: \"{}x{}\"\n", "${X:-".repeat(n), "}".repeat(n));
+        assert_eq!(interpolate_text(&nested(MAX_DEPTH), &vars()).unwrap(), "v: \"x\"\n", "the limit itself is fine");
+        let err = interpolate_text(&nested(MAX_DEPTH + 1), &vars()).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 5 + 5 * MAX_DEPTH), "{err}");
+        assert!(err.message.contains(&format!("nest more than {MAX_DEPTH} levels")), "{err}");
+        // What used to overflow the stack and abort the process is an error (in debug
+        // builds too, where frames are large).
+        let err = interpolate_text(&nested(100_000), &vars()).unwrap_err();
+        assert!(err.message.contains("levels"), "{err}");
+    }
+
+    #[test]
+    fn expansion_has_a_size_budget() {
+        let vars = HashMap::from([("BIG".to_owned(), "x".repeat(1 << 20))]);
+        let text = format!("v: {}\n", "$BIG".repeat(20));
+        let err = interpolate_text(&text, &vars).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 4 + 4 * 7), "the eighth 1 MiB reference crosses 8 MiB: {err}");
+        assert!(err.message.contains("larger than 8 MiB"), "{err}");
+        assert!(interpolate_text(&format!("v: {}\n", "$BIG".repeat(7)), &vars).is_ok());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Stacks: a compose-format stack file turned into one student's running containers through
 //! the Docker Engine API (bollard). `file` reads the file (either Compose form, every
-//! problem at once, with `tree`, `v1` and `schema`); `plan` decides what should exist;
+//! problem at once, with `yaml`, `tree`, `v1` and `schema`); `plan` decides what should exist;
 //! `engine` connects; `build` and `images` provide the images; `up`, `down` and `status`
 //! converge the engine to the plan and report on it, finding everything by label so they
 //! work from any shell.
@@ -12,15 +12,19 @@ pub mod engine;
 pub mod file;
 pub mod images;
 pub mod interpolate;
+pub mod lock;
+mod objects;
 pub mod plan;
 pub mod progress;
 pub mod project;
 mod schema;
+pub mod sharing;
 pub mod status;
 mod tree;
 pub mod up;
 pub mod v1;
 pub mod values;
+mod yaml;
 
 pub use engine::{Engine, StackError};
 pub use file::StackFileError;

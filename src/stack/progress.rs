@@ -10,6 +10,9 @@ pub enum Phase {
     Creating,
     /// Being replaced because its configuration changed.
     Recreating,
+    /// Being replaced to join the current network namespace of the service it shares,
+    /// which was replaced or restarted since it joined.
+    Reattaching,
     /// Being started.
     Starting,
     /// Started; waiting for its healthcheck.
@@ -29,6 +32,7 @@ impl Phase {
             Phase::Kept => "unchanged",
             Phase::Creating => "creating",
             Phase::Recreating => "recreating (configuration changed)",
+            Phase::Reattaching => "recreating (to rejoin the network it shares)",
             Phase::Starting => "starting",
             Phase::WaitingHealthy => "waiting until healthy",
             Phase::Running => "running",
@@ -80,6 +84,13 @@ pub enum StackEvent<'a> {
         service: &'a str,
         /// The tag built.
         image: &'a str,
+    },
+    /// Another `up` or `down` of the project holds its lock; lab waits for it.
+    WaitingForLock {
+        /// The project.
+        project: &'a str,
+        /// Who holds the lock, in words.
+        holder: &'a str,
     },
     /// A service changed phase.
     Service {

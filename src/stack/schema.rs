@@ -8,8 +8,8 @@
 
 use super::tree::{Key, Node, Value};
 use checks::{
-    check_cgroup, check_condition, check_context, check_cpus, check_duration, check_mem_limit, check_network_mode, check_propagation,
-    check_protocol, check_published, check_restart, check_short_port, check_size, check_volume_type,
+    MAX_PIDS, check_cgroup, check_condition, check_context, check_cpus, check_health_time, check_image, check_mem_limit, check_network_mode,
+    check_propagation, check_protocol, check_published, check_restart, check_short_port, check_size, check_stop_grace, check_volume_type,
 };
 use serde_json::{Map, Value as Json};
 
@@ -54,6 +54,9 @@ enum Shape {
     Text(Option<Check>),
     /// Text, number or boolean, read as text, optionally checked.
     Scalar(Option<Check>),
+    /// Text or a number, read as text and checked; the check's message follows the key's
+    /// path (`healthcheck.interval`: …), for checks shared by several keys.
+    Keyed(Check),
     /// `true` or `false`.
     Bool,
     /// A whole number within bounds.
@@ -86,7 +89,7 @@ struct Struct {
 
 const TEXT: Shape = Shape::Text(None);
 const SCALAR: Shape = Shape::Scalar(None);
-const DURATION: Shape = Shape::Text(Some(check_duration));
+const HEALTH_TIME: Shape = Shape::Keyed(check_health_time);
 const PORT: Shape = Shape::Int { min: 0, max: 65535, what: "a port number (0-65535)" };
 
 static TOP: Struct = Struct {
@@ -112,7 +115,7 @@ static X_LAB: Struct = Struct {
 static SERVICE: Struct = Struct {
     what: "a service",
     fields: &[
-        ("image", TEXT),
+        ("image", Shape::Text(Some(check_image))),
         ("build", Shape::ShortOrLong(Some(check_context), &BUILD)),
         ("command", Shape::StrOrList),
         ("entrypoint", Shape::StrOrList),
@@ -134,12 +137,12 @@ static SERVICE: Struct = Struct {
         ("labels", Shape::ListOrMap),
         ("mem_limit", Shape::Scalar(Some(check_mem_limit))),
         ("cpus", Shape::Scalar(Some(check_cpus))),
-        ("pids_limit", Shape::Int { min: i64::MIN as i128, max: i64::MAX as i128, what: "a whole number" }),
+        ("pids_limit", Shape::Int { min: -1, max: MAX_PIDS, what: "a process limit from 1 to 4194304 (0 or -1: no limit)" }),
         ("hostname", TEXT),
         ("extra_hosts", Shape::ListOrMap),
         ("working_dir", TEXT),
         ("user", SCALAR),
-        ("stop_grace_period", DURATION),
+        ("stop_grace_period", Shape::Keyed(check_stop_grace)),
         ("sysctls", Shape::ListOrMap),
         ("tmpfs", Shape::StrOrList),
     ],
@@ -182,7 +185,7 @@ static VOLUME_OPTIONS: Struct = Struct { what: "volume", fields: &[("nocopy", Sh
 
 static TMPFS: Struct = Struct {
     what: "tmpfs",
-    fields: &[("size", Shape::Scalar(Some(check_size))), ("mode", Shape::Int { min: 0, max: u32::MAX as i128, what: "a file mode such as 0o1777" })],
+    fields: &[("size", Shape::Keyed(check_size)), ("mode", Shape::Int { min: 0, max: u32::MAX as i128, what: "a file mode such as 0o1777" })],
     required: &[],
 };
 
@@ -198,11 +201,11 @@ static HEALTHCHECK: Struct = Struct {
     what: "healthcheck",
     fields: &[
         ("test", Shape::StrOrList),
-        ("interval", DURATION),
-        ("timeout", DURATION),
-        ("retries", Shape::Int { min: i64::MIN as i128, max: i64::MAX as i128, what: "a whole number" }),
-        ("start_period", DURATION),
-        ("start_interval", DURATION),
+        ("interval", HEALTH_TIME),
+        ("timeout", HEALTH_TIME),
+        ("retries", Shape::Int { min: 0, max: i32::MAX as i128, what: "a number of retries from 0 to 2147483647" }),
+        ("start_period", HEALTH_TIME),
+        ("start_interval", HEALTH_TIME),
         ("disable", Shape::Bool),
     ],
     required: &[],
@@ -333,7 +336,14 @@ impl Walk {
                 let text = node.scalar_text().unwrap_or_default();
                 self.checked(node, ctx, text, *check)
             }
-            (Shape::Text(_), _) => self.wrong(node, ctx, "text"),
+            (Shape::Keyed(check), Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_)) => {
+                let text = node.scalar_text().unwrap_or_default();
+                if let Err(message) = check(&text) {
+                    self.problems.push(Problem::at(node, format!("{}`{}`: {message}", ctx.prefix(), ctx.path)));
+                }
+                Json::String(text)
+            }
+            (Shape::Text(_) | Shape::Keyed(_), _) => self.wrong(node, ctx, "text"),
             (Shape::Scalar(_), _) => self.wrong(node, ctx, "a text, number or boolean"),
             (Shape::Bool, Value::Bool(b)) => Json::Bool(*b),
             (Shape::Bool, _) => self.wrong(node, ctx, "true or false"),

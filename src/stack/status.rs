@@ -44,6 +44,10 @@ pub struct ServiceStatus {
     pub health: Option<String>,
     /// Published ports.
     pub ports: Vec<PortStatus>,
+    /// What is wrong beyond its state, and what to do: a service sharing the network of a
+    /// container that was replaced or restarted after it joined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// One published port.
@@ -65,9 +69,10 @@ impl ProjectStatus {
         !self.services.is_empty()
     }
 
-    /// Whether every service is running (and healthy where it has a healthcheck).
+    /// Whether every service is running (and healthy where it has a healthcheck), with no
+    /// problem to report.
     pub fn all_running(&self) -> bool {
-        self.exists() && self.services.iter().all(|s| s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy"))
+        self.exists() && self.services.iter().all(|s| s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy") && s.problem.is_none())
     }
 }
 
@@ -75,6 +80,7 @@ impl ProjectStatus {
 pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, StackError> {
     let docker = engine.docker();
     let containers = existing_containers(docker, project).await?;
+    let mut sharers = super::sharing::sharers(docker, &containers).await;
     let mut out = ProjectStatus {
         project: project.to_owned(),
         student: None,
@@ -114,7 +120,12 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
         // Engines list a binding once per address family (0.0.0.0 and ::); show it once.
         let mut seen = BTreeSet::new();
         let ports: Vec<PortStatus> = ports.into_iter().filter(|p| seen.insert((p.host_port, p.container_port, p.protocol.clone()))).collect();
+        let problem = sharers.remove(&service).and_then(|s| {
+            let target = s.target.map_or_else(|| "another container".to_owned(), |t| format!("`{t}`"));
+            s.attachment.problem(&service, &target)
+        });
         out.services.push(ServiceStatus {
+            problem,
             service,
             container: summary.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_owned(),
             image: summary.image.unwrap_or_default(),

@@ -79,6 +79,8 @@ impl Node {
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::UInt(u) => Some(u.to_string()),
+            // `1e300` as written, not three hundred digits.
+            Value::Float(f) if f.abs() >= 1e16 || (*f != 0.0 && f.abs() < 1e-6) => Some(format!("{f:e}")),
             Value::Float(f) => Some(f.to_string()),
             Value::Str(s) => Some(s.clone()),
             Value::Null | Value::Seq(_) | Value::Map(_) => None,
@@ -113,12 +115,32 @@ impl Node {
     }
 }
 
+/// How deep maps and lists may nest in a stack file. Real files nest about six levels;
+/// reading, checking and lowering each recurse once per level, and 32 levels stay well
+/// inside a 2 MiB thread stack (tokio's workers) even in a debug build, where the
+/// reader's default of 64 did not.
+pub const MAX_DEPTH: usize = 32;
+
+/// The reader's limits for stack files: its defaults, but [`MAX_DEPTH`].
+pub fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget
+}
+
 /// Parses YAML text into a positioned tree. An empty document is an empty map.
 pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
     if text.trim().is_empty() {
         return Ok(Node { value: Value::Map(Vec::new()), line: 1, column: 1 });
     }
-    let raw: RawNode = crate::course::error::yaml_from_str(text)?;
+    // lab's YAML 1.2 dialect, except that `.nan` and `.inf` stay text: the schema then says
+    // at the value why lab cannot use it (`cpus: .inf`), instead of the reader refusing it.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
+        budget: Some(budget()),
+    };
+    let raw: RawNode = serde_saphyr::from_str_with_options(text, options)?;
     Ok(into_node(raw))
 }
 

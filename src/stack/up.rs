@@ -9,12 +9,11 @@ use super::engine::{Engine, StackError, engine_message, is_not_found, project_fi
 use super::file::Condition;
 use super::plan::{Plan, ServicePlan, labels};
 use super::progress::{Phase, Progress, StackEvent};
+use super::lock::LockWait;
+use super::objects::{NetworkIds, ensure_networks, ensure_volumes, on_kept_networks, remove_stale_networks};
 use bollard::Docker;
-use bollard::models::{ContainerSummary, EndpointSettings, HealthStatusEnum, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
-};
+use bollard::models::{ContainerSummary, EndpointSettings, HealthStatusEnum, NetworkConnectRequest};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -24,11 +23,13 @@ use tokio::sync::watch;
 pub struct UpOptions {
     /// How long to wait for a service to become healthy.
     pub health_timeout: Duration,
+    /// What to do when another `up` or `down` of the project is running.
+    pub lock: LockWait,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { health_timeout: Duration::from_secs(300) }
+        UpOptions { health_timeout: Duration::from_secs(300), lock: LockWait::FailFast }
     }
 }
 
@@ -60,7 +61,9 @@ pub struct UpReport {
 enum Decision {
     Keep { id: String, running: bool },
     Create,
-    Recreate { old_id: String },
+    /// Replace the container; `reattach` when its configuration is unchanged and only what
+    /// it is attached to (a shared namespace, a network) must be new.
+    Recreate { old_id: String, reattach: bool },
 }
 
 /// How far a service has come, for its dependents.
@@ -72,11 +75,13 @@ enum Readiness {
     Failed,
 }
 
-/// Converges the engine to `plan`.
+/// Converges the engine to `plan`, holding the project's lock throughout (see [`super::lock`]).
 pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: &UpOptions) -> Result<UpReport, StackError> {
+    let waiting = |holder: &str| progress.event(StackEvent::WaitingForLock { project: &plan.project, holder });
+    let _lock = super::lock::acquire(&super::lock::lock_dir(), engine.host(), &plan.project, "up", options.lock, &waiting).await?;
     let docker = engine.docker();
     let images = super::images::ensure_images(docker, plan, progress).await?;
-    ensure_networks(docker, plan).await?;
+    let network_ids = ensure_networks(docker, plan).await?;
     ensure_volumes(docker, plan).await?;
 
     let existing = existing_containers(docker, &plan.project).await?;
@@ -98,8 +103,20 @@ pub async fn up(engine: &Engine, plan: &Plan, progress: &dyn Progress, options: 
             (s.name.as_str(), config_hash(s, &image.id, image.build_hash.as_deref()))
         })
         .collect();
-    let decisions = decide(plan, &existing, &hashes);
-    let actions = run(docker, plan, &decisions, &hashes, progress, options).await?;
+    // What the engine says a container is attached to counts, not only its hash: a sharer
+    // whose target was replaced or restarted since it joined, and a container that is not
+    // on the network lab keeps under that name, are replaced.
+    let mut reattach: HashSet<String> = super::sharing::sharers(docker, &existing).await.into_iter().filter(|(_, s)| s.attachment.is_stale()).map(|(service, _)| service).collect();
+    for service in &plan.services {
+        if let Some(container) = existing.get(&service.name)
+            && is_running(container)
+            && !on_kept_networks(container, service, &network_ids)
+        {
+            reattach.insert(service.name.clone());
+        }
+    }
+    let decisions = decide(plan, &existing, &hashes, &reattach);
+    let actions = run(docker, plan, &decisions, &hashes, &network_ids, progress, options).await?;
     remove_stale_networks(docker, plan).await;
     Ok(UpReport { actions, removed })
 }
@@ -114,79 +131,6 @@ pub fn config_hash(service: &ServicePlan, image_id: &str, build_hash: Option<&st
     // Only when present, so that pulled services keep the hashes older versions gave them.
     parts.extend(build_hash);
     crate::digest::short_hash(&parts, 12)
-}
-
-async fn ensure_networks(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
-    let existing = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&HashMap::from([("name", plan.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>())])).build()))
-        .await?;
-    for net in &plan.networks {
-        if let Some(found) = existing.iter().find(|n| n.name.as_deref() == Some(net.name.as_str())) {
-            let ours = found.labels.as_ref().and_then(|l| l.get(labels::PROJECT)).is_some_and(|p| *p == plan.project);
-            if !ours {
-                return Err(StackError::NameTaken { kind: "network", name: net.name.clone(), project: plan.project.clone() });
-            }
-            continue;
-        }
-        let mut l = net.labels.clone();
-        l.insert(labels::PROJECT.into(), plan.project.clone());
-        l.insert(labels::NAME.into(), net.key.clone());
-        docker
-            .create_network(NetworkCreateRequest {
-                name: net.name.clone(),
-                driver: net.driver.clone(),
-                internal: net.internal.then_some(true),
-                attachable: net.attachable.then_some(true),
-                labels: Some(l),
-                options: (!net.options.is_empty()).then(|| net.options.clone()),
-                ..Default::default()
-            })
-            .await?;
-    }
-    Ok(())
-}
-
-async fn ensure_volumes(docker: &Docker, plan: &Plan) -> Result<(), StackError> {
-    if plan.volumes.is_empty() {
-        return Ok(());
-    }
-    let listed = docker.list_volumes(Some(ListVolumesOptionsBuilder::default().build())).await?;
-    let existing = listed.volumes.unwrap_or_default();
-    for vol in &plan.volumes {
-        if let Some(found) = existing.iter().find(|v| v.name == vol.name) {
-            if found.labels.get(labels::PROJECT) != Some(&plan.project) {
-                return Err(StackError::NameTaken { kind: "volume", name: vol.name.clone(), project: plan.project.clone() });
-            }
-            continue;
-        }
-        let mut l = vol.labels.clone();
-        l.insert(labels::PROJECT.into(), plan.project.clone());
-        l.insert(labels::NAME.into(), vol.key.clone());
-        docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(vol.name.clone()),
-                driver: vol.driver.clone(),
-                driver_opts: (!vol.options.is_empty()).then(|| vol.options.clone()),
-                labels: Some(l),
-                ..Default::default()
-            })
-            .await?;
-    }
-    Ok(())
-}
-
-/// Networks labelled for the project that the plan no longer has; removal fails harmlessly
-/// while something still uses them.
-async fn remove_stale_networks(docker: &Docker, plan: &Plan) {
-    let Ok(nets) = docker.list_networks(Some(ListNetworksOptionsBuilder::default().filters(&project_filter(&plan.project)).build())).await else {
-        return;
-    };
-    for net in nets {
-        let name = net.name.unwrap_or_default();
-        if !plan.networks.iter().any(|n| n.name == name) {
-            let _ = docker.remove_network(&name).await;
-        }
-    }
 }
 
 /// The project's containers, by service label.
@@ -223,8 +167,10 @@ fn is_running(c: &ContainerSummary) -> bool {
 }
 
 /// Decides per service, parents first, so that a service sharing the network of a replaced
-/// (or restarted) container is replaced too: its old namespace is gone.
-fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &HashMap<&str, String>) -> HashMap<String, Decision> {
+/// (or restarted) container is replaced too: its old namespace is gone. `reattach` names
+/// the services the engine already shows attached to something other than what they should
+/// be (a sharer in a namespace other than its target's, a container off its network).
+fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &HashMap<&str, String>, reattach: &HashSet<String>) -> HashMap<String, Decision> {
     let mut decisions: HashMap<String, Decision> = HashMap::new();
     let by_name: HashMap<&str, &ServicePlan> = plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
     fn decide_one(
@@ -232,16 +178,17 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
         by_name: &HashMap<&str, &ServicePlan>,
         existing: &HashMap<String, ContainerSummary>,
         hashes: &HashMap<&str, String>,
+        reattach: &HashSet<String>,
         decisions: &mut HashMap<String, Decision>,
     ) {
         if decisions.contains_key(name) {
             return;
         }
         let service = by_name[name];
-        let parent_replaced = service.network_parent.as_deref().is_some_and(|p| {
-            decide_one(p, by_name, existing, hashes, decisions);
+        let reattach_needed = service.network_parent.as_deref().is_some_and(|p| {
+            decide_one(p, by_name, existing, hashes, reattach, decisions);
             !matches!(decisions.get(p), Some(Decision::Keep { running: true, .. }))
-        });
+        }) || reattach.contains(name);
         let decision = match existing.get(name) {
             None => Decision::Create,
             Some(c) => {
@@ -250,13 +197,17 @@ fn decide(plan: &Plan, existing: &HashMap<String, ContainerSummary>, hashes: &Ha
                 // A container that was created but never started may lack the networks an
                 // interrupted `up` was about to connect: build it again.
                 let never_started = c.state == Some(bollard::models::ContainerSummaryStateEnum::CREATED);
-                if same && !parent_replaced && !never_started { Decision::Keep { id, running: is_running(c) } } else { Decision::Recreate { old_id: id } }
+                if same && !reattach_needed && !never_started {
+                    Decision::Keep { id, running: is_running(c) }
+                } else {
+                    Decision::Recreate { old_id: id, reattach: same && reattach_needed && !never_started }
+                }
             }
         };
         decisions.insert(name.to_owned(), decision);
     }
     for s in &plan.services {
-        decide_one(&s.name, &by_name, existing, hashes, &mut decisions);
+        decide_one(&s.name, &by_name, existing, hashes, reattach, &mut decisions);
     }
     decisions
 }
@@ -267,6 +218,7 @@ async fn run(
     plan: &Plan,
     decisions: &HashMap<String, Decision>,
     hashes: &HashMap<&str, String>,
+    network_ids: &NetworkIds,
     progress: &dyn Progress,
     options: &UpOptions,
 ) -> Result<Vec<(String, Action)>, StackError> {
@@ -288,7 +240,7 @@ async fn run(
         let receivers = &receivers;
         let needs_health = needs_health.contains(service.name.as_str());
         async move {
-            let result = bring_up(docker, service, &decisions[&service.name], &hashes[service.name.as_str()], receivers, &tx, needs_health, progress, options).await;
+            let result = bring_up(docker, service, &decisions[&service.name], &hashes[service.name.as_str()], network_ids, receivers, &tx, needs_health, progress, options).await;
             if let Err(e) = &result {
                 let _ = tx.send(Readiness::Failed);
                 progress.event(StackEvent::ServiceFailed { service: &service.name, reason: &e.to_string() });
@@ -318,6 +270,7 @@ async fn bring_up(
     service: &ServicePlan,
     decision: &Decision,
     hash: &str,
+    network_ids: &NetworkIds,
     receivers: &HashMap<&str, watch::Receiver<Readiness>>,
     tx: &watch::Sender<Readiness>,
     needs_health: bool,
@@ -349,14 +302,15 @@ async fn bring_up(
             Action::Started
         }
         Decision::Create | Decision::Recreate { .. } => {
-            if let Decision::Recreate { old_id } = decision {
-                progress.event(StackEvent::Service { service: name, phase: Phase::Recreating });
+            if let Decision::Recreate { old_id, reattach } = decision {
+                let phase = if *reattach { Phase::Reattaching } else { Phase::Recreating };
+                progress.event(StackEvent::Service { service: name, phase });
                 let old = ContainerSummary { id: Some(old_id.clone()), labels: service.create.labels.clone(), ..Default::default() };
                 remove_container(docker, &old).await?;
             } else {
                 progress.event(StackEvent::Service { service: name, phase: Phase::Creating });
             }
-            create_and_start(docker, service, hash).await?;
+            create_and_start(docker, service, hash, network_ids).await?;
             if matches!(decision, Decision::Create) { Action::Created } else { Action::Recreated }
         }
     };
@@ -372,7 +326,7 @@ async fn bring_up(
     Ok(action)
 }
 
-async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str) -> Result<(), StackError> {
+async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str, network_ids: &NetworkIds) -> Result<(), StackError> {
     let fail = |reason: String| StackError::Service { service: service.name.clone(), reason };
     let mut body = service.create.clone();
     body.labels.get_or_insert_with(HashMap::new).insert(labels::CONFIG_HASH.into(), hash.to_owned());
@@ -381,13 +335,21 @@ async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str) ->
         Ok(c) => c,
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
             let project = service.create.labels.as_ref().and_then(|l| l.get(labels::PROJECT)).cloned().unwrap_or_default();
+            // The project's own label on it: another `up` of this project (from another
+            // machine or user on this engine, which the lock does not reach) made it first.
+            let owner = docker.inspect_container(&service.container, None).await.ok().and_then(|c| c.config?.labels?.get(labels::PROJECT).cloned());
+            if owner.as_deref() == Some(project.as_str()) {
+                let holder = format!("it created the container {} first, from another machine or user on this engine", service.container);
+                return Err(StackError::Busy { project, holder, waited: None });
+            }
             return Err(StackError::NameTaken { kind: "container", name: service.container.clone(), project });
         }
         Err(e) => return Err(fail(format!("cannot create the container: {}", engine_message(&e)))),
     };
     for (network, aliases) in &service.extra_networks {
+        // By id: the one network lab keeps under that name.
         docker
-            .connect_network(network, NetworkConnectRequest {
+            .connect_network(network_ids.get(network).unwrap_or(network), NetworkConnectRequest {
                 container: created.id.clone(),
                 endpoint_config: Some(EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() }),
             })

@@ -20,7 +20,7 @@
 
 use super::schema::Problem;
 use super::tree::{Key, Node, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Which form a stack file was written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub fn read(tree: Node) -> (Node, Format, Vec<Problem>) {
     }
     let (line, column) = (tree.line, tree.column);
     let Value::Map(entries) = tree.value else { unreachable!("is_v1 checked for a map") };
-    let names: Vec<String> = entries.iter().filter(|(k, _)| !k.name.starts_with("x-")).map(|(k, _)| k.name.clone()).collect();
+    let names: HashSet<String> = entries.iter().filter(|(k, _)| !k.name.starts_with("x-")).map(|(k, _)| k.name.clone()).collect();
     let mut problems = Vec::new();
     let mut top = Vec::new();
     let mut services = Vec::new();
@@ -96,7 +96,7 @@ struct Link {
 }
 
 /// Translates one service's v1 keys, leaving the rest for the schema.
-fn service(name: &Key, body: Vec<(Key, Node)>, services: &[String], links: &mut Vec<Link>, volumes: &mut BTreeMap<String, Key>, problems: &mut Vec<Problem>) -> Vec<(Key, Node)> {
+fn service(name: &Key, body: Vec<(Key, Node)>, services: &HashSet<String>, links: &mut Vec<Link>, volumes: &mut BTreeMap<String, Key>, problems: &mut Vec<Problem>) -> Vec<(Key, Node)> {
     let who = format!("service `{}`", name.name);
     let mut out: Vec<(Key, Node)> = Vec::new();
     let mut dockerfile: Option<(Key, Node)> = None;
@@ -106,7 +106,7 @@ fn service(name: &Key, body: Vec<(Key, Node)>, services: &[String], links: &mut 
                 Some(mode @ ("host" | "bridge" | "none")) => out.push((renamed(&key, "network_mode"), Node { value: Value::Str(mode.to_owned()), ..value })),
                 Some(mode) if mode.starts_with("container:") && mode.len() > "container:".len() => {
                     let target = &mode["container:".len()..];
-                    let mode = if services.iter().any(|s| s == target) { format!("service:{target}") } else { mode.to_owned() };
+                    let mode = if services.contains(target) { format!("service:{target}") } else { mode.to_owned() };
                     out.push((renamed(&key, "network_mode"), Node { value: Value::Str(mode), ..value }));
                 }
                 _ => problems.push(Problem::at(&value, format!("{who}: net {} is not one of host, bridge, none or container:<name>", value.describe()))),
@@ -172,13 +172,15 @@ fn renamed(key: &Key, name: &str) -> Key {
 
 /// Turns links into dependencies and aliases.
 fn apply_links(services: &mut [(Key, Node)], links: Vec<Link>, problems: &mut Vec<Problem>) {
+    // Services by name: a file with many links must not search the list for each one.
+    let index: HashMap<String, usize> = services.iter().enumerate().map(|(i, (k, _))| (k.name.clone(), i)).collect();
     let network_mode = |services: &[(Key, Node)], name: &str| -> Option<String> {
-        services.iter().find(|(k, _)| k.name == name).and_then(|(_, s)| s.get("network_mode")).and_then(Node::scalar_text)
+        index.get(name).and_then(|i| services[*i].1.get("network_mode")).and_then(Node::scalar_text)
     };
     let mut aliases: Vec<(String, String, Node)> = Vec::new();
     for link in links {
         let who = format!("service `{}`", link.from);
-        if !services.iter().any(|(k, _)| k.name == link.to) {
+        if !index.contains_key(&link.to) {
             problems.push(Problem::at(&link.at, format!("{who}: links to `{}`, which is not a service in this file", link.to)).fix("lab links services of the same file only"));
             continue;
         }
@@ -191,7 +193,7 @@ fn apply_links(services: &mut [(Key, Node)], links: Vec<Link>, problems: &mut Ve
             problems.push(Problem::at(&link.at, format!("{who}: links do not work with net: {mode}")).fix(fix));
             continue;
         }
-        if let Some((_, body)) = services.iter_mut().find(|(k, _)| k.name == link.from) {
+        if let Some((_, body)) = index.get(&link.from).and_then(|i| services.get_mut(*i)) {
             add_dependency(body, &link.to, &link.at);
         }
         if let Some(alias) = link.alias.filter(|a| *a != link.to) {
@@ -203,7 +205,7 @@ fn apply_links(services: &mut [(Key, Node)], links: Vec<Link>, problems: &mut Ve
             problems.push(Problem::at(&at, format!("the link alias `{alias}` cannot be given to `{target}`, which uses net: {mode}")).fix(format!("use the name `{target}`")));
             continue;
         }
-        let Some((_, body)) = services.iter_mut().find(|(k, _)| k.name == target) else { continue };
+        let Some((_, body)) = index.get(&target).and_then(|i| services.get_mut(*i)) else { continue };
         add_alias(body, &alias, &at, problems, &target);
     }
 }

@@ -112,3 +112,72 @@ fn an_empty_stack_is_an_error() {
     assert!(problem("services: {}\n").message.contains("no services"));
     assert!(problem("version: '3'\n").message.contains("no services"));
 }
+
+#[test]
+fn values_the_engine_cannot_hold_are_refused_each_at_its_line() {
+    let text = "services:
+  a:
+    image: ''
+    healthcheck:
+      test: [CMD, 'true']
+      interval: 99999999999h
+      timeout: 5124095576030430h5124095576030430h
+      start_period: 100ns
+      retries: -5
+    stop_grace_period: 99999999999h
+    cpus: .nan
+    mem_limit: 99999999999g
+    pids_limit: -7
+  b:
+    image: 'busy box'
+    cpus: .inf
+    healthcheck: {retries: 99999999999, start_interval: 9999999999999999999999h}
+    volumes: [{type: tmpfs, target: /t, tmpfs: {size: 99999999999g}}]
+  c:
+    image: x
+    cpus: -1
+    mem_limit: 1k
+    pids_limit: 99999999999
+  d:
+    image: x
+    cpus: 1e300
+  e:
+    image: x
+    cpus: 0.001
+";
+    let err = parse(text).expect_err("every value is refused");
+    let found: Vec<(String, &str)> = err.problems.iter().map(|p| (p.location(), p.message.as_str())).collect();
+    let expected = [
+        ("stack.yml:3:12", "service `a`: image is empty; give the image to run"),
+        ("stack.yml:6:17", "service `a`: `healthcheck.interval`: `99999999999h` is longer than the engine can hold (about 292 years)"),
+        ("stack.yml:7:16", "service `a`: `healthcheck.timeout`: `5124095576030430h5124095576030430h` is longer than lab can represent"),
+        ("stack.yml:8:21", "service `a`: `healthcheck.start_period`: `100ns` is shorter than 1ms"),
+        ("stack.yml:9:16", "service `a`: `healthcheck.retries` must be a number of retries from 0 to 2147483647, not the number -5"),
+        ("stack.yml:10:24", "service `a`: `stop_grace_period`: `99999999999h` is longer than the engine's stop timeout can hold"),
+        ("stack.yml:11:11", "service `a`: cpus: `.nan` is not a number of CPUs"),
+        ("stack.yml:12:16", "service `a`: mem_limit: `99999999999g` is more than the engine can represent (8 EiB at most)"),
+        ("stack.yml:13:17", "service `a`: `pids_limit` must be a process limit from 1 to 4194304 (0 or -1: no limit), not the number -7"),
+        ("stack.yml:15:12", "service `b`: image `busy box` contains spaces"),
+        ("stack.yml:16:11", "service `b`: cpus: `.inf` is not a number of CPUs"),
+        ("stack.yml:17:28", "service `b`: `healthcheck.retries` must be a number of retries from 0 to 2147483647, not the number 99999999999"),
+        ("stack.yml:17:57", "service `b`: `healthcheck.start_interval`: `9999999999999999999999h` is longer than lab can represent"),
+        ("stack.yml:18:55", "service `b`: `volumes[0].tmpfs.size`: `99999999999g` is more than the engine can represent"),
+        ("stack.yml:21:11", "service `c`: cpus: `-1` is not a number of CPUs"),
+        ("stack.yml:22:16", "service `c`: mem_limit: `1k` is below 6m, the engine's smallest memory limit"),
+        ("stack.yml:23:17", "service `c`: `pids_limit` must be a process limit from 1 to 4194304"),
+        ("stack.yml:26:11", "service `d`: cpus: `1e300` is more CPUs than the engine can represent"),
+        ("stack.yml:29:11", "service `e`: cpus: `0.001` is below 0.01, the engine's smallest CPU limit"),
+    ];
+    for (i, (at, message)) in expected.iter().enumerate() {
+        let Some((found_at, found_message)) = found.get(i) else { panic!("missing {at} {message}: {found:#?}") };
+        assert!(found_at == at && found_message.starts_with(message), "expected {at}: {message}\nfound {found_at}: {found_message}\nall: {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn values_at_the_engines_limits_are_accepted() {
+    let text = "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, 'true'], interval: 1ms, timeout: 0, retries: 0, start_period: 2562047h}\n    stop_grace_period: 596523h\n    cpus: 0.01\n    mem_limit: 6m\n    pids_limit: -1\n  b:\n    image: x\n    mem_limit: 0\n    pids_limit: 4194304\n    healthcheck: {test: [CMD, 'true'], retries: 2147483647}\n";
+    let stack = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stack.services.0.len(), 2);
+}

@@ -10,7 +10,6 @@ use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
     NetworkingConfig, PortBinding,
 };
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -38,6 +37,8 @@ pub mod labels {
     pub const NAME: &str = "lab.name";
     /// On an image lab built: the digest of its build context, Dockerfile, args and target.
     pub const BUILD_HASH: &str = "lab.build-hash";
+    /// On a container that joins another service's network namespace: that service.
+    pub const NETWORK_OF: &str = "lab.network-of";
 }
 
 /// Who the stack is for and where it runs.
@@ -158,26 +159,12 @@ pub struct VolumePlan {
     pub labels: HashMap<String, String>,
 }
 
-/// Only `x-lab.ports`, read before interpolation (the port variables depend on it).
-#[derive(Deserialize)]
-struct PortsOnly {
-    #[serde(default, rename = "x-lab")]
-    x_lab: Option<PortsSection>,
-}
-
-#[derive(Deserialize)]
-struct PortsSection {
-    #[serde(default)]
-    ports: super::values::OrderedMap<u16>,
-}
-
 /// Named host ports, in declaration order.
 pub type NamedPorts = Vec<(String, u16)>;
 
 /// The variables lab supplies, from the options and the file's named ports.
 pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, NamedPorts), ContentError> {
-    let pre: PortsOnly = crate::course::error::parse_yaml(file, text, 0)?;
-    let declared = pre.x_lab.map(|x| x.ports.0).unwrap_or_default();
+    let declared = declared_ports(file, text)?;
     let mut ports = Vec::with_capacity(declared.len());
     for (i, (name, port)) in declared.into_iter().enumerate() {
         let port = match opts.port_base {
@@ -201,6 +188,21 @@ pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(H
     Ok((vars, ports))
 }
 
+/// `x-lab.ports`, read before interpolation (the port variables depend on it), from the
+/// same positioned tree as the rest of the file. A shape other than a map is left to the
+/// schema, which reports it with every other problem.
+fn declared_ports(file: &str, text: &str) -> Result<NamedPorts, ContentError> {
+    let tree = super::yaml::read(file, text)?;
+    let Some(entries) = tree.get("x-lab").and_then(|x| x.get("ports")).and_then(|p| p.entries()) else { return Ok(Vec::new()) };
+    entries
+        .iter()
+        .map(|(key, node)| match &node.value {
+            super::tree::Value::UInt(port) if *port <= u64::from(u16::MAX) => Ok((key.name.clone(), *port as u16)),
+            _ => Err(ContentError::at(file, text, node.line, node.column, format!("x-lab.ports `{}` must be a port number (0-65535), not {}", key.name, node.describe()))),
+        })
+        .collect()
+}
+
 /// `game-ui` → `GAME_UI`.
 pub fn env_name(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
@@ -211,7 +213,8 @@ pub fn env_name(name: &str) -> String {
 pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, StackFileError> {
     let (vars, ports) = lab_variables(file, text, opts)?;
     let stack = StackFile::parse(file, text, &vars)?;
-    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack };
+    let service_names = stack.services.keys().collect();
+    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack, service_names };
     resolver.resolve(ports).map_err(|mut problems| {
         problems.sort_by_key(|p| p.position);
         StackFileError { problems }
@@ -224,6 +227,8 @@ struct Resolver<'a> {
     opts: &'a ProjectOptions,
     vars: &'a HashMap<String, String>,
     stack: &'a StackFile,
+    /// The services' names, to look them up without walking the list each time.
+    service_names: HashSet<&'a str>,
 }
 
 impl Resolver<'_> {
@@ -409,7 +414,7 @@ impl Resolver<'_> {
         match s.network_mode.as_deref() {
             Some(mode) if mode.starts_with("service:") => {
                 let parent = &mode["service:".len()..];
-                if self.stack.services.get(parent).is_none() {
+                if !self.service_names.contains(parent) {
                     return Err(err(format!("network_mode points at service `{parent}`, which does not exist")));
                 }
                 network_parent = Some(parent.to_owned());
@@ -508,7 +513,13 @@ impl Resolver<'_> {
                     }
                 };
                 let ns = |d: &Option<String>| -> Result<Option<i64>, ContentError> {
-                    d.as_deref().map(|d| parse_duration(d).map(|d| d.as_nanos() as i64).map_err(|m| err(format!("healthcheck: {m}")))).transpose()
+                    d.as_deref()
+                        .map(|d| {
+                            let nanos = parse_duration(d).map_err(|m| err(format!("healthcheck: {m}")))?.as_nanos();
+                            // The schema refuses longer times; never wrap around.
+                            i64::try_from(nanos).map_err(|_| err(format!("healthcheck: `{d}` is longer than the engine can hold")))
+                        })
+                        .transpose()
                 };
                 Some(HealthConfig {
                     test,
@@ -552,6 +563,9 @@ impl Resolver<'_> {
             container_labels.insert(k, v.unwrap_or_default());
         }
         container_labels.insert(labels::SERVICE.into(), name.to_owned());
+        if let Some(parent) = &network_parent {
+            container_labels.insert(labels::NETWORK_OF.into(), parent.clone());
+        }
         if let Some(g) = stop_grace {
             container_labels.insert(labels::STOP_GRACE.into(), g.as_secs().to_string());
         }
@@ -603,7 +617,7 @@ impl Resolver<'_> {
             depends_on.push((parent.clone(), Condition::ServiceStarted));
         }
         for (dep, _) in &depends_on {
-            if self.stack.services.get(dep).is_none() {
+            if !self.service_names.contains(dep.as_str()) {
                 return Err(err(format!("depends on `{dep}`, which is not a service in this file")));
             }
         }
@@ -626,10 +640,18 @@ impl Resolver<'_> {
 
 /// Services that build the same image name must build it the same way.
 fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
-    for (i, s) in services.iter().enumerate() {
+    // The first service that builds each image name, and how.
+    let mut first: HashMap<&str, (&str, &BuildPlan)> = HashMap::new();
+    for s in services {
         let Some(build) = &s.build else { continue };
-        if let Some(other) = services[..i].iter().find(|o| o.image == s.image && o.build.as_ref().is_some_and(|b| b != build)) {
-            return Err((s.name.clone(), format!("builds the image `{}` differently from service `{}`; give one of them another `image:` name", s.image, other.name)));
+        match first.get(s.image.as_str()) {
+            Some((other, b)) if *b != build => {
+                return Err((s.name.clone(), format!("builds the image `{}` differently from service `{other}`; give one of them another `image:` name", s.image)));
+            }
+            Some(_) => {}
+            None => {
+                first.insert(&s.image, (&s.name, build));
+            }
         }
     }
     Ok(())
@@ -637,9 +659,10 @@ fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
 fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> {
+    let healthless: HashSet<&str> = services.iter().filter(|s| !s.has_healthcheck).map(|s| s.name.as_str()).collect();
     for s in services {
         for (dep, condition) in &s.depends_on {
-            let healthless = services.iter().any(|d| d.name == *dep && !d.has_healthcheck);
+            let healthless = healthless.contains(dep.as_str());
             if *condition == Condition::ServiceHealthy && healthless {
                 return Err((s.name.clone(), format!("waits for `{dep}` to be healthy, but `{dep}` has no healthcheck")));
             }
