@@ -5,6 +5,7 @@
 //! or the web layer.
 
 use crate::course::ContentSource;
+use crate::stack::lock::LockWait;
 use crate::stack::{Engine, Phase, Progress, StackEvent};
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -111,7 +112,7 @@ impl DockerProvisioner {
     /// memory (content reloads are read again at each start).
     pub fn new(engine: Engine, content: ContentSource, lab: &str) -> Result<DockerProvisioner, String> {
         let env: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
-        let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions::default(), marathon_timeout: Duration::from_secs(300), named_ports: 1, memory: None };
+        let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions { lock: LockWait::Wait(Some(Duration::from_secs(600))), ..crate::stack::UpOptions::default() }, marathon_timeout: Duration::from_secs(300), named_ports: 1, memory: None };
         let probe = StackRequest { student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = this.plan(&probe).map_err(|e| e.message)?;
         this.named_ports = u16::try_from(plan.ports.len()).unwrap_or(u16::MAX).max(1);
@@ -231,7 +232,11 @@ impl Provisioner for DockerProvisioner {
 
     fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
         Box::pin(async move {
-            crate::stack::down::down(&self.engine, project, true, &crate::stack::Quiet).await.map(|_| ()).map_err(|e| ProvisionError::plain(e.to_string(), "try again"))
+            // A start of the same stack may still be finishing; removing waits for it.
+            crate::stack::down::down_waiting(&self.engine, project, true, &crate::stack::Quiet, LockWait::Wait(Some(Duration::from_secs(600))))
+                .await
+                .map(|_| ())
+                .map_err(|e| ProvisionError::plain(e.to_string(), "try again"))
         })
     }
 

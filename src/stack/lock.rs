@@ -57,7 +57,7 @@ pub fn lock_path(dir: &Path, engine_host: &str, project: &str) -> PathBuf {
 
 /// Takes the lock of `project` on the engine at `engine_host`, for `command` (`up`,
 /// `down`). `waiting` is told, once, who holds it when lab waits.
-pub async fn acquire(dir: &Path, engine_host: &str, project: &str, command: &str, wait: LockWait, waiting: &dyn Fn(&str)) -> Result<ProjectLock, StackError> {
+pub async fn acquire(dir: &Path, engine_host: &str, project: &str, command: &str, wait: LockWait, waiting: &(dyn Fn(&str) + Sync)) -> Result<ProjectLock, StackError> {
     let io = |e: std::io::Error| StackError::Lock { path: dir.display().to_string(), reason: e.to_string() };
     std::fs::create_dir_all(dir).map_err(io)?;
     let path = lock_path(dir, engine_host, project);
