@@ -90,6 +90,8 @@ pub trait Provisioner: Send + Sync {
     fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>>;
     /// How many host ports one stack publishes (the size of a port block).
     fn ports_per_stack(&self) -> u16;
+    /// The stack's named ports (`x-lab.ports`), in block order.
+    fn port_names(&self) -> Vec<String>;
     /// Memory one stack needs, if the lab says (`x-lab.memory`).
     fn memory_per_stack(&self) -> Option<u64>;
 }
@@ -103,7 +105,7 @@ pub struct DockerProvisioner {
     up: crate::stack::UpOptions,
     /// How long to wait for Marathon before giving up on deploying the site.
     pub marathon_timeout: Duration,
-    named_ports: u16,
+    named_ports: Vec<String>,
     memory: Option<u64>,
 }
 
@@ -112,10 +114,10 @@ impl DockerProvisioner {
     /// memory (content reloads are read again at each start).
     pub fn new(engine: Engine, content: ContentSource, lab: &str) -> Result<DockerProvisioner, String> {
         let env: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
-        let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions { lock: LockWait::Wait(Some(Duration::from_secs(600))), ..crate::stack::UpOptions::default() }, marathon_timeout: Duration::from_secs(300), named_ports: 1, memory: None };
+        let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions { lock: LockWait::Wait(Some(Duration::from_secs(600))), ..crate::stack::UpOptions::default() }, marathon_timeout: Duration::from_secs(300), named_ports: Vec::new(), memory: None };
         let probe = StackRequest { student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = this.plan(&probe).map_err(|e| e.message)?;
-        this.named_ports = u16::try_from(plan.ports.len()).unwrap_or(u16::MAX).max(1);
+        this.named_ports = plan.ports.iter().map(|(name, _)| name.clone()).collect();
         this.memory = plan.memory;
         Ok(this)
     }
@@ -245,7 +247,11 @@ impl Provisioner for DockerProvisioner {
     }
 
     fn ports_per_stack(&self) -> u16 {
-        self.named_ports
+        u16::try_from(self.named_ports.len()).unwrap_or(u16::MAX).max(1)
+    }
+
+    fn port_names(&self) -> Vec<String> {
+        self.named_ports.clone()
     }
 
     fn memory_per_stack(&self) -> Option<u64> {

@@ -189,6 +189,22 @@ impl Classroom {
         })
     }
 
+    /// What `{{ url:NAME }}` and friends show `student` (or, for `None`, anyone): the class's
+    /// public host and the student's own port block.
+    pub async fn placeholder_values(&self, student: Option<StudentId>) -> crate::course::placeholders::Values {
+        let settings = self.settings();
+        let base = match student {
+            Some(s) => self.request(s).await.ok().map(|r| r.port_base),
+            None => None,
+        };
+        let names = self.inner.provisioner.port_names();
+        let ports = match base {
+            Some(base) => names.into_iter().enumerate().filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?))).collect(),
+            None => Default::default(),
+        };
+        crate::course::placeholders::Values { host: settings.public_host, ports }
+    }
+
     /// Where `student`'s exercises are checked, while their stack runs.
     pub fn check_target(&self, student: StudentId) -> Option<Target> {
         let endpoints = self.live(student, |l| l.endpoints.clone())?;

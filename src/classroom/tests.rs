@@ -56,6 +56,9 @@ impl Provisioner for Fake {
     fn ports_per_stack(&self) -> u16 {
         2
     }
+    fn port_names(&self) -> Vec<String> {
+        vec!["web".into(), "side".into()]
+    }
     fn memory_per_stack(&self) -> Option<u64> {
         None
     }

@@ -2,6 +2,7 @@
 //! exit codes every command shares — 0 done, 1 done and the answer is "no", 2 could not do it.
 
 mod check;
+mod class;
 mod doctor;
 mod labs;
 mod marathon;

@@ -38,6 +38,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     target: super::stack::ProjectArgs,
+
+    #[command(flatten)]
+    class: super::class::ClassArgs,
 }
 
 pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outcome> {
@@ -53,18 +56,24 @@ pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outc
 
     let db = args.db.as_deref().map_or_else(DbLocation::default_file, DbLocation::parse);
     let store = Store::open(&db).await?;
-    let student = store.student(&args.target.student()).await?;
-
-    // Exercise status follows the student's own stack, found by its Docker labels.
-    let state = AppState::new(course, store, student).with_checks(CheckTarget::Project(args.target.project()));
-    web::spawn_live_checks(state.clone(), std::time::Duration::from_secs(15));
-    web::spawn_reloader(state.clone(), content.clone())
-        .with_context(|| format!("cannot watch {} for changes", content.describe()))?;
-
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {} (is another lab running? try --addr 127.0.0.1:0)", args.addr))?;
     let addr = listener.local_addr()?;
+
+    let state = if args.class.classroom {
+        let (state, opened) = super::class::open(&args.class, course, store, &content, &args.public_hosts, addr).await?;
+        eprintln!("{}", super::class::announce(&opened, &args.public_hosts, addr));
+        state
+    } else {
+        let student = store.student(&args.target.student()).await?;
+        // Exercise status follows the student's own stack, found by its Docker labels.
+        let state = AppState::new(course, store, student).with_checks(CheckTarget::Project(args.target.project()));
+        web::spawn_live_checks(state.clone(), std::time::Duration::from_secs(15));
+        state
+    };
+    web::spawn_reloader(state.clone(), content.clone())
+        .with_context(|| format!("cannot watch {} for changes", content.describe()))?;
     eprintln!("lab is serving {} at http://{addr}/ (database: {db}; Ctrl-C stops)", content.describe());
     web::run(listener, state, config, shutdown_signal()).await?;
     Ok(Outcome::Success)

@@ -37,6 +37,8 @@ pub struct Course {
     labs: BTreeMap<String, Result<Lab, ContentError>>,
     decks: BTreeMap<String, Result<Deck, ContentError>>,
     assets: BTreeMap<String, Asset>,
+    /// Each lab's `stack.yml` text, for the ports pages show before a stack runs.
+    stack_files: BTreeMap<String, String>,
 }
 
 impl Course {
@@ -72,7 +74,13 @@ impl Course {
                 Some((p.to_owned(), Asset { bytes: Arc::from(bytes), mime, etag }))
             })
             .collect();
-        Course { labs: labs.collect(), decks, assets }
+        let stack_files = files.lab_ids().into_iter().filter_map(|id| Some((id.clone(), files.text(&format!("labs/{id}/stack.yml")).ok()?.to_owned()))).collect();
+        Course { labs: labs.collect(), decks, assets, stack_files }
+    }
+
+    /// The text of a lab's `stack.yml`, if it has one.
+    pub fn stack_file(&self, lab: &str) -> Option<String> {
+        self.stack_files.get(lab).cloned()
     }
 
     /// All labs (loaded or broken), by id.

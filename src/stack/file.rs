@@ -368,6 +368,22 @@ impl From<ContentError> for StackFileError {
     }
 }
 
+/// The named ports of a stack file (`x-lab.ports`) as written, in order, without reading
+/// the rest (for showing a solo student the course's own ports).
+pub fn default_ports(text: &str) -> Vec<(String, u16)> {
+    #[derive(Deserialize, Default)]
+    struct Top {
+        #[serde(default, rename = "x-lab")]
+        x_lab: Option<Ports>,
+    }
+    #[derive(Deserialize, Default)]
+    struct Ports {
+        #[serde(default)]
+        ports: OrderedMap<u16>,
+    }
+    crate::course::error::yaml_from_str::<Top>(text).ok().and_then(|t| t.x_lab).map(|p| p.ports.0).unwrap_or_default()
+}
+
 impl StackFile {
     /// Interpolates `text` with `vars` and parses it, in either form. `file` names the file
     /// in errors; every problem in the file is reported at once.

@@ -4,7 +4,9 @@
 
 use super::error::Link;
 use super::pages::find_lab;
-use super::{AppState, ServerEvent, WebError};
+use super::session::Viewer;
+use super::{AppState, Mode, ServerEvent, WebError};
+use crate::store::StudentId;
 use crate::checks::target::{Overrides, resolve};
 use crate::checks::{Criterion, ExerciseResult, Status, Target, run_exercise};
 use crate::course::Lab;
@@ -87,27 +89,56 @@ impl<'a> StatusBox<'a> {
     }
 }
 
+/// Where `viewer`'s exercises are checked, or why they cannot be.
+async fn target_for(state: &AppState, viewer: &Viewer) -> Result<(StudentId, Target), String> {
+    match (&state.mode, viewer) {
+        (Mode::Solo { student, checks }, _) => checks.target().await.map(|t| (*student, t)).ok_or_else(|| "Checks need your stack: start it with `lab up`.".to_owned()),
+        (Mode::Classroom(classroom), Viewer::Student { id, .. }) => match classroom.check_target(*id) {
+            Some(mut target) => {
+                let record = state.store().student_stack(*id).await.ok().flatten();
+                target.site_dir = record.map(|r| crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(&r.project)));
+                Ok((*id, target))
+            }
+            None => Err("Checks need your stack: press Start on the home page and wait until it is ready.".to_owned()),
+        },
+        (Mode::Classroom(_), _) => Err("Only students have exercises to check.".to_owned()),
+    }
+}
+
 /// Runs one check now, records it, tells open pages. `Err` carries a message for the student.
-async fn check_now(state: &AppState, lab: &Lab, exercise: &str) -> Result<ExerciseResult, String> {
-    let Some(target) = state.checks.target().await else {
-        return Err("Checks need your stack: start it with `lab up`.".into());
-    };
+async fn check_now(state: &AppState, viewer: &Viewer, lab: &Lab, exercise: &str) -> Result<ExerciseResult, String> {
+    let (student, target) = target_for(state, viewer).await?;
     let result = run_exercise(lab, exercise, &target).await.map_err(|e| e.to_string())?;
-    record_and_publish(state, &lab.id, &result).await;
+    record_and_publish(state, student, &lab.id, &result).await;
     Ok(result)
 }
 
 /// Stores a result if it changed and, if so, pushes the new status box to open pages.
-async fn record_and_publish(state: &AppState, lab: &str, result: &ExerciseResult) {
-    match state.store().record_result(state.student, lab, result).await {
+async fn record_and_publish(state: &AppState, student: StudentId, lab: &str, result: &ExerciseResult) {
+    match state.store().record_result(student, lab, result).await {
         Ok(false) => {}
-        Ok(true) => publish(state, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms())),
+        Ok(true) => publish(state, student, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms())),
         Err(e) => tracing::warn!("cannot record the result: {e}"),
     }
 }
 
-fn publish(state: &AppState, lab: &str, exercise: &str, status: Status, criteria: &[Criterion], at: Option<i64>) {
+/// The student's latest results for `lab`, pushed to their pages (the classroom's live
+/// checks store them; this shows them).
+pub(super) async fn publish_latest(state: &AppState, student: StudentId, lab: &str) {
+    match state.store().latest_results(student, lab).await {
+        Ok(results) => {
+            for r in results {
+                publish(state, student, lab, &r.exercise, r.status, &r.criteria, Some(r.checked_at_ms));
+            }
+        }
+        Err(e) => tracing::warn!("cannot read results: {e}"),
+    }
+}
+
+fn publish(state: &AppState, student: StudentId, lab: &str, exercise: &str, status: Status, criteria: &[Criterion], at: Option<i64>) {
+    let student = matches!(state.mode, Mode::Classroom(_)).then_some(student);
     state.publish(ServerEvent::Progress {
+        student,
         lab: lab.to_owned(),
         exercise: exercise.to_owned(),
         status: status.as_str().to_owned(),
@@ -124,24 +155,25 @@ fn exercise_exists(lab: &Lab, id: &str) -> Result<(), WebError> {
 }
 
 /// `POST /labs/{lab}/exercises/{id}/check`: the form without JavaScript; back to the step.
-pub async fn check_form(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn check_form(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
-    if let Err(problem) = check_now(&state, lab, &id).await {
+    if let Err(problem) = check_now(&state, &viewer, lab, &id).await {
         // Shown on the step page through the same channel as results.
-        state.publish(ServerEvent::Progress { lab: lab.id.clone(), exercise: id.clone(), status: "unknown".into(), html: StatusBox::problem(&problem).html() });
+        let student = viewer.student().filter(|_| matches!(state.mode, Mode::Classroom(_)));
+        state.publish(ServerEvent::Progress { student, lab: lab.id.clone(), exercise: id.clone(), status: "unknown".into(), html: StatusBox::problem(&problem).html() });
     }
     let step = lab.exercise(&id).and_then(|e| lab.steps.iter().find(|s| s.id == e.step)).map_or(1, |s| s.number);
     Ok(Redirect::to(&format!("/labs/{}/steps/{step}#exercise-{id}", lab.id)).into_response())
 }
 
 /// `POST /api/labs/{lab}/exercises/{id}/check`: JSON with the result and its status box.
-pub async fn check_api(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn check_api(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
-    Ok(match check_now(&state, lab, &id).await {
+    Ok(match check_now(&state, &viewer, lab, &id).await {
         Ok(result) => {
             let html = StatusBox::new(Some(result.status), &result.criteria, Some(crate::store::now_ms())).html();
             Json(serde_json::json!({"exercise": result.exercise, "status": result.status, "criteria": result.criteria, "html": html})).into_response()
@@ -154,11 +186,14 @@ pub async fn check_api(State(state): State<AppState>, Path((lab_id, id)): Path<(
 }
 
 /// `GET /api/labs/{lab}/exercises/{id}`: the latest recorded result.
-pub async fn latest_api(State(state): State<AppState>, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn latest_api(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
-    let latest = state.store().latest_results(state.student, &lab.id).await.map_err(anyhow::Error::from)?;
+    let Some(student) = viewer.student() else {
+        return Err(WebError::Forbidden("only a student has results".into()));
+    };
+    let latest = state.store().latest_results(student, &lab.id).await.map_err(anyhow::Error::from)?;
     Ok(match latest.into_iter().find(|r| r.exercise == id) {
         Some(r) => Json(serde_json::json!({"exercise": r.exercise, "status": r.status, "criteria": r.criteria, "checkedAt": r.checked_at_ms})).into_response(),
         None => Json(serde_json::json!({"exercise": id, "status": null, "criteria": []})).into_response(),
@@ -169,9 +204,10 @@ pub async fn latest_api(State(state): State<AppState>, Path((lab_id, id)): Path<
 /// answers, its event stream drives re-checks (see `checks::watch`), and every change is
 /// recorded and pushed to open pages. Until then it retries every 10 s.
 pub fn spawn_live_checks(state: AppState, interval: Duration) {
+    let Mode::Solo { student, checks } = state.mode.clone() else { return };
     tokio::spawn(async move {
         let target = loop {
-            let Some(target) = state.checks.target().await else { return };
+            let Some(target) = checks.target().await else { return };
             if target.marathon.ping().await.is_ok() {
                 break target;
             }
@@ -195,14 +231,14 @@ pub fn spawn_live_checks(state: AppState, interval: Duration) {
                         Ok(result) => {
                             if failing.remove(&item.exercise) {
                                 let at = Some(crate::store::now_ms());
-                                publish(&state, &lab_id, &item.exercise, result.status, &result.criteria, at);
+                                publish(&state, student, &lab_id, &item.exercise, result.status, &result.criteria, at);
                             }
-                            record_and_publish(&state, &lab_id, &result).await;
+                            record_and_publish(&state, student, &lab_id, &result).await;
                         }
                         Err(problem) => {
                             if failing.insert(item.exercise.clone()) {
                                 let html = StatusBox::problem(&problem).html();
-                                state.publish(ServerEvent::Progress { lab: lab_id.clone(), exercise: item.exercise, status: "unknown".into(), html });
+                                state.publish(ServerEvent::Progress { student: None, lab: lab_id.clone(), exercise: item.exercise, status: "unknown".into(), html });
                             }
                         }
                     }

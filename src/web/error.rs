@@ -52,6 +52,12 @@ pub enum WebError {
     /// lab is at its limit of open event streams (503, try again later).
     #[error("too many open event streams")]
     Busy,
+    /// The viewer may not do or see this (403); the message says who may.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Something the request needs is not available right now (503); the message says what.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Anything else; logged, shown only as a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -128,6 +134,14 @@ impl IntoResponse for WebError {
                 let headers = [(header::RETRY_AFTER, "10"), (header::CONNECTION, "close")];
                 return (StatusCode::SERVICE_UNAVAILABLE, headers, render(&page)).into_response();
             }
+            WebError::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                ErrorPage { status: 403, heading: "Not for you", message, content_error: None, links: &home },
+            ),
+            WebError::Unavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorPage { status: 503, heading: "Not possible right now", message, content_error: None, links: &home },
+            ),
             WebError::Internal(err) => {
                 tracing::error!("request failed: {err:#}");
                 (

@@ -1,9 +1,12 @@
 //! `/events`: a server-sent event stream shared by every page. Pages reload on `reload`, and
 //! on reconnecting to a server with a different `hello` id (lab was restarted). Open streams
 //! are capped (each holds a connection for as long as the page is open), so that streams can
-//! never take every connection from page requests; one over the cap is a 503.
+//! never take every connection from page requests; one over the cap is a 503. In a class,
+//! each page hears only its own student's stack and results.
 
+use super::session::Viewer;
 use super::{AppState, WebError};
+use crate::store::StudentId;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +22,8 @@ pub enum ServerEvent {
     Reload,
     /// An exercise's result changed; `html` is its rendered status box.
     Progress {
+        /// Whose result (`None` in solo mode: the one student's).
+        student: Option<StudentId>,
         /// Lab id.
         lab: String,
         /// Exercise id.
@@ -28,18 +33,43 @@ pub enum ServerEvent {
         /// The status box, rendered (and escaped) by the server.
         html: String,
     },
+    /// A class student's stack changed: its view as JSON and its rendered panel.
+    Stack {
+        /// Whose stack.
+        student: StudentId,
+        /// The `StackView` as JSON.
+        json: String,
+        /// The stack panel, rendered (and escaped) by the server.
+        html: String,
+    },
     /// The server is stopping: end the stream.
     Shutdown,
 }
 
+impl ServerEvent {
+    /// Whether a page of `viewer` should hear this.
+    fn is_for(&self, viewer: &Viewer) -> bool {
+        match self {
+            ServerEvent::Progress { student: Some(s), .. } | ServerEvent::Stack { student: s, .. } => viewer.student() == Some(*s),
+            _ => true,
+        }
+    }
+}
+
 /// `GET /events`: the stream, or 503 when [`AppState::with_stream_limit`] streams are open.
-pub async fn stream(State(state): State<AppState>) -> Response {
+pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
     let Ok(slot) = state.stream_slots.clone().try_acquire_owned() else {
         tracing::debug!("refused an event stream: the limit is reached");
         return WebError::Busy.into_response();
     };
+    // A class student's open page keeps their stack from being stopped for idleness.
+    let presence = match (&state.mode, viewer.student()) {
+        (super::Mode::Classroom(classroom), Some(student)) => Some(classroom.page_open(student)),
+        _ => None,
+    };
     // The slot is freed when the stream is dropped: the page went away or lab stops.
-    let events = updates(&state).map(move |event| {
+    let events = updates(&state, viewer).map(move |event| {
+        let _present = &presence;
         let _held = &slot;
         Ok::<_, Infallible>(event)
     });
@@ -47,16 +77,18 @@ pub async fn stream(State(state): State<AppState>) -> Response {
 }
 
 /// The greeting, then every published event until lab shuts down.
-fn updates(state: &AppState) -> impl Stream<Item = Event> + use<> {
+fn updates(state: &AppState, viewer: Viewer) -> impl Stream<Item = Event> + use<> {
     // Subscribe before sending the greeting so nothing published in between is lost.
     let updates = BroadcastStream::new(state.events.subscribe());
     let boot_id = state.boot_id.clone();
     let hello = stream::once(async move { Event::default().event("hello").data(&*boot_id) });
     let updates = updates
         .take_while(|msg| std::future::ready(!matches!(msg, Ok(ServerEvent::Shutdown))))
+        .filter(move |msg| std::future::ready(msg.as_ref().map_or(true, |e| e.is_for(&viewer))))
         .map(|msg| match msg {
             Ok(ServerEvent::Reload) => Event::default().event("reload").data("content changed"),
-            Ok(ServerEvent::Progress { lab, exercise, status, html }) => {
+            Ok(ServerEvent::Stack { json, html, .. }) => Event::default().event("stack").data(serde_json::json!({"stack": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default(), "html": html}).to_string()),
+            Ok(ServerEvent::Progress { lab, exercise, status, html, .. }) => {
                 Event::default().event("progress").data(serde_json::json!({"lab": lab, "exercise": exercise, "status": status, "html": html}).to_string())
             }
             // A slow page missed events; reloading shows it the current state.

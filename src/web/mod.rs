@@ -5,13 +5,16 @@
 
 mod assets;
 mod checks;
+mod class;
 mod error;
 mod events;
 mod guard;
 mod limits;
 mod pages;
 mod server;
+mod session;
 mod slides;
+mod values;
 
 pub use checks::{CheckTarget, spawn_live_checks};
 pub use error::WebError;
@@ -19,6 +22,7 @@ pub use events::ServerEvent;
 pub use guard::{HostPolicy, HostPolicyError};
 pub use limits::{DEFAULT_HEADER_TIMEOUT, FdLimit, Limits, raise_fd_limit};
 pub use server::{ServerConfig, run};
+pub use session::Viewer;
 
 use crate::course::{ContentSource, Course};
 use crate::store::{Store, StudentId};
@@ -29,17 +33,31 @@ use tokio::sync::{Semaphore, broadcast};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+/// Whose course this server shows.
+#[derive(Clone)]
+pub enum Mode {
+    /// One implicit student, whose stack the CLI starts.
+    Solo {
+        /// The student.
+        student: StudentId,
+        /// Where their exercises are checked.
+        checks: CheckTarget,
+    },
+    /// A class: students sign in, and each has a stack the classroom runs.
+    Classroom(crate::classroom::Classroom),
+}
+
 /// Shared state of the web server; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     course: Arc<RwLock<Arc<Course>>>,
     store: Store,
-    student: StudentId,
+    mode: Mode,
     events: broadcast::Sender<ServerEvent>,
     boot_id: Arc<str>,
-    checks: CheckTarget,
     hosts: Arc<HostPolicy>,
     stream_slots: Arc<Semaphore>,
+    join_limiter: Arc<class::JoinLimiter>,
 }
 
 /// Event streams allowed before [`AppState::with_stream_limit`] says otherwise.
@@ -49,18 +67,41 @@ impl AppState {
     /// State for serving `course` to the solo `student`. Exercise checks are off until
     /// [`AppState::with_checks`] says where the student's stack is.
     pub fn new(course: Course, store: Store, student: StudentId) -> Self {
-        let (events, _) = broadcast::channel(256);
+        Self::with_mode(course, store, Mode::Solo { student, checks: CheckTarget::None })
+    }
+
+    /// State for serving `course` to a class. Its events (stacks, results) reach the
+    /// students' pages once [`AppState::spawn_class_events`] runs.
+    pub fn classroom(course: Course, store: Store, classroom: crate::classroom::Classroom) -> Self {
+        Self::with_mode(course, store, Mode::Classroom(classroom))
+    }
+
+    fn with_mode(course: Course, store: Store, mode: Mode) -> Self {
+        let (events, _) = broadcast::channel(1024);
         let boot_id = format!("{:x}", crate::store::now_ms());
         AppState {
             course: Arc::new(RwLock::new(Arc::new(course))),
             store,
-            student,
+            mode,
             events,
             boot_id: boot_id.into(),
-            checks: CheckTarget::None,
             hosts: Arc::new(HostPolicy::loopback()),
             stream_slots: Arc::new(Semaphore::new(DEFAULT_MAX_STREAMS)),
+            join_limiter: Arc::new(class::JoinLimiter::new()),
         }
+    }
+
+    /// The class, in classroom mode.
+    pub fn classroom_handle(&self) -> Option<&crate::classroom::Classroom> {
+        match &self.mode {
+            Mode::Classroom(c) => Some(c),
+            Mode::Solo { .. } => None,
+        }
+    }
+
+    /// Forwards the class's changes (stacks, results) to the students' open pages.
+    pub fn spawn_class_events(&self) {
+        class::spawn_events(self.clone());
     }
 
     /// Answers only to the host names of `hosts` (until then: the loopback names).
@@ -75,9 +116,11 @@ impl AppState {
         self
     }
 
-    /// Checks exercises against `target`.
+    /// Checks exercises against `target` (solo mode).
     pub fn with_checks(mut self, target: CheckTarget) -> Self {
-        self.checks = target;
+        if let Mode::Solo { checks, .. } = &mut self.mode {
+            *checks = target;
+        }
         self
     }
 
@@ -122,7 +165,17 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*file}", get(assets::static_file))
         .route("/files/{*path}", get(assets::content_file))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/join", get(class::join_page).post(class::join))
+        .route("/rejoin", get(class::rejoin))
+        .route("/signout", post(class::sign_out))
+        .route("/instructor/login", get(class::instructor_login))
+        .route("/instructor", get(class::instructor_page))
+        .route("/stack/start", post(class::stack_start))
+        .route("/stack/stop", post(class::stack_stop))
+        .route("/stack/reset", get(class::reset_page).post(class::stack_reset))
+        .route("/api/me", get(class::me))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), class::gate))
         .layer(guard::same_origin_layer())
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::check_host))
         .layer(CompressionLayer::new())

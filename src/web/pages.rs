@@ -1,8 +1,9 @@
 //! Home, lab overview and lab step pages, and the catch-all 404.
 
-use super::error::Link;
-use super::{AppState, WebError};
 use super::checks::StatusBox;
+use super::error::Link;
+use super::session::Viewer;
+use super::{AppState, Mode, WebError};
 use crate::course::{ContentError, Course, Exercise, Lab, Step};
 use crate::store::StoredResult;
 use askama::Template;
@@ -54,11 +55,25 @@ struct HomePage<'a> {
     decks: Vec<(&'a str, String)>,
     resume: Option<(String, String)>,
     stack: Option<StackPanel>,
+    /// A class student's stack panel, rendered (it is also pushed live).
+    class_panel: Option<String>,
+    /// The viewer is the class's instructor.
+    instructor: bool,
+    /// The signed-in student's name (classroom).
+    name: Option<String>,
+}
+
+/// `?welcome=1` right after joining.
+#[derive(serde::Deserialize, Default)]
+pub struct HomeQuery {
+    #[serde(default)]
+    welcome: Option<String>,
 }
 
 /// Reads the project's state from Docker, briefly; `None` when there is no project.
 async fn stack_panel(state: &AppState) -> Option<StackPanel> {
-    let project = state.checks.project()?.to_owned();
+    let Mode::Solo { checks, .. } = &state.mode else { return None };
+    let project = checks.project()?.to_owned();
     let read = async {
         let engine = crate::stack::Engine::connect().await.map_err(|e| e.to_string())?;
         crate::stack::status::status(&engine, &project).await.map_err(|e| e.to_string())
@@ -81,14 +96,20 @@ async fn stack_panel(state: &AppState) -> Option<StackPanel> {
 }
 
 /// `GET /`: every lab and deck, and where the student left off.
-pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
+pub async fn home(State(state): State<AppState>, viewer: Viewer, axum::extract::Query(query): axum::extract::Query<HomeQuery>) -> Result<Response, WebError> {
     let course = state.course();
+    let student = viewer.student();
     let mut labs = Vec::new();
     for (id, lab) in course.labs() {
         labs.push(match lab {
             Ok(lab) => {
-                let visited = state.store().visited_steps(state.student, id).await.map_err(anyhow::Error::from)?;
-                let results = state.store().latest_results(state.student, id).await.map_err(anyhow::Error::from)?;
+                let (visited, results) = match student {
+                    Some(s) => (
+                        state.store().visited_steps(s, id).await.map_err(anyhow::Error::from)?,
+                        state.store().latest_results(s, id).await.map_err(anyhow::Error::from)?,
+                    ),
+                    None => (Vec::new(), Vec::new()),
+                };
                 let checked: Vec<&Exercise> = lab.exercises.iter().filter(|e| !e.checks.is_empty()).collect();
                 LabCard {
                     id,
@@ -109,7 +130,11 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         .decks()
         .map(|(id, deck)| (id, deck.as_ref().map_or_else(|e| format!("{id} (broken: {})", e.location()), |d| d.title.clone())))
         .collect();
-    let resume = match state.store().last_visit(state.student).await.map_err(anyhow::Error::from)? {
+    let last = match student {
+        Some(s) => state.store().last_visit(s).await.map_err(anyhow::Error::from)?,
+        None => None,
+    };
+    let resume = match last {
         Some(visit) => match course.lab(&visit.lab) {
             Some(Ok(lab)) => lab
                 .steps
@@ -121,7 +146,16 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, WebError> {
         None => None,
     };
     let stack = stack_panel(&state).await;
-    Ok(HomePage { labs, decks, resume, stack }.into_response())
+    let (class_panel, name) = match (&state.mode, &viewer) {
+        (Mode::Classroom(classroom), Viewer::Student { id, name }) => {
+            let view = classroom.stack_view(*id).await;
+            let welcome = query.welcome.is_some();
+            let html = super::class::StackPanel { view: &view, rejoin: super::class::rejoin_link(classroom, *id), welcome }.html();
+            (Some(html), Some(name.clone()))
+        }
+        _ => (None, None),
+    };
+    Ok(HomePage { labs, decks, resume, stack, class_panel, instructor: viewer == Viewer::Instructor, name }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,10 +172,13 @@ impl LabPage<'_> {
 }
 
 /// `GET /labs/{lab}`: overview with steps and exercises.
-pub async fn lab(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn lab(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &id)?;
-    let visited = state.store().visited_steps(state.student, &lab.id).await.map_err(anyhow::Error::from)?;
+    let visited = match viewer.student() {
+        Some(s) => state.store().visited_steps(s, &lab.id).await.map_err(anyhow::Error::from)?,
+        None => Vec::new(),
+    };
     Ok(LabPage { lab, visited: visited.into_iter().collect() }.into_response())
 }
 
@@ -150,6 +187,8 @@ pub async fn lab(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 struct StepPage<'a> {
     lab: &'a Lab,
     step: &'a Step,
+    /// The step's HTML with the viewer's own values filled in.
+    body: String,
     exercises: Vec<&'a Exercise>,
     prev: Option<&'a Step>,
     next: Option<&'a Step>,
@@ -168,7 +207,7 @@ impl StepPage<'_> {
 }
 
 /// `GET /labs/{lab}/steps/{n}`.
-pub async fn step(State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn step(State(state): State<AppState>, viewer: Viewer, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &id)?;
     let step = page_number(&n).and_then(|n| lab.step(n)).ok_or_else(|| {
@@ -177,16 +216,24 @@ pub async fn step(State(state): State<AppState>, Path((id, n)): Path<(String, St
             vec![Link::new(format!("/labs/{}", lab.id), format!("{} — overview", lab.title)), Link::new(format!("/labs/{}/steps/1", lab.id), "Step 1")],
         )
     })?;
-    // A failed write must not cost the student the page.
-    if let Err(err) = state.store().record_step_visit(state.student, &lab.id, &step.id).await {
-        tracing::warn!("cannot record the visit: {err}");
-    }
-    let visited = state.store().visited_steps(state.student, &lab.id).await.unwrap_or_default();
-    let results = state.store().latest_results(state.student, &lab.id).await.unwrap_or_default().into_iter().map(|r| (r.exercise.clone(), r)).collect();
+    let (visited, results) = match viewer.student() {
+        Some(student) => {
+            // A failed write must not cost the student the page.
+            if let Err(err) = state.store().record_step_visit(student, &lab.id, &step.id).await {
+                tracing::warn!("cannot record the visit: {err}");
+            }
+            let visited = state.store().visited_steps(student, &lab.id).await.unwrap_or_default();
+            let results = state.store().latest_results(student, &lab.id).await.unwrap_or_default().into_iter().map(|r| (r.exercise.clone(), r)).collect();
+            (visited, results)
+        }
+        None => (Vec::new(), HashMap::new()),
+    };
+    let body = super::values::fill(&state, &viewer, Some(lab), &step.html).await;
     Ok(StepPage {
         results,
         lab,
         step,
+        body,
         exercises: lab.exercises_of(&step.id).collect(),
         prev: step.number.checked_sub(1).and_then(|n| lab.step(n)),
         next: lab.step(step.number + 1),

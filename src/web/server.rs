@@ -60,9 +60,9 @@ pub async fn run(listener: TcpListener, state: AppState, config: ServerConfig, s
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(err) if accept_failed(&err, shutdown.as_mut()).await => break,
                 Err(_) => continue,
             },
@@ -74,7 +74,9 @@ pub async fn run(listener: TcpListener, state: AppState, config: ServerConfig, s
         };
         // Event streams and small pages should not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())));
+        // Each request learns its peer's address (the join page's rate limit needs it).
+        let service = tower::Layer::layer(&axum::Extension(super::class::Peer(peer)), app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             // A timed-out or reset connection is the client's business, not an error of lab's.
             if let Err(err) = connection.await {

@@ -3,6 +3,7 @@
 
 use super::error::Link;
 use super::pages::page_number;
+use super::session::Viewer;
 use super::{AppState, WebError};
 use crate::course::{Course, Deck, Slide};
 use askama::Template;
@@ -35,6 +36,11 @@ fn lab_of<'c>(course: &'c Course, deck: &str) -> Option<(&'c str, &'c str)> {
     course.labs().find_map(|(id, lab)| lab.as_ref().ok().filter(|l| l.deck.as_deref() == Some(deck)).map(|l| (id, l.title.as_str())))
 }
 
+/// The lab itself, for per-student values.
+fn lab_for_deck<'c>(course: &'c Course, deck: &str) -> Option<&'c crate::course::Lab> {
+    course.labs().find_map(|(_, lab)| lab.as_ref().ok().filter(|l| l.deck.as_deref() == Some(deck)))
+}
+
 /// `GET /slides/{deck}`: start at the first slide.
 pub async fn deck_start(State(state): State<AppState>, Path(id): Path<String>) -> Result<Redirect, WebError> {
     let course = state.course();
@@ -49,14 +55,17 @@ struct SlidePage<'a> {
     slide: &'a Slide,
     total: usize,
     lab: Option<(&'a str, &'a str)>,
+    /// The slide's HTML with the viewer's own values filled in.
+    body: String,
 }
 
 /// `GET /slides/{deck}/{n}`.
-pub async fn slide(State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn slide(State(state): State<AppState>, viewer: Viewer, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let deck = find_deck(&course, &id)?;
     let slide = find_slide(deck, &n)?;
-    Ok(SlidePage { deck, slide, total: deck.slides.len(), lab: lab_of(&course, &deck.id) }.into_response())
+    let body = super::values::fill(&state, &viewer, lab_for_deck(&course, &deck.id), &slide.html).await;
+    Ok(SlidePage { deck, slide, total: deck.slides.len(), lab: lab_of(&course, &deck.id), body }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -66,12 +75,23 @@ struct PresenterPage<'a> {
     slide: &'a Slide,
     next: Option<&'a Slide>,
     total: usize,
+    body: String,
+    next_body: String,
+    notes: String,
 }
 
 /// `GET /slides/{deck}/{n}/presenter`.
-pub async fn presenter(State(state): State<AppState>, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn presenter(State(state): State<AppState>, viewer: Viewer, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let deck = find_deck(&course, &id)?;
     let slide = find_slide(deck, &n)?;
-    Ok(PresenterPage { deck, slide, next: deck.slide(slide.number + 1), total: deck.slides.len() }.into_response())
+    let lab = lab_for_deck(&course, &deck.id);
+    let next = deck.slide(slide.number + 1);
+    let body = super::values::fill(&state, &viewer, lab, &slide.html).await;
+    let next_body = match next {
+        Some(n) => super::values::fill(&state, &viewer, lab, &n.html).await,
+        None => String::new(),
+    };
+    let notes = super::values::fill(&state, &viewer, lab, &slide.notes_html).await;
+    Ok(PresenterPage { deck, slide, next, total: deck.slides.len(), body, next_body, notes }.into_response())
 }

@@ -37,6 +37,22 @@
       localTimes();
     });
   }
+  // ---- A class student's stack ------------------------------------------------------------
+  // The panel is rendered by the server; live updates swap it in, keeping focus on the
+  // button the student used when it is still there.
+  const stackPanel = document.querySelector("[data-live-stack]");
+  if (stackPanel && window.labEvents) {
+    window.labEvents.addEventListener("stack", (e) => {
+      const m = JSON.parse(e.data);
+      const focused = document.activeElement && stackPanel.contains(document.activeElement) ? document.activeElement.textContent : null;
+      stackPanel.innerHTML = m.html;
+      if (focused) {
+        const again = Array.from(stackPanel.querySelectorAll("button, a")).find((el) => el.textContent === focused);
+        if (again) again.focus();
+      }
+    });
+  }
+
   document.querySelectorAll("form.check-form").forEach((form) => {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
