@@ -120,7 +120,7 @@ fn facts_stated_in_prose_hold_for_the_rendered_site() {
         ("slides/mesos-marathon.md", "Three instances, HTTP health check, HOST networking", demo["instances"] == 3 && demo["healthChecks"][0]["protocol"] == "HTTP" && demo["container"]["docker"]["network"] == "HOST"),
         ("slides/mesos-marathon.md", "a health check on `/`", demo["healthChecks"][0]["path"] == "/"),
         ("slides/mesos-marathon.md", "change `instances: 3` to `instances: 1`", demo["instances"] == 3),
-        ("slides/mesos-marathon.md", "http://localhost:1234 | the demo app", demo["ports"] == serde_json::json!([1234])),
+        ("slides/mesos-marathon.md", "{{ url:demo }} | the demo app", demo["ports"] == serde_json::json!([1234])),
         ("labs/mesos-marathon/steps/explore-the-uis.md", "two groups: `demo` and `myproduct`", groups == ["demo", "myproduct"]),
         ("labs/mesos-marathon/steps/explore-the-uis.md", "**service port** 1234", demo["ports"] == serde_json::json!([1234])),
         (

@@ -155,7 +155,16 @@ fn exercise_exists(lab: &Lab, id: &str) -> Result<(), WebError> {
 }
 
 /// `POST /labs/{lab}/exercises/{id}/check`: the form without JavaScript; back to the step.
+/// In a class only students check exercises (each their own).
+fn students_only(state: &AppState, viewer: &Viewer) -> Result<(), WebError> {
+    match (&state.mode, viewer) {
+        (Mode::Classroom(_), Viewer::Student { .. }) | (Mode::Solo { .. }, _) => Ok(()),
+        _ => Err(WebError::Forbidden("Only students check exercises, each against their own stack.".into())),
+    }
+}
+
 pub async fn check_form(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+    students_only(&state, &viewer)?;
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
@@ -170,6 +179,7 @@ pub async fn check_form(State(state): State<AppState>, viewer: Viewer, Path((lab
 
 /// `POST /api/labs/{lab}/exercises/{id}/check`: JSON with the result and its status box.
 pub async fn check_api(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
+    students_only(&state, &viewer)?;
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;

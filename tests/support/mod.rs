@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod canned;
+pub mod classroom;
 pub mod docker;
 pub mod gateway;
 pub mod marathon;
@@ -64,12 +65,17 @@ impl TestApp {
 
     /// Sends any request through the router.
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
-        let response = web::router(self.state.clone()).oneshot(request).await.expect("router never fails");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        send(&self.state, request).await
     }
+}
+
+/// Sends a request through the router of `state`.
+pub async fn send(state: &AppState, request: Request<Body>) -> TestResponse {
+    let response = web::router(state.clone()).oneshot(request).await.expect("router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
 async fn state_for(course: Course) -> AppState {
