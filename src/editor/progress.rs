@@ -150,7 +150,10 @@ impl Tracker {
     async fn next(&mut self) -> Option<DeployProgress> {
         loop {
             if let Some(item) = self.queue.pop_front() {
-                self.done |= item.is_final();
+                if item.is_final() {
+                    self.done = true;
+                    self.queue.clear();
+                }
                 return Some(item);
             }
             if self.done {
