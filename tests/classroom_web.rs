@@ -18,6 +18,10 @@ enum Who {
     Instructor,
 }
 
+/// A route and the status each kind of viewer gets: (method, path, form, anonymous,
+/// student, instructor).
+type Row = (&'static str, &'static str, Option<&'static str>, u16, u16, u16);
+
 /// What each kind of viewer gets from each route.
 #[tokio::test]
 async fn every_route_answers_only_to_whom_it_should() {
@@ -32,7 +36,7 @@ async fn every_route_answers_only_to_whom_it_should() {
         Who::Instructor => Some(teacher.as_str()),
     };
     // (method, path, form, expected for anonymous, student, instructor)
-    let routes: &[(&str, &str, Option<&str>, u16, u16, u16)] = &[
+    let routes: &[Row] = &[
         ("GET", "/", None, 303, 200, 200),
         ("GET", "/labs/mesos-marathon", None, 303, 200, 200),
         ("GET", "/labs/mesos-marathon/steps/1", None, 303, 200, 200),

@@ -119,7 +119,7 @@ fn print_result(r: &FileResult) {
     match &r.outcome {
         Outcome::Deployed { deployment } => eprintln!("✓ deployed   {} → {app} (deployment {})", r.file, deployment.deployment_id),
         Outcome::Unchanged => eprintln!("= unchanged  {} → {app}", r.file),
-        Outcome::Failed { location, error, hint, line } => print_error(location, error, hint.as_deref(), line.as_deref()),
+        Outcome::Failed { location, error, hint, line, .. } => print_error(location, error, hint.as_deref(), line.as_deref()),
     }
     for w in &r.warnings {
         eprintln!("  warning: {w}");

@@ -33,6 +33,10 @@ pub enum Outcome {
         /// The offending line of the file, when known.
         #[serde(skip_serializing_if = "Option::is_none")]
         line: Option<String>,
+        /// The 1-based line and column that `location` names, when it names one (for
+        /// callers that mark the line, such as the site editor; JSON output has `location`).
+        #[serde(skip)]
+        position: Option<(u64, u64)>,
     },
 }
 
@@ -57,7 +61,7 @@ impl FileResult {
         FileResult {
             file: file.to_owned(),
             app,
-            outcome: Outcome::Failed { location: error.location(), error: error.message.clone(), hint: error.fix.clone(), line: error.source_line.clone() },
+            outcome: Outcome::Failed { location: error.location(), error: error.message.clone(), hint: error.fix.clone(), line: error.source_line.clone(), position: error.position },
             warnings: Vec::new(),
         }
     }
@@ -183,10 +187,10 @@ async fn put_with_force_retry(marathon: &Marathon, rendered: &RenderedApp) -> Re
 /// Turns Marathon's refusal into an outcome that points at the student's own line.
 fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
     let MarathonError::Invalid { message, details } = err else {
-        return Outcome::Failed { location: rendered.file.clone(), error: err.to_string(), hint: None, line: None };
+        return Outcome::Failed { location: rendered.file.clone(), error: err.to_string(), hint: None, line: None, position: None };
     };
     let Some((path, errors)) = details.first() else {
-        return Outcome::Failed { location: rendered.file.clone(), error: format!("Marathon rejected the app: {message}"), hint: None, line: None };
+        return Outcome::Failed { location: rendered.file.clone(), error: format!("Marathon rejected the app: {message}"), hint: None, line: None, position: None };
     };
     let segments = parse_path(path);
     // In a YAML file the app lives under `service:` (or `override:`); in JSON at the top.
@@ -195,12 +199,13 @@ fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
         Format::Json => vec![&rendered.source],
     };
     let best = roots.iter().map(|root| root.locate(&segments)).max_by_key(|(_, depth)| *depth);
-    let (location, line) = match best {
+    let (location, line, position) = match best {
         Some((node, depth)) if depth > 0 || segments.is_empty() => (
             format!("{}:{}:{}", rendered.file, node.line, node.column),
             usize::try_from(node.line).ok().and_then(|l| rendered.text.lines().nth(l.saturating_sub(1))).map(|l| crate::course::error::quote_line(l, node.column)),
+            Some((node.line, node.column)),
         ),
-        _ => (rendered.file.clone(), None),
+        _ => (rendered.file.clone(), None, None),
     };
     let field = if segments.is_empty() { "the app".to_owned() } else { display_path(&segments) };
     let mut error = format!("Marathon rejected {field}: {}", errors.join("; "));
@@ -208,7 +213,7 @@ fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
         let others: Vec<String> = details[1..].iter().map(|(p, e)| format!("{}: {}", display_path(&parse_path(p)), e.join("; "))).collect();
         error.push_str(&format!(" (also: {})", others.join(", ")));
     }
-    Outcome::Failed { location, error, hint: Some("fix the value and save again; the running version keeps running".into()), line }
+    Outcome::Failed { location, error, hint: Some("fix the value and save again; the running version keeps running".into()), line, position }
 }
 
 /// The results of deploying several files.
@@ -266,7 +271,7 @@ fn not_tried(app: &RenderedApp, reason: &str) -> FileResult {
     FileResult {
         file: app.file.clone(),
         app: Some(app.id.clone()),
-        outcome: Outcome::Failed { location: app.file.clone(), error: format!("not deployed: {reason}"), hint: None, line: None },
+        outcome: Outcome::Failed { location: app.file.clone(), error: format!("not deployed: {reason}"), hint: None, line: None, position: None },
         warnings: app.warnings.clone(),
     }
 }

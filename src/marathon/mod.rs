@@ -5,6 +5,7 @@ pub mod app;
 pub mod client;
 pub mod deploy;
 pub mod events;
+pub mod follow;
 pub mod site;
 pub mod watch;
 pub mod workspace;

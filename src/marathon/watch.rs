@@ -6,7 +6,7 @@
 
 use super::client::Marathon;
 use super::deploy::{self, FileResult, Outcome, SiteFile};
-use super::events::{StreamItem, subscribe};
+use super::follow::{Follower, POLL_EVERY, Signal, ended};
 use super::site::Env;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,8 +14,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// How long a deployment may take before lab stops waiting for it.
-pub const FOLLOW_TIMEOUT: Duration = Duration::from_secs(300);
+pub use super::follow::{FOLLOW_TIMEOUT, FollowResult};
 
 /// How often lab asks whether Marathon is back, while files wait for it.
 pub const RETRY_EVERY: Duration = Duration::from_secs(2);
@@ -44,17 +43,6 @@ pub enum WatchEvent {
     EventsLost(String),
     /// Marathon answers again: the files it missed are being sent (how many).
     MarathonBack(usize),
-}
-
-/// How a followed deployment ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FollowResult {
-    /// Marathon finished it.
-    Succeeded,
-    /// Marathon reported it failed.
-    Failed(String),
-    /// Still running after the timeout.
-    TimedOut,
 }
 
 /// Deploys everything in `dir`, then keeps it deployed until `shutdown` resolves.
@@ -162,12 +150,10 @@ fn affected(dir: &Path, changed: &BTreeSet<PathBuf>) -> (Vec<SiteFile>, Vec<Stri
 /// Follows deployments until they leave `/v2/deployments` (success), Marathon reports them
 /// failed, or time runs out.
 async fn follow(marathon: Marathon, mut incoming: mpsc::UnboundedReceiver<(String, String, String)>, events: mpsc::Sender<WatchEvent>) {
-    let mut stream = subscribe(&marathon);
+    let mut follower = Follower::new(&marathon, POLL_EVERY);
     let mut pending: HashMap<String, (String, String, Instant)> = HashMap::new();
     // Deployments Marathon reported finished, for registrations that arrive after the event.
     let mut reported: std::collections::VecDeque<(String, FollowResult)> = std::collections::VecDeque::new();
-    let mut poll = tokio::time::interval(Duration::from_secs(2));
-    let mut lost = false;
     loop {
         let finished: Vec<(String, FollowResult)> = tokio::select! {
             item = incoming.recv() => {
@@ -176,32 +162,22 @@ async fn follow(marathon: Marathon, mut incoming: mpsc::UnboundedReceiver<(Strin
                 pending.insert(id.clone(), (file, app, Instant::now()));
                 known.map(|result| vec![(id, result)]).unwrap_or_default()
             }
-            item = stream.next() => match item {
-                Some(StreamItem::Event(e)) => match (e.kind.as_str(), e.deployment_id()) {
-                    ("deployment_success", Some(id)) => vec![(id.to_owned(), FollowResult::Succeeded)],
-                    ("deployment_failed", Some(id)) => vec![(id.to_owned(), FollowResult::Failed("Marathon reported the deployment failed".into()))],
-                    _ => Vec::new(),
-                },
-                Some(StreamItem::Connected) => {
-                    lost = false;
+            signal = follower.next(!pending.is_empty()) => match signal {
+                Some(Signal::Ended(id, result)) => vec![(id, result)],
+                Some(Signal::AppChanged(_)) => Vec::new(),
+                Some(Signal::EventsLost(reason)) => {
+                    let _ = events.send(WatchEvent::EventsLost(reason)).await;
                     Vec::new()
                 }
-                Some(StreamItem::Disconnected(reason)) => {
-                    if !lost {
-                        lost = true;
-                        let _ = events.send(WatchEvent::EventsLost(reason)).await;
+                Some(Signal::Poll) => {
+                    let mut done: Vec<(String, FollowResult)> = pending.iter().filter(|(_, (_, _, since))| since.elapsed() > FOLLOW_TIMEOUT).map(|(id, _)| (id.clone(), FollowResult::TimedOut)).collect();
+                    if let Some(ended) = ended(&marathon, pending.keys()).await {
+                        done.extend(ended.into_iter().map(|id| (id, FollowResult::Succeeded)));
                     }
-                    Vec::new()
+                    done
                 }
                 None => return,
             },
-            _ = poll.tick(), if !pending.is_empty() => {
-                let mut done: Vec<(String, FollowResult)> = pending.iter().filter(|(_, (_, _, since))| since.elapsed() > FOLLOW_TIMEOUT).map(|(id, _)| (id.clone(), FollowResult::TimedOut)).collect();
-                if let Ok(list) = marathon.deployments().await {
-                    done.extend(pending.keys().filter(|id| !list.iter().any(|d| &d.id == *id)).map(|id| (id.clone(), FollowResult::Succeeded)));
-                }
-                done
-            }
         };
         for (id, result) in finished {
             match pending.remove(&id) {

@@ -2,7 +2,8 @@
 //! (docs/reference §6). It keeps apps and their versions, runs deployments that finish after
 //! a delay, starts and kills tasks to match `instances`, reports health results when the app
 //! has health checks, answers 409 while an app is locked and 422 for invalid definitions in
-//! Marathon's error format, and streams events on `/v2/events`. It answers in either API
+//! Marathon's error format, fails the tasks of an app told to (`lastTaskFailure`), and
+//! streams events on `/v2/events`. It answers in either API
 //! shape: 1.4 (`container.docker.network`, `docker.portMappings`, `ports`) or 1.5+
 //! (`networks`, `container.portMappings`, `portDefinitions`). It also serves a Mesos master's
 //! `/master/state` for the stack-ready check.
@@ -55,6 +56,8 @@ struct AppRecord {
     version: String,
     versions: Vec<String>,
     tasks: Vec<TaskRecord>,
+    /// Marathon's `lastTaskFailure`, once a task failed.
+    last_task_failure: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +72,8 @@ struct Inner {
     shape: Shape,
     delay: Duration,
     healthy: HashMap<String, bool>,
+    /// Apps whose new tasks fail, with the message Mesos gives.
+    failing: HashMap<String, String>,
     apps: BTreeMap<String, AppRecord>,
     deployments: BTreeMap<String, DeploymentRecord>,
     requests: Vec<Logged>,
@@ -109,6 +114,7 @@ impl MarathonDouble {
                 shape,
                 delay,
                 healthy: HashMap::new(),
+                failing: HashMap::new(),
                 apps: BTreeMap::new(),
                 deployments: BTreeMap::new(),
                 requests: Vec::new(),
@@ -184,6 +190,13 @@ impl Double {
         let _ = self.events.send(("health_status_changed_event".into(), json!({"eventType": "health_status_changed_event", "appId": app, "alive": healthy})));
     }
 
+    /// Makes the tasks of `app`'s next deployments fail with `message` (as Mesos reports a
+    /// container that cannot start): the deployment never finishes, and the app's
+    /// `lastTaskFailure` names the failed task of the new version.
+    pub fn fail_tasks(&self, app: &str, message: &str) {
+        self.lock().failing.insert(app.to_owned(), message.to_owned());
+    }
+
     /// Turns the event stream off (503) or on.
     pub fn set_events(&self, enabled: bool) {
         self.events_enabled.store(enabled, std::sync::atomic::Ordering::SeqCst);
@@ -212,7 +225,7 @@ impl Double {
         let id = definition["id"].as_str().expect("id").to_owned();
         let mut inner = self.lock();
         let version = next_version(&mut inner);
-        let record = AppRecord { definition, version: version.clone(), versions: vec![version.clone()], tasks: Vec::new() };
+        let record = AppRecord { definition, version: version.clone(), versions: vec![version.clone()], tasks: Vec::new(), last_task_failure: None };
         inner.apps.insert(id.clone(), record);
         assign_service_ports(&mut inner, &id);
         converge_tasks(&mut inner, &id, &version, false);
@@ -358,7 +371,7 @@ fn upsert(d: &Double, id: String, mut def: Value, force: bool, created_status: S
         }
         let version = next_version(&mut inner);
         let created = !inner.apps.contains_key(&id);
-        let record = inner.apps.entry(id.clone()).or_insert_with(|| AppRecord { definition: Value::Null, version: String::new(), versions: Vec::new(), tasks: Vec::new() });
+        let record = inner.apps.entry(id.clone()).or_insert_with(|| AppRecord { definition: Value::Null, version: String::new(), versions: Vec::new(), tasks: Vec::new(), last_task_failure: None });
         let restart = strip_scaling(&record.definition) != strip_scaling(&def);
         record.definition = def;
         record.version = version.clone();
@@ -413,6 +426,17 @@ fn spawn_deployment(d: Double, deployment_id: String, app: String, version: Stri
             let Some(restart) = inner.deployments.get(&deployment_id).map(|dep| dep.restart) else {
                 return; // replaced by a forced deployment
             };
+            if let Some(message) = inner.failing.get(&app).cloned() {
+                let task = format!("{}.failed-{}", app.trim_start_matches('/').replace('/', "_"), inner.counter);
+                let timestamp = next_version(&mut inner);
+                let failure = json!({"appId": app, "taskId": task, "state": "TASK_FAILED", "message": message, "host": "localhost", "slaveId": "agent-1", "timestamp": timestamp, "version": version});
+                if let Some(record) = inner.apps.get_mut(&app) {
+                    record.last_task_failure = Some(failure);
+                }
+                drop(inner);
+                d.emit("status_update_event", json!({"appId": app, "taskId": task, "taskStatus": "TASK_FAILED", "message": message, "version": version}));
+                return;
+            }
             let started = converge_tasks(&mut inner, &app, &version, restart);
             let record = inner.apps.get(&app);
             let needs_health = record.is_some_and(|r| r.definition.get("healthChecks").and_then(Value::as_array).is_some_and(|h| !h.is_empty()));
@@ -515,6 +539,9 @@ fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> 
     app["tasksHealthy"] = json!(if has_checks && healthy { running.len() } else { 0 });
     app["tasksUnhealthy"] = json!(if has_checks && !healthy { running.len() } else { 0 });
     app["deployments"] = json!(locks(inner, id).into_iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
+    if let Some(failure) = &record.last_task_failure {
+        app["lastTaskFailure"] = failure.clone();
+    }
     if with_tasks {
         app["tasks"] = json!(record.tasks.iter().map(|t| task_json(id, t, &service_ports, has_checks, healthy)).collect::<Vec<_>>());
     }
