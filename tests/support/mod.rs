@@ -173,3 +173,15 @@ pub const DEMO_LAB: &[(&str, &str)] = &[
         "---\ntitle: Demo deck\n---\n# Welcome\nHello.\nNote: say hello\n---\n## Two\nSecond slide\n--\n## Two and a half\nbelow\n---\n## Three\nThe end\nNote: thank them\n",
     ),
 ];
+
+/// Removes the named projects (containers, networks, volumes) when dropped, also after a
+/// failed assertion.
+pub struct ClassCleanup(pub Vec<String>);
+
+impl Drop for ClassCleanup {
+    fn drop(&mut self) {
+        for project in &self.0 {
+            drop(docker::ProjectGuard { project: project.clone() });
+        }
+    }
+}
