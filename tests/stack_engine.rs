@@ -238,3 +238,30 @@ async fn a_name_taken_by_someone_else_is_reported() {
     assert!(matches!(err, StackError::NameTaken { kind: "container", .. }), "{err}");
     let _ = engine.docker().remove_container(&name, Some(bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build())).await;
 }
+
+#[tokio::test]
+async fn the_engines_refusals_point_at_the_line_they_are_about() {
+    let Some((engine, guard)) = setup("refused").await else { return };
+    let holder = ProjectGuard::new("refused-holder");
+    // Each case: a stack whose one service the engine refuses, and the key it is about.
+    let held = format!("services:\n  holder:\n    image: {BUSYBOX}\n    command: sleep 60\n    ports: ['127.0.0.1:21951:80']\n");
+    up(&engine, &plan_for(&held, &holder.project, 21950), &Quiet, &UpOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        ("user", "    user: nobody-here\n", "unable to find user"),
+        ("volumes", "    volumes:\n      - {type: bind, source: /nonexistent-lab-test-source, target: /data}\n", "bind source path does not exist"),
+        ("command", "    command: /no/such/program\n", "no such file or directory"),
+        ("ports", "    ports: ['127.0.0.1:21951:80']\n", "port is already allocated"),
+    ];
+    for (key, lines, engine_says) in cases {
+        let text = format!("services:\n  web:\n    image: {BUSYBOX}\n    stop_grace_period: 1s\n{lines}");
+        let err = up(&engine, &plan_for(&text, &guard.project, 21960), &Quiet, &UpOptions::default()).await.expect_err(key);
+        let StackError::Refused { service, error } = &err else { panic!("{key}: {err:?}") };
+        assert_eq!(service, "web");
+        assert_eq!(error.position, Some((5, 5)), "{key}: at the key's line: {err}");
+        assert!(error.source_line.as_deref().is_some_and(|l| l.trim_start().starts_with(&format!("{key}:"))), "{key}: the line is quoted: {err:?}");
+        let shown = err.to_string();
+        assert!(shown.starts_with("stack.yml:5:5: service `web`: Docker refused"), "{shown}");
+        assert!(shown.contains(engine_says), "the engine's own words are kept: {shown}");
+        let _ = down(&engine, &guard.project, true, &Quiet).await;
+    }
+}

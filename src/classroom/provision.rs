@@ -172,7 +172,7 @@ impl DockerProvisioner {
         if let Err(e) = crate::stack::up(&self.engine, &plan, &progress, &self.up).await {
             let failed = progress.failed.lock().map(|f| f.clone()).unwrap_or(None);
             let service = failed.or_else(|| match &e {
-                crate::stack::StackError::Service { service, .. } => Some(service.clone()),
+                crate::stack::StackError::Service { service, .. } | crate::stack::StackError::Refused { service, .. } => Some(service.clone()),
                 _ => None,
             });
             let log_tail = match &service {

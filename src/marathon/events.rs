@@ -116,11 +116,23 @@ async fn connect(marathon: &Marathon) -> Result<reqwest::Response, String> {
     if response.status().is_success() { Ok(response) } else { Err(format!("Marathon answered {}", response.status())) }
 }
 
+/// The largest event lab keeps (a `deployment_info` of a big group runs to a few hundred
+/// KiB). A longer one is skipped whole, so a stream that never ends an event cannot fill
+/// the memory.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Incremental parser for `text/event-stream`. Bytes are buffered until an event is
-/// complete, so a character or a line ending split across chunks is never mangled.
+/// complete, so a character or a line ending split across chunks is never mangled. Each
+/// byte is looked at a bounded number of times, however the stream is cut into chunks.
 #[derive(Debug, Default)]
 pub struct SseParser {
     buffer: Vec<u8>,
+    /// How far `buffer` was searched for the blank line ending an event.
+    scanned: usize,
+    /// Skipping the rest of an over-long event, up to its blank line.
+    skipping: bool,
+    /// Over-long events skipped so far.
+    skipped: usize,
 }
 
 impl SseParser {
@@ -130,28 +142,64 @@ impl SseParser {
         // no Marathon sends, is not supported).
         self.buffer.extend(bytes.iter().copied().filter(|b| *b != b'\r'));
         let mut out = Vec::new();
-        while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-            let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
-            let block = String::from_utf8_lossy(&raw);
-            let mut kind = String::from("message");
-            let mut data = Vec::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    kind = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push(v.strip_prefix(' ').unwrap_or(v));
-                }
+        let mut start = 0;
+        // The blank line may straddle the previous chunk's last byte: search from one before.
+        let mut from = self.scanned.saturating_sub(1).max(start);
+        while let Some(offset) = self.buffer[from..].windows(2).position(|w| w == b"\n\n") {
+            let end = from + offset + 2;
+            if self.skipping {
+                self.skipping = false;
+            } else if let Some(event) = parse_block(&self.buffer[start..end]) {
+                out.push(event);
             }
-            if data.is_empty() {
-                continue;
+            start = end;
+            from = end;
+        }
+        self.buffer.drain(..start);
+        self.scanned = self.buffer.len();
+        if self.buffer.len() > MAX_EVENT_BYTES {
+            // Keep the last byte: it may be the first newline of the blank line.
+            let keep = self.buffer.last() == Some(&b'\n');
+            self.buffer.clear();
+            if keep {
+                self.buffer.push(b'\n');
             }
-            let text = data.join("\n");
-            let data = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            let kind = if kind == "message" { data.get("eventType").and_then(Value::as_str).unwrap_or("message").to_owned() } else { kind };
-            out.push(MarathonEvent { kind, data });
+            self.scanned = self.buffer.len();
+            if !self.skipping {
+                self.skipping = true;
+                self.skipped += 1;
+                tracing::warn!("skipped a Marathon event longer than {} MiB", MAX_EVENT_BYTES / (1024 * 1024));
+            }
         }
         out
     }
+
+    /// How many over-long events were skipped.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+}
+
+/// One event block (lines up to and including the blank line), or `None` when it carries
+/// no data (a comment or keep-alive).
+fn parse_block(raw: &[u8]) -> Option<MarathonEvent> {
+    let block = String::from_utf8_lossy(raw);
+    let mut kind = String::from("message");
+    let mut data = Vec::new();
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            kind = v.trim().to_owned();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let text = data.join("\n");
+    let data = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let kind = if kind == "message" { data.get("eventType").and_then(Value::as_str).unwrap_or("message").to_owned() } else { kind };
+    Some(MarathonEvent { kind, data })
 }
 
 #[cfg(test)]
@@ -186,5 +234,35 @@ mod tests {
         let mut p = SseParser::default();
         let e = p.push(b"data: {\"eventType\":\"health_status_changed_event\",\"appId\":\"/x\",\"alive\":true}\n\n");
         assert_eq!(e[0].kind, "health_status_changed_event");
+    }
+
+    #[test]
+    fn a_stream_fed_byte_by_byte_is_parsed_in_linear_work() {
+        // 300 KiB that never end an event, one byte at a time: each push searches only
+        // the new byte (and the one before), never the whole buffer again.
+        let mut p = SseParser::default();
+        for _ in 0..300_000 {
+            assert!(p.push(b"x").is_empty());
+        }
+        let events = p.push(b"\n\nevent: e\ndata: {\"appId\":\"/a\"}\n");
+        assert!(events.is_empty(), "the unterminated block had no data: {events:?}");
+        let events = p.push(b"\n");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].app_id(), Some("/a"));
+    }
+
+    #[test]
+    fn an_over_long_event_is_skipped_and_the_stream_goes_on() {
+        let mut p = SseParser::default();
+        let chunk = vec![b'x'; 1024 * 1024];
+        p.push(b"event: huge\ndata: ");
+        for _ in 0..(MAX_EVENT_BYTES / chunk.len() + 2) {
+            assert!(p.push(&chunk).is_empty());
+        }
+        assert!(p.buffer.len() <= MAX_EVENT_BYTES, "the buffer stays bounded");
+        assert_eq!(p.skipped(), 1);
+        let events = p.push(b"\n\nevent: status_update_event\ndata: {\"appId\":\"/b\"}\n\n");
+        assert_eq!(events.len(), 1, "the huge event is dropped, the next one arrives: {events:?}");
+        assert_eq!(events[0].app_id(), Some("/b"));
     }
 }

@@ -76,6 +76,15 @@ pub enum StackError {
         /// What happened.
         reason: String,
     },
+    /// The engine refused a service (a port taken, a bind source missing, a user or command
+    /// the image lacks): the error points at the line of the stack file it is about.
+    #[error("{error}")]
+    Refused {
+        /// The service.
+        service: String,
+        /// The engine's message, at the service's key in the stack file.
+        error: ContentError,
+    },
     /// Several services failed.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),

@@ -41,6 +41,10 @@ pub struct StackFile {
     /// Where each service's name is written (line, column), for later errors.
     #[serde(skip)]
     pub positions: HashMap<String, (u64, u64)>,
+    /// Where each service's keys are written (key, line, column), so that the engine's
+    /// rejections can be pointed at the key they are about.
+    #[serde(skip)]
+    pub key_positions: HashMap<String, Vec<(String, u64, u64)>>,
 }
 
 /// `x-lab:` — what lab needs to know beyond Compose.
@@ -330,7 +334,11 @@ impl StackFileError {
     pub(crate) fn at(file: &str, text: &str, mut problems: Vec<super::schema::Problem>) -> StackFileError {
         problems.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
         problems.dedup();
-        let problems = problems
+        // A file of 20 000 mistakes would print (and quote) 20 000 lines; the first ones
+        // are what an author fixes first.
+        let more = problems.len().saturating_sub(MAX_PROBLEMS);
+        problems.truncate(MAX_PROBLEMS);
+        let mut problems: Vec<ContentError> = problems
             .into_iter()
             .map(|p| {
                 let error = ContentError::at(file, text, p.line, p.column, p.message);
@@ -340,9 +348,15 @@ impl StackFileError {
                 }
             })
             .collect();
+        if more > 0 {
+            problems.push(ContentError::file(file, format!("... and {more} more problems not shown").as_str()).with_fix("fix the ones above and run again"));
+        }
         StackFileError { problems }
     }
 }
+
+/// The most problems one stack-file error lists.
+pub const MAX_PROBLEMS: usize = 50;
 
 impl fmt::Display for StackFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -406,6 +420,16 @@ impl StackFile {
         let mut stack: StackFile = serde_json::from_value(json).map_err(|e| ContentError::file(file, format!("lab could not read the checked file: {e}")))?;
         stack.format = format;
         stack.positions = positions;
+        stack.key_positions = tree
+            .get("services")
+            .and_then(|s| s.entries())
+            .unwrap_or_default()
+            .iter()
+            .map(|(service, node)| {
+                let keys = node.entries().unwrap_or_default().iter().map(|(k, _)| (k.name.clone(), k.line, k.column)).collect();
+                (service.name.clone(), keys)
+            })
+            .collect();
         Ok(stack)
     }
 }

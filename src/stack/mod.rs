@@ -17,6 +17,7 @@ mod objects;
 pub mod plan;
 pub mod progress;
 pub mod project;
+pub mod rejection;
 mod schema;
 pub mod sharing;
 pub mod status;

@@ -58,8 +58,33 @@ pub fn from_lab(files: &Files, lab: &str, name: &str, workspace: &Path) -> Resul
 /// A stack file on disk; relative paths resolve against its folder.
 pub fn from_file(path: &Path) -> Result<StackSource, ContentError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ContentError::file(&display, format!("cannot read the stack file: {e}")))?;
+    // The same reader as course files: a BOM is dropped, bytes that are not UTF-8 are
+    // reported at their line and column, a folder is named as such.
+    let text = crate::course::files::read_text_file(path, &display)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     Ok(StackSource { file: display, text, dir, lab: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_file;
+
+    #[test]
+    fn a_stack_file_on_disk_is_read_like_course_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let bom = dir.path().join("bom.yml");
+        std::fs::write(&bom, b"\xEF\xBB\xBFservices:\n  a:\n    image: x\n").unwrap();
+        assert!(from_file(&bom).unwrap().text.starts_with("services:"), "the BOM is dropped");
+
+        let latin1 = dir.path().join("latin1.yml");
+        std::fs::write(&latin1, b"services:\n  a:\n    image: caf\xE9\n").unwrap();
+        let err = from_file(&latin1).unwrap_err();
+        assert_eq!(err.position, Some((3, 15)), "{err}");
+        assert!(err.to_string().contains("not UTF-8") && err.fix.as_deref() == Some("save the file as UTF-8"), "{err}");
+
+        let folder = dir.path().join("folder.yml");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(from_file(&folder).unwrap_err().to_string().contains("it is a folder"));
+    }
 }

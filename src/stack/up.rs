@@ -298,7 +298,7 @@ async fn bring_up(
         }
         Decision::Keep { id, running: false } => {
             progress.event(StackEvent::Service { service: name, phase: Phase::Starting });
-            docker.start_container(id, None).await.map_err(|e| fail(format!("cannot start: {}", engine_message(&e))))?;
+            docker.start_container(id, None).await.map_err(|e| refused(service, "start the container", &e))?;
             Action::Started
         }
         Decision::Create | Decision::Recreate { .. } => {
@@ -327,7 +327,6 @@ async fn bring_up(
 }
 
 async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str, network_ids: &NetworkIds) -> Result<(), StackError> {
-    let fail = |reason: String| StackError::Service { service: service.name.clone(), reason };
     let mut body = service.create.clone();
     body.labels.get_or_insert_with(HashMap::new).insert(labels::CONFIG_HASH.into(), hash.to_owned());
     let options = CreateContainerOptionsBuilder::default().name(&service.container).build();
@@ -344,7 +343,7 @@ async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str, ne
             }
             return Err(StackError::NameTaken { kind: "container", name: service.container.clone(), project });
         }
-        Err(e) => return Err(fail(format!("cannot create the container: {}", engine_message(&e)))),
+        Err(e) => return Err(refused(service, "create the container", &e)),
     };
     for (network, aliases) in &service.extra_networks {
         // By id: the one network lab keeps under that name.
@@ -354,10 +353,15 @@ async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str, ne
                 endpoint_config: Some(EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() }),
             })
             .await
-            .map_err(|e| fail(format!("cannot join network {network}: {}", engine_message(&e))))?;
+            .map_err(|e| refused(service, &format!("join network {network}"), &e))?;
     }
-    docker.start_container(&created.id, None).await.map_err(|e| fail(format!("cannot start: {}", engine_message(&e))))?;
+    docker.start_container(&created.id, None).await.map_err(|e| refused(service, "start the container", &e))?;
     Ok(())
+}
+
+/// The engine's refusal of `service`, at the line of the stack file it is about.
+fn refused(service: &ServicePlan, doing: &str, err: &bollard::errors::Error) -> StackError {
+    StackError::Refused { service: service.name.clone(), error: service.origin.locate(&service.name, doing, &engine_message(err)) }
 }
 
 /// Polls the container until its healthcheck says healthy; fails fast when it turns

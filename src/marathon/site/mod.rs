@@ -174,6 +174,17 @@ fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, tex
     let service = document.get("service").cloned().unwrap_or(Value::Null);
     let image = service.pointer("/container/docker/image").and_then(Value::as_str).filter(|i| !i.is_empty()).map(str::to_owned);
     let override_ = document.get("override").cloned().unwrap_or(Value::Null);
+    if !matches!(override_, Value::Null | Value::Object(_)) {
+        // lighter would replace the whole app with it; say where instead.
+        let at = parts.iter().find_map(|p| p.node.entry("override").filter(|(_, n)| !n.to_json().is_object()).map(|(k, _)| (p, k)));
+        let message = "`override` must be a map of the app's fields to change, not a single value";
+        let fix = "write it like `override: {instances: 1}`, or remove it";
+        return Err(match at {
+            Some((part, key)) => ContentError::at(&part.display, &part.text, key.line, key.column, message),
+            None => ContentError::file(display, message),
+        }
+        .with_fix(fix));
+    }
     let mut config = merge(service, override_).map_err(|e| e.locate(&parts, &["override"]))?;
     let second = Variables { fixed: &fixed, env, image };
     substitute(&mut config, &second, true, true, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;

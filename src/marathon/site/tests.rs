@@ -327,3 +327,13 @@ fn self_doubling_variables_are_refused_at_their_line_within_the_budget() {
     assert_eq!(err.location(), "a.yml:1:19", "{err}");
     assert!(err.message.contains("refers back to itself"), "{err}");
 }
+
+#[test]
+fn an_override_that_is_not_a_map_is_refused_where_it_is_written() {
+    let app = ("a.yml", "service:\n  id: /a\n");
+    let err = render_in(&[app, ("globals.yml", "variables: {}\noverride: 12\n")], "a.yml").unwrap_err();
+    assert!(err.file.ends_with("globals.yml") && err.position == Some((2, 1)), "{err}");
+    assert!(err.message.contains("`override` must be a map"), "{err}");
+    let err = render_in(&[("b.yml", "service:\n  id: /b\noverride: [1]\n")], "b.yml").unwrap_err();
+    assert_eq!((err.file.as_str(), err.position), ("b.yml", Some((3, 1))), "{err}");
+}

@@ -110,6 +110,8 @@ pub struct ServicePlan {
     pub has_healthcheck: bool,
     /// Published ports: (host ip, host port or None for random, container port/proto).
     pub published: Vec<Published>,
+    /// Where the service is written, to point the engine's rejections at their line.
+    pub origin: super::rejection::ServiceOrigin,
 }
 
 /// One published port.
@@ -322,6 +324,18 @@ impl Resolver<'_> {
         }
         check_dependencies(&services).map_err(|(s, m)| vec![self.error(Some(&s), m)])?;
         Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links, memory, format: self.stack.format })
+    }
+
+    /// Where service `name` and its keys are written, with their lines quoted.
+    fn origin(&self, name: &str) -> super::rejection::ServiceOrigin {
+        use super::rejection::{ServiceOrigin, Written};
+        let name_at = self.stack.positions.get(name).map(|(line, column)| Written::at(self.text, *line, *column));
+        let keys = self.stack.key_positions.get(name).map(Vec::as_slice).unwrap_or_default();
+        ServiceOrigin {
+            file: self.file.to_owned(),
+            name: name_at,
+            keys: keys.iter().map(|(key, line, column)| (key.clone(), Written::at(self.text, *line, *column))).collect(),
+        }
     }
 
     /// `x-lab.memory` in bytes; a bad size points at its line.
@@ -634,6 +648,7 @@ impl Resolver<'_> {
             extra_networks: endpoints.into_iter().skip(1).collect(),
             has_healthcheck,
             published,
+            origin: self.origin(name),
         })
     }
 }
