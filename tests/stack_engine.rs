@@ -248,7 +248,7 @@ async fn the_engines_refusals_point_at_the_line_they_are_about() {
     up(&engine, &plan_for(&held, &holder.project, 21950), &Quiet, &UpOptions::default()).await.unwrap_or_else(|e| panic!("{e}"));
     let cases = [
         ("user", "    user: nobody-here\n", "unable to find user"),
-        ("volumes", "    volumes:\n      - {type: bind, source: /nonexistent-lab-test-source, target: /data}\n", "bind source path does not exist"),
+        ("volumes", "    volumes:\n      - /etc/hostname:/bin\n", "not a directory"),
         ("command", "    command: /no/such/program\n", "no such file or directory"),
         ("ports", "    ports: ['127.0.0.1:21951:80']\n", "port is already allocated"),
     ];

@@ -44,7 +44,7 @@ impl Written {
 /// matches and whose key the service has wins; otherwise the error points at the service.
 const RULES: &[(&[&str], &[&str])] = &[
     (&["port is already allocated", "address already in use", "programming external connectivity", "invalid port"], &["ports", "expose"]),
-    (&["bind source path", "invalid mount", "mount denied", "invalid volume", "volume specification", "mounts denied"], &["volumes", "tmpfs"]),
+    (&["bind source path", "error mounting", "invalid mount", "mount denied", "invalid volume", "volume specification", "mounts denied"], &["volumes", "tmpfs"]),
     (&["unable to find user", "no matching entries in passwd", "no matching entries in group"], &["user", "group_add"]),
     (&["executable file not found", "exec:", "exec format error", "permission denied: unknown"], &["entrypoint", "command"]),
     (&["memory limit", "memory swap", "memswap", "memory reservation", "kernel memory"], &["mem_limit", "memswap_limit", "mem_reservation", "deploy"]),
