@@ -7,6 +7,7 @@ pub mod browser;
 pub mod canned;
 pub mod classroom;
 pub mod docker;
+pub mod editor;
 pub mod gateway;
 pub mod marathon;
 
