@@ -24,10 +24,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let double = marathon::MarathonDouble::start(marathon::Shape::V15, Duration::from_millis(1)).await;
         double.double.seed(serde_json::json!({

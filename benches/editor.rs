@@ -39,10 +39,7 @@ fn summary(what: &str, mut times: Vec<f64>) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let double = marathon::MarathonDouble::start(marathon::Shape::V15, Duration::ZERO).await;
         let marathon = Marathon::new(&double.url);
@@ -56,10 +53,7 @@ fn main() {
         for i in 0..105 {
             let text = APP.replace("hello N", &format!("hello {i}"));
             let started = Instant::now();
-            let report = folder
-                .save("web.yml", &text, etag.as_deref(), &marathon, &ProcessEnv)
-                .await
-                .expect("save");
+            let report = folder.save("web.yml", &text, etag.as_deref(), &marathon, &ProcessEnv).await.expect("save");
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             assert_eq!(report.outcome, SaveOutcome::Deployed, "{report:#?}");
             etag = Some(report.file.etag);
@@ -74,73 +68,36 @@ fn main() {
         for i in 0..100 {
             let text = APP.replace("hello N", &format!("write {i}"));
             let started = Instant::now();
-            etag = Some(
-                folder
-                    .write("web.yml", &text, etag.as_deref())
-                    .expect("write")
-                    .etag,
-            );
+            etag = Some(folder.write("web.yml", &text, etag.as_deref()).expect("write").etag);
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         summary("write alone (history + file, fsynced)", times);
 
         // 2b. Render and deploy alone, without the write: lab's own work plus the double's
         // answers, the part of a save that is not the disk.
-        let file = lab::marathon::deploy::SiteFile {
-            path: folder.root().join("web.yml"),
-            display: "web.yml".into(),
-            root: folder.root().to_owned(),
-        };
+        let file = lab::marathon::deploy::SiteFile { path: folder.root().join("web.yml"), display: "web.yml".into(), root: folder.root().to_owned() };
         let mut times = Vec::new();
         for i in 0..100 {
-            std::fs::write(&file.path, APP.replace("hello N", &format!("render {i}")))
-                .expect("write");
+            std::fs::write(&file.path, APP.replace("hello N", &format!("render {i}"))).expect("write");
             let started = Instant::now();
-            let mut rendered =
-                lab::marathon::deploy::render_all(std::slice::from_ref(&file), &ProcessEnv);
+            let mut rendered = lab::marathon::deploy::render_all(std::slice::from_ref(&file), &ProcessEnv);
             let (_, app) = rendered.pop().expect("one file");
-            let result = lab::marathon::deploy::deploy(&marathon, &app.expect("renders"))
-                .await
-                .expect("Marathon answers");
+            let result = lab::marathon::deploy::deploy(&marathon, &app.expect("renders")).await.expect("Marathon answers");
             times.push(started.elapsed().as_secs_f64() * 1000.0);
-            assert!(
-                matches!(
-                    result.outcome,
-                    lab::marathon::deploy::Outcome::Deployed { .. }
-                ),
-                "{result:?}"
-            );
+            assert!(matches!(result.outcome, lab::marathon::deploy::Outcome::Deployed { .. }), "{result:?}");
         }
-        summary(
-            "render + deploy alone (GET and PUT answered, no write)",
-            times,
-        );
+        summary("render + deploy alone (GET and PUT answered, no write)", times);
 
         // 2c. A globals.yml above 10 app files.
         for n in 0..10 {
-            folder
-                .create(
-                    &format!("group/app{n}.yml"),
-                    &APP.replace("/bench/web", &format!("/bench/app{n}"))
-                        .replace("10080", &format!("{}", 10100 + n)),
-                )
-                .expect("create");
+            folder.create(&format!("group/app{n}.yml"), &APP.replace("/bench/web", &format!("/bench/app{n}")).replace("10080", &format!("{}", 10100 + n))).expect("create");
         }
         let mut globals: Option<String> = None;
         let mut times = Vec::new();
         for i in 0..22 {
             let text = format!("service:\n  labels:\n    round: \"{i}\"\n");
             let started = Instant::now();
-            let report = folder
-                .save(
-                    "group/globals.yml",
-                    &text,
-                    globals.as_deref(),
-                    &marathon,
-                    &ProcessEnv,
-                )
-                .await
-                .expect("save");
+            let report = folder.save("group/globals.yml", &text, globals.as_deref(), &marathon, &ProcessEnv).await.expect("save");
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             assert_eq!(report.outcome, SaveOutcome::Deployed, "{report:#?}");
             assert_eq!(report.also_deployed.len(), 10);

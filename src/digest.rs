@@ -63,20 +63,13 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let a = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": null}});
-        assert_eq!(
-            canonical_json(&a),
-            r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#
-        );
+        assert_eq!(canonical_json(&a), r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#);
     }
 
     #[test]
     fn hashes_are_hex_and_sensitive() {
         assert_eq!(hex(&[0, 255, 16]), "00ff10");
         assert_eq!(short_hash(&["a", "b"], 4).len(), 8);
-        assert_ne!(
-            short_hash(&["ab", ""], 4),
-            short_hash(&["a", "b"], 4),
-            "parts are separated"
-        );
+        assert_ne!(short_hash(&["ab", ""], 4), short_hash(&["a", "b"], 4), "parts are separated");
     }
 }

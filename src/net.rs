@@ -38,29 +38,19 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 /// suits event streams; give other requests one with `RequestBuilder::timeout`.
 pub fn http_client() -> Result<reqwest::Client, ClientError> {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    shared(&CLIENT, || {
-        client_builder().connect_timeout(CONNECT_TIMEOUT)
-    })
+    shared(&CLIENT, || client_builder().connect_timeout(CONNECT_TIMEOUT))
 }
 
 /// The process's client for probes: [`PROBE_TIMEOUT`] per request, and redirects are not
 /// followed (a 3xx is the answer being checked).
 pub fn probe_client() -> Result<reqwest::Client, ClientError> {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    shared(&CLIENT, || {
-        client_builder()
-            .timeout(PROBE_TIMEOUT)
-            .connect_timeout(PROBE_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-    })
+    shared(&CLIENT, || client_builder().timeout(PROBE_TIMEOUT).connect_timeout(PROBE_TIMEOUT).redirect(reqwest::redirect::Policy::none()))
 }
 
 /// The client in `cell`, building it first if needed. A failure is not remembered, so the
 /// next call tries again (running out of file descriptors passes).
-fn shared(
-    cell: &OnceLock<reqwest::Client>,
-    builder: impl FnOnce() -> reqwest::ClientBuilder,
-) -> Result<reqwest::Client, ClientError> {
+fn shared(cell: &OnceLock<reqwest::Client>, builder: impl FnOnce() -> reqwest::ClientBuilder) -> Result<reqwest::Client, ClientError> {
     if let Some(client) = cell.get() {
         return Ok(client.clone());
     }
@@ -85,22 +75,11 @@ pub fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or(rest);
     let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
+        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
     } else {
-        authority
-            .rsplit_once(':')
-            .map_or(authority, |(h, _)| h)
-            .to_owned()
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_owned()
     };
-    if host.is_empty() || host == "0.0.0.0" {
-        "localhost".into()
-    } else {
-        host
-    }
+    if host.is_empty() || host == "0.0.0.0" { "localhost".into() } else { host }
 }
 
 #[cfg(test)]

@@ -19,15 +19,7 @@ fn check(url: &str, dir: &Path, extra: &[&str]) -> Output {
     let site = dir.join("site");
     let db = dir.join("lab.db");
     Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args([
-            "check",
-            "--marathon",
-            url,
-            "--mesos",
-            url,
-            "--host",
-            "127.0.0.1",
-        ])
+        .args(["check", "--marathon", url, "--mesos", url, "--host", "127.0.0.1"])
         .arg("--site")
         .arg(&site)
         .arg("--db")
@@ -41,39 +33,17 @@ fn check(url: &str, dir: &Path, extra: &[&str]) -> Output {
 }
 
 async fn check_async(url: &str, dir: &Path, extra: &[&str]) -> Output {
-    let (url, dir, extra) = (
-        url.to_owned(),
-        dir.to_owned(),
-        extra.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
-        check(
-            &url,
-            &dir,
-            &extra.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-    })
-    .await
-    .unwrap()
+    let (url, dir, extra) = (url.to_owned(), dir.to_owned(), extra.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    tokio::task::spawn_blocking(move || check(&url, &dir, &extra.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn workspace(instances: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    support::write_files(
-        dir.path(),
-        &[(
-            "site/demo-webapp.yml",
-            &format!("service:\n  id: /demo/webapp\n  instances: {instances}\n"),
-        )],
-    );
+    support::write_files(dir.path(), &[("site/demo-webapp.yml", &format!("service:\n  id: /demo/webapp\n  instances: {instances}\n"))]);
     dir
 }
 
@@ -91,11 +61,7 @@ async fn passing_is_exit_0_with_the_json_shape() {
     assert!(criteria.len() >= 5, "{v:#}");
     for c in criteria {
         let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            vec!["name", "status", "message"],
-            "no hint when passed: {c}"
-        );
+        assert_eq!(keys, vec!["name", "status", "message"], "no hint when passed: {c}");
         assert_eq!(c["status"], "passed");
     }
 }
@@ -108,16 +74,10 @@ async fn failing_is_exit_1_with_marks_and_hints() {
     let out = check_async(&double.url, dir.path(), &["scale-demo"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
-    assert!(
-        t.contains("✗ scale-demo — Scale the demo app down to one instance: NOT YET"),
-        "{t}"
-    );
+    assert!(t.contains("✗ scale-demo — Scale the demo app down to one instance: NOT YET"), "{t}");
     assert!(t.contains("✗ site/demo-webapp.yml"), "{t}");
     assert!(t.contains("renders with instances is 3 (wanted 1)"), "{t}");
-    assert!(
-        t.contains("→ Change instances in site/demo-webapp.yml"),
-        "{t}"
-    );
+    assert!(t.contains("→ Change instances in site/demo-webapp.yml"), "{t}");
     assert!(t.contains("✓ app exists"), "{t}");
 }
 
@@ -129,35 +89,13 @@ async fn results_are_stored_only_when_they_change() {
     for _ in 0..3 {
         check_async(&double.url, dir.path(), &["scale-demo"]).await;
     }
-    let store = lab::store::Store::open(&lab::store::DbLocation::File(dir.path().join("lab.db")))
-        .await
-        .unwrap();
+    let store = lab::store::Store::open(&lab::store::DbLocation::File(dir.path().join("lab.db"))).await.unwrap();
     let student = store.student("checker").await.unwrap();
-    assert_eq!(
-        store
-            .result_count(student, "mesos-marathon", "scale-demo")
-            .await
-            .unwrap(),
-        1,
-        "three identical checks, one row"
-    );
-    std::fs::write(
-        dir.path().join("site/demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: 1\n",
-    )
-    .unwrap();
+    assert_eq!(store.result_count(student, "mesos-marathon", "scale-demo").await.unwrap(), 1, "three identical checks, one row");
+    std::fs::write(dir.path().join("site/demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 1\n").unwrap();
     check_async(&double.url, dir.path(), &["scale-demo"]).await;
-    assert_eq!(
-        store
-            .result_count(student, "mesos-marathon", "scale-demo")
-            .await
-            .unwrap(),
-        2
-    );
-    let latest = store
-        .latest_results(student, "mesos-marathon")
-        .await
-        .unwrap();
+    assert_eq!(store.result_count(student, "mesos-marathon", "scale-demo").await.unwrap(), 2);
+    let latest = store.latest_results(student, "mesos-marathon").await.unwrap();
     assert_eq!(latest[0].exercise, "scale-demo");
 }
 
@@ -167,24 +105,13 @@ async fn wait_rechecks_until_it_passes() {
     double.double.seed(demo(3));
     let dir = workspace(1);
     double.double.set_delay(Duration::from_secs(3));
-    lab::marathon::Marathon::new(&double.url)
-        .put_app("/demo/webapp", &demo(1), false)
-        .await
-        .unwrap();
+    lab::marathon::Marathon::new(&double.url).put_app("/demo/webapp", &demo(1), false).await.unwrap();
     let started = std::time::Instant::now();
     let out = check_async(&double.url, dir.path(), &["scale-demo", "--wait", "30"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "it waited for the deployment"
-    );
+    assert!(started.elapsed() >= Duration::from_secs(2), "it waited for the deployment");
     let out = check_async(&double.url, dir.path(), &["wolf3d", "--wait", "1"]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "gives up after the time: {}",
-        text(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "gives up after the time: {}", text(&out));
 }
 
 #[tokio::test]
@@ -193,32 +120,10 @@ async fn all_checks_every_exercise() {
     double.double.seed(demo(1));
     let dir = workspace(1);
     let out = check_async(&double.url, dir.path(), &["--all", "--json"]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "wolf3d is not done: {}",
-        text(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "wolf3d is not done: {}", text(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let statuses: Vec<(&str, &str)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["exercise"].as_str().unwrap(),
-                r["status"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        statuses,
-        vec![
-            ("stack-ready", "passed"),
-            ("scale-demo", "passed"),
-            ("wolf3d", "failed")
-        ]
-    );
+    let statuses: Vec<(&str, &str)> = v.as_array().unwrap().iter().map(|r| (r["exercise"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    assert_eq!(statuses, vec![("stack-ready", "passed"), ("scale-demo", "passed"), ("wolf3d", "failed")]);
 }
 
 #[tokio::test]
@@ -227,25 +132,10 @@ async fn unknown_exercises_and_a_down_marathon_are_exit_2() {
     let dir = workspace(1);
     let out = check_async(&double.url, dir.path(), &["wolf4d"]).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains(
-            "no lab has an exercise `wolf4d`; the exercises are: stack-ready, scale-demo, wolf3d"
-        ),
-        "{}",
-        text(&out)
-    );
-    let out = check_async(
-        &double.url,
-        dir.path(),
-        &["wolf4d", "--lab", "mesos-marathon"],
-    )
-    .await;
+    assert!(text(&out).contains("no lab has an exercise `wolf4d`; the exercises are: stack-ready, scale-demo, wolf3d"), "{}", text(&out));
+    let out = check_async(&double.url, dir.path(), &["wolf4d", "--lab", "mesos-marathon"]).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("its exercises are: stack-ready, scale-demo, wolf3d"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("its exercises are: stack-ready, scale-demo, wolf3d"), "{}", text(&out));
 
     let url = double.url.clone();
     double.stop();
@@ -263,18 +153,7 @@ async fn a_broken_environment_is_exit_2_and_marathon_alone_defaults_the_rest() {
     // Only --marathon: Mesos is looked for on the same host at :5050, where nothing answers.
     let (url, home) = (double.url.clone(), dir.path().to_owned());
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_lab"))
-            .args([
-                "check",
-                "scale-demo",
-                "--marathon",
-                &url,
-                "--db",
-                ":memory:",
-            ])
-            .env("LAB_HOME", home.join("home"))
-            .output()
-            .unwrap()
+        Command::new(env!("CARGO_BIN_EXE_lab")).args(["check", "scale-demo", "--marathon", &url, "--db", ":memory:"]).env("LAB_HOME", home.join("home")).output().unwrap()
     })
     .await
     .unwrap();
@@ -282,10 +161,7 @@ async fn a_broken_environment_is_exit_2_and_marathon_alone_defaults_the_rest() {
     let t = text(&out);
     assert!(t.contains("environment: Mesos agents"), "{t}");
     assert!(t.contains("the Mesos master does not answer"), "{t}");
-    assert!(
-        t.contains("could not check: `stack-ready` does not pass"),
-        "{t}"
-    );
+    assert!(t.contains("could not check: `stack-ready` does not pass"), "{t}");
 
     double.double.set_mesos(0, &["marathon"]);
     let out = check_async(&double.url, dir.path(), &["scale-demo", "--json"]).await;
@@ -297,36 +173,10 @@ async fn a_broken_environment_is_exit_2_and_marathon_alone_defaults_the_rest() {
 #[test]
 fn an_invalid_lab_file_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    support::write_files(
-        dir.path(),
-        &[
-            (
-                "labs/x/lab.yml",
-                "title: X\nsummary: s\nsteps: [a]\nexercises:\n  - id: e\n    title: E\n    step: a\n    checks:\n      - kind: http\n",
-            ),
-            ("labs/x/steps/a.md", "# A\n"),
-        ],
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args([
-            "check",
-            "e",
-            "--lab",
-            "x",
-            "--marathon",
-            "http://127.0.0.1:9",
-        ])
-        .arg("--content")
-        .arg(dir.path())
-        .env("LAB_HOME", dir.path())
-        .output()
-        .unwrap();
+    support::write_files(dir.path(), &[("labs/x/lab.yml", "title: X\nsummary: s\nsteps: [a]\nexercises:\n  - id: e\n    title: E\n    step: a\n    checks:\n      - kind: http\n"), ("labs/x/steps/a.md", "# A\n")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_lab")).args(["check", "e", "--lab", "x", "--marathon", "http://127.0.0.1:9"]).arg("--content").arg(dir.path()).env("LAB_HOME", dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("labs/x/lab.yml:9:15: exercise `e`: a http check needs `service_port`"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("labs/x/lab.yml:9:15: exercise `e`: a http check needs `service_port`"), "{}", text(&out));
 }
 
 #[tokio::test]
@@ -343,21 +193,7 @@ async fn a_moved_service_port_is_given_with_service_port() {
     let (url, home, port) = (double.url.clone(), dir.path().to_owned(), gateway.port);
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_lab"))
-            .args([
-                "check",
-                "wolf3d",
-                "--marathon",
-                &url,
-                "--mesos",
-                &url,
-                "--host",
-                "127.0.0.1",
-                "--service-port",
-                &format!("8888={port}"),
-                "--json",
-                "--db",
-                ":memory:",
-            ])
+            .args(["check", "wolf3d", "--marathon", &url, "--mesos", &url, "--host", "127.0.0.1", "--service-port", &format!("8888={port}"), "--json", "--db", ":memory:"])
             .env("LAB_HOME", home.join("home"))
             .output()
             .unwrap()
@@ -366,23 +202,9 @@ async fn a_moved_service_port_is_given_with_service_port() {
     .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let reach = v["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"].as_str().unwrap_or("").starts_with("reachable"))
-        .unwrap();
-    assert!(
-        reach["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!(":{}/", gateway.port)),
-        "{reach}"
-    );
-    let bad = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(["check", "wolf3d", "--service-port", "8888"])
-        .output()
-        .unwrap();
+    let reach = v["criteria"].as_array().unwrap().iter().find(|c| c["name"].as_str().unwrap_or("").starts_with("reachable")).unwrap();
+    assert!(reach["message"].as_str().unwrap().contains(&format!(":{}/", gateway.port)), "{reach}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_lab")).args(["check", "wolf3d", "--service-port", "8888"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("PORT=PUBLISHED"), "{}", text(&bad));
 }

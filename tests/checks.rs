@@ -14,12 +14,7 @@ use support::marathon::{MarathonDouble, Shape};
 
 fn course_lab() -> Lab {
     let course = Course::load(&ContentSource::Embedded).unwrap();
-    course
-        .lab("mesos-marathon")
-        .unwrap()
-        .as_ref()
-        .unwrap()
-        .clone()
+    course.lab("mesos-marathon").unwrap().as_ref().unwrap().clone()
 }
 
 fn wolf3d() -> Value {
@@ -50,36 +45,22 @@ impl World {
         let double = MarathonDouble::start(shape, Duration::from_millis(30)).await;
         let gateway = Gateway::start(200).await;
         let site = tempfile::tempdir().unwrap();
-        World {
-            double,
-            gateway,
-            site,
-        }
+        World { double, gateway, site }
     }
 
     fn target(&self) -> Target {
-        let mut t = Target::new(
-            &self.double.url,
-            Some(self.double.url.clone()),
-            Some("127.0.0.1".into()),
-            Some(self.site.path().to_owned()),
-        );
+        let mut t = Target::new(&self.double.url, Some(self.double.url.clone()), Some("127.0.0.1".into()), Some(self.site.path().to_owned()));
         t.service_ports.insert(8888, self.gateway.port);
         t
     }
 
     async fn check(&self, exercise: &str) -> ExerciseResult {
-        run_exercise(&course_lab(), exercise, &self.target())
-            .await
-            .expect("checkable")
+        run_exercise(&course_lab(), exercise, &self.target()).await.expect("checkable")
     }
 }
 
 fn criterion<'a>(r: &'a ExerciseResult, name: &str) -> &'a lab::checks::Criterion {
-    r.criteria
-        .iter()
-        .find(|c| c.name.starts_with(name))
-        .unwrap_or_else(|| panic!("no criterion {name}: {r:#?}"))
+    r.criteria.iter().find(|c| c.name.starts_with(name)).unwrap_or_else(|| panic!("no criterion {name}: {r:#?}"))
 }
 
 fn assert_all(r: &ExerciseResult, status: Status) {
@@ -111,10 +92,7 @@ async fn wolf3d_passes_in_both_api_shapes() {
                 "reachable on :8888/"
             ]
         );
-        assert!(
-            r.criteria.iter().all(|c| c.hint.is_none()),
-            "no hints when passed"
-        );
+        assert!(r.criteria.iter().all(|c| c.hint.is_none()), "no hints when passed");
     }
 }
 
@@ -123,35 +101,19 @@ async fn wolf3d_fails_when_network_is_host() {
     let world = World::new(Shape::V15).await;
     let mut app = wolf3d();
     app["container"]["docker"]["network"] = json!("HOST");
-    app["container"]["docker"]
-        .as_object_mut()
-        .unwrap()
-        .remove("portMappings");
+    app["container"]["docker"].as_object_mut().unwrap().remove("portMappings");
     app["ports"] = json!([8888]);
     world.double.double.seed(app);
     let r = world.check("wolf3d").await;
     assert_eq!(r.status, Status::Failed);
     let network = criterion(&r, "network");
     assert_eq!(network.status, Status::Failed);
-    assert_eq!(
-        network.message,
-        "the app uses HOST networking (wanted: BRIDGE)"
-    );
+    assert_eq!(network.message, "the app uses HOST networking (wanted: BRIDGE)");
     assert!(network.hint.as_deref().unwrap().contains("HOST"));
     let mapping = criterion(&r, "port mapping");
     assert_eq!(mapping.status, Status::Failed);
-    assert!(
-        mapping.message.contains("only HOST ports [8888]"),
-        "{mapping:?}"
-    );
-    assert!(
-        !mapping
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("containerPort: 80"),
-        "a hint, not the solution"
-    );
+    assert!(mapping.message.contains("only HOST ports [8888]"), "{mapping:?}");
+    assert!(!mapping.hint.as_deref().unwrap().contains("containerPort: 80"), "a hint, not the solution");
 }
 
 #[tokio::test]
@@ -163,20 +125,8 @@ async fn wolf3d_fails_on_a_wrong_service_port() {
     let r = world.check("wolf3d").await;
     let mapping = criterion(&r, "port mapping");
     assert_eq!(mapping.status, Status::Failed);
-    assert!(
-        mapping
-            .message
-            .contains("containerPort 80 → servicePort 9999/tcp"),
-        "{mapping:?}"
-    );
-    assert!(
-        mapping
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("it should be 8888"),
-        "{mapping:?}"
-    );
+    assert!(mapping.message.contains("containerPort 80 → servicePort 9999/tcp"), "{mapping:?}");
+    assert!(mapping.hint.as_deref().unwrap().contains("it should be 8888"), "{mapping:?}");
 }
 
 #[tokio::test]
@@ -187,10 +137,7 @@ async fn wolf3d_fails_with_one_instance() {
     world.double.double.seed(app);
     let r = world.check("wolf3d").await;
     assert_eq!(criterion(&r, "instances").status, Status::Failed);
-    assert_eq!(
-        criterion(&r, "instances").message,
-        "instances is 1 (wanted: at least 2)"
-    );
+    assert_eq!(criterion(&r, "instances").message, "instances is 1 (wanted: at least 2)");
     assert_eq!(criterion(&r, "running tasks").status, Status::Failed);
     assert_eq!(r.status, Status::Failed);
 }
@@ -204,15 +151,8 @@ async fn wolf3d_fails_when_tasks_are_unhealthy() {
     let r = world.check("wolf3d").await;
     assert_eq!(criterion(&r, "running tasks").status, Status::Passed);
     let healthy = criterion(&r, "healthy tasks");
-    assert_eq!(
-        (healthy.status, healthy.message.as_str()),
-        (Status::Failed, "0 healthy tasks (wanted: at least 2)")
-    );
-    assert_eq!(
-        criterion(&r, "reachable").status,
-        Status::Failed,
-        "an unhealthy app is not a gateway delay"
-    );
+    assert_eq!((healthy.status, healthy.message.as_str()), (Status::Failed, "0 healthy tasks (wanted: at least 2)"));
+    assert_eq!(criterion(&r, "reachable").status, Status::Failed, "an unhealthy app is not a gateway delay");
 }
 
 #[tokio::test]
@@ -233,15 +173,9 @@ async fn wolf3d_waits_for_a_silent_gateway_but_fails_an_unhealthy_app() {
     world.double.double.seed(wolf3d());
     let mut target = world.target();
     target.service_ports.insert(8888, silent_port());
-    let r = run_exercise(&course_lab(), "wolf3d", &target)
-        .await
-        .unwrap();
+    let r = run_exercise(&course_lab(), "wolf3d", &target).await.unwrap();
     let http = criterion(&r, "reachable");
-    assert_eq!(
-        http.status,
-        Status::Pending,
-        "the app is healthy: the gateway is catching up"
-    );
+    assert_eq!(http.status, Status::Pending, "the app is healthy: the gateway is catching up");
     assert!(http.message.contains("does not answer"), "{http:?}");
     assert!(http.hint.as_deref().unwrap().contains("--wait 90"));
     assert_eq!(r.status, Status::Pending);
@@ -254,60 +188,28 @@ async fn wolf3d_without_the_app_says_what_is_missing() {
     let r = world.check("wolf3d").await;
     let exists = criterion(&r, "app exists");
     assert_eq!(exists.status, Status::Failed);
-    assert_eq!(
-        exists.message,
-        "Marathon has no app running srenkens/wolfenstein3d (it runs: /demo/webapp)",
-        "lists what runs"
-    );
-    assert!(
-        exists.hint.as_deref().unwrap().contains("site/wolf3d.yml"),
-        "the author's hint replaces the default"
-    );
+    assert_eq!(exists.message, "Marathon has no app running srenkens/wolfenstein3d (it runs: /demo/webapp)", "lists what runs");
+    assert!(exists.hint.as_deref().unwrap().contains("site/wolf3d.yml"), "the author's hint replaces the default");
 }
 
 #[tokio::test]
 async fn scale_demo_needs_the_file_and_the_app() {
     let world = World::new(Shape::V15).await;
     world.double.double.seed(demo(3));
-    std::fs::write(
-        world.site.path().join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: 3\n",
-    )
-    .unwrap();
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 3\n").unwrap();
     let r = world.check("scale-demo").await;
     assert_eq!(r.status, Status::Failed);
     let file = criterion(&r, "site/demo-webapp.yml");
-    assert_eq!(
-        (file.status, file.message.as_str()),
-        (Status::Failed, "renders with instances is 3 (wanted 1)")
-    );
+    assert_eq!((file.status, file.message.as_str()), (Status::Failed, "renders with instances is 3 (wanted 1)"));
     assert!(file.hint.as_deref().unwrap().contains("workspace copy"));
-    assert_eq!(
-        criterion(&r, "instances").message,
-        "instances is 3 (wanted: 1)"
-    );
+    assert_eq!(criterion(&r, "instances").message, "instances is 3 (wanted: 1)");
 
-    std::fs::write(
-        world.site.path().join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: 1\n",
-    )
-    .unwrap();
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 1\n").unwrap();
     world.double.double.set_delay(Duration::from_millis(600));
-    lab::marathon::Marathon::new(&world.double.url)
-        .put_app("/demo/webapp", &demo(1), false)
-        .await
-        .unwrap();
+    lab::marathon::Marathon::new(&world.double.url).put_app("/demo/webapp", &demo(1), false).await.unwrap();
     let pending = world.check("scale-demo").await;
-    assert_eq!(
-        pending.status,
-        Status::Pending,
-        "right after the change Marathon is still deploying: {pending:#?}"
-    );
-    assert_eq!(
-        criterion(&pending, "running tasks").status,
-        Status::Pending,
-        "3 tasks while scaling down is progress, not failure"
-    );
+    assert_eq!(pending.status, Status::Pending, "right after the change Marathon is still deploying: {pending:#?}");
+    assert_eq!(criterion(&pending, "running tasks").status, Status::Pending, "3 tasks while scaling down is progress, not failure");
     tokio::time::sleep(Duration::from_millis(900)).await;
     let r = world.check("scale-demo").await;
     assert_eq!(r.status, Status::Passed, "{r:#?}");
@@ -322,24 +224,11 @@ async fn a_broken_environment_is_reported_as_such() {
     assert_eq!(r.status, Status::Failed);
     let env = criterion(&r, "environment: Mesos agents");
     assert_eq!(env.status, Status::Failed);
-    assert!(
-        env.hint
-            .as_deref()
-            .unwrap()
-            .contains("This is your stack, not your work"),
-        "{env:?}"
-    );
-    assert!(
-        criterion(&r, "environment: Mesos framework marathon")
-            .message
-            .contains("not registered")
-    );
+    assert!(env.hint.as_deref().unwrap().contains("This is your stack, not your work"), "{env:?}");
+    assert!(criterion(&r, "environment: Mesos framework marathon").message.contains("not registered"));
     assert_eq!(criterion(&r, "exercise").status, Status::Pending);
     assert_eq!(r.blocked_by.as_deref(), Some("stack-ready"));
-    assert!(
-        !r.criteria.iter().any(|c| c.name == "network"),
-        "the student's work is not judged on a broken stack"
-    );
+    assert!(!r.criteria.iter().any(|c| c.name == "network"), "the student's work is not judged on a broken stack");
 }
 
 #[tokio::test]
@@ -350,34 +239,19 @@ async fn wolf3d_fails_on_a_wrong_health_check_path() {
     world.double.double.seed(app);
     let r = world.check("wolf3d").await;
     let hc = criterion(&r, "health check");
-    assert_eq!(
-        (hc.status, hc.message.as_str()),
-        (Status::Failed, "found HTTP on /_status")
-    );
-    assert!(
-        hc.hint
-            .as_deref()
-            .unwrap()
-            .contains("a page the app really serves")
-    );
+    assert_eq!((hc.status, hc.message.as_str()), (Status::Failed, "found HTTP on /_status"));
+    assert!(hc.hint.as_deref().unwrap().contains("a page the app really serves"));
 }
 
 #[tokio::test]
 async fn staged_tasks_fail_scale_demo() {
     let world = World::new(Shape::V15).await;
     world.double.double.seed(demo(1));
-    std::fs::write(
-        world.site.path().join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: 1\n",
-    )
-    .unwrap();
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 1\n").unwrap();
     world.double.double.stage("/demo/webapp", 1);
     let r = world.check("scale-demo").await;
     assert_eq!(criterion(&r, "staged tasks").status, Status::Failed);
-    assert_eq!(
-        criterion(&r, "staged tasks").message,
-        "1 staged tasks (wanted: 0)"
-    );
+    assert_eq!(criterion(&r, "staged tasks").message, "1 staged tasks (wanted: 0)");
     assert_eq!(criterion(&r, "running tasks").status, Status::Failed);
 }
 
@@ -385,11 +259,7 @@ async fn staged_tasks_fail_scale_demo() {
 async fn an_unparsable_site_file_is_reported_with_its_position() {
     let world = World::new(Shape::V14).await;
     world.double.double.seed(demo(1));
-    std::fs::write(
-        world.site.path().join("demo-webapp.yml"),
-        "service:\n  instances: [\n",
-    )
-    .unwrap();
+    std::fs::write(world.site.path().join("demo-webapp.yml"), "service:\n  instances: [\n").unwrap();
     let r = world.check("scale-demo").await;
     let file = criterion(&r, "site/demo-webapp.yml");
     assert_eq!(file.status, Status::Failed);
@@ -402,53 +272,21 @@ async fn scale_demo_judges_the_rendered_app_not_the_raw_keys() {
     world.double.double.seed(demo(1));
     let site = world.site.path();
     // The course's own teaching: an override, or instances from a globals.yml.
-    std::fs::write(
-        site.join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: 3\noverride:\n  instances: 1\n",
-    )
-    .unwrap();
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: 3\noverride:\n  instances: 1\n").unwrap();
     let file = criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").clone();
-    assert_eq!(
-        (file.status, file.message.as_str()),
-        (Status::Passed, "renders with instances = 1"),
-        "{file:?}"
-    );
+    assert_eq!((file.status, file.message.as_str()), (Status::Passed, "renders with instances = 1"), "{file:?}");
 
     std::fs::write(site.join("globals.yml"), "service:\n  instances: 1\n").unwrap();
-    std::fs::write(
-        site.join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n",
-    )
-    .unwrap();
-    assert_eq!(
-        criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status,
-        Status::Passed,
-        "instances from globals.yml"
-    );
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n").unwrap();
+    assert_eq!(criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status, Status::Passed, "instances from globals.yml");
 
-    std::fs::write(
-        site.join("demo-webapp.yml"),
-        "variables: {count: 1}\nservice:\n  id: /demo/webapp\n  instances: \"%{count}\"\n",
-    )
-    .unwrap();
-    assert_eq!(
-        criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status,
-        Status::Passed,
-        "a typed variable"
-    );
+    std::fs::write(site.join("demo-webapp.yml"), "variables: {count: 1}\nservice:\n  id: /demo/webapp\n  instances: \"%{count}\"\n").unwrap();
+    assert_eq!(criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").status, Status::Passed, "a typed variable");
 
-    std::fs::write(
-        site.join("demo-webapp.yml"),
-        "service:\n  id: /demo/webapp\n  instances: \"%{count}\"\n",
-    )
-    .unwrap();
+    std::fs::write(site.join("demo-webapp.yml"), "service:\n  id: /demo/webapp\n  instances: \"%{count}\"\n").unwrap();
     let file = criterion(&world.check("scale-demo").await, "site/demo-webapp.yml").clone();
     assert_eq!(file.status, Status::Failed);
-    assert!(
-        file.message.contains("site/demo-webapp.yml:3:15")
-            && file.message.contains("`%{count}` is not defined"),
-        "a file that does not render names file:line: {file:?}"
-    );
+    assert!(file.message.contains("site/demo-webapp.yml:3:15") && file.message.contains("`%{count}` is not defined"), "a file that does not render names file:line: {file:?}");
 }
 
 #[tokio::test]
@@ -457,16 +295,9 @@ async fn a_silent_mesos_master_is_an_environment_problem() {
     world.double.double.seed(wolf3d());
     let mut target = world.target();
     target.mesos = Some(format!("http://127.0.0.1:{}", silent_port()));
-    let r = run_exercise(&course_lab(), "wolf3d", &target)
-        .await
-        .unwrap();
+    let r = run_exercise(&course_lab(), "wolf3d", &target).await.unwrap();
     assert_eq!(r.blocked_by.as_deref(), Some("stack-ready"));
-    assert!(
-        criterion(&r, "environment: Mesos agents")
-            .message
-            .contains("does not answer"),
-        "{r:#?}"
-    );
+    assert!(criterion(&r, "environment: Mesos agents").message.contains("does not answer"), "{r:#?}");
 }
 
 #[tokio::test]
@@ -476,11 +307,7 @@ async fn a_redirect_counts_as_an_answer() {
     world.gateway.answer(302);
     let r = world.check("wolf3d").await;
     let http = criterion(&r, "reachable");
-    assert_eq!(
-        (http.status, http.message.contains("answered 302")),
-        (Status::Passed, true),
-        "{http:?}"
-    );
+    assert_eq!((http.status, http.message.contains("answered 302")), (Status::Passed, true), "{http:?}");
 }
 
 /// An exercise with only an http check: a silent port is a plain failure (no app to wait for),
@@ -489,9 +316,7 @@ async fn a_redirect_counts_as_an_answer() {
 async fn http_only_exercises_fail_plainly_and_check_the_body() {
     let world = World::new(Shape::V14).await;
     let files = lab::course::Files::from_entries([
-        (
-            "labs/h/lab.yml".to_owned(),
-            b"title: H
+        ("labs/h/lab.yml".to_owned(), b"title: H
 summary: s
 steps: [a]
 exercises:
@@ -509,32 +334,15 @@ exercises:
       - kind: http
         service_port: 8888
         body_contains: Doom
-"
-            .to_vec(),
-        ),
-        (
-            "labs/h/steps/a.md".to_owned(),
-            b"# A
-"
-            .to_vec(),
-        ),
+".to_vec()),
+        ("labs/h/steps/a.md".to_owned(), b"# A
+".to_vec()),
     ]);
     let course = Course::from_files(&files);
     let lab = course.lab("h").unwrap().as_ref().unwrap();
-    assert_eq!(
-        run_exercise(lab, "web", &world.target())
-            .await
-            .unwrap()
-            .status,
-        Status::Passed
-    );
+    assert_eq!(run_exercise(lab, "web", &world.target()).await.unwrap().status, Status::Passed);
     let other = run_exercise(lab, "other", &world.target()).await.unwrap();
-    assert!(
-        criterion(&other, "reachable")
-            .message
-            .contains("without the text “Doom”"),
-        "{other:#?}"
-    );
+    assert!(criterion(&other, "reachable").message.contains("without the text “Doom”"), "{other:#?}");
     let mut target = world.target();
     target.service_ports.insert(8888, silent_port());
     let r = run_exercise(lab, "web", &target).await.unwrap();
@@ -546,13 +354,8 @@ async fn marathon_down_cannot_be_checked() {
     let mut world = World::new(Shape::V14).await;
     world.double.stop();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let err = run_exercise(&course_lab(), "wolf3d", &world.target())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CheckError::MarathonUnreachable { .. }),
-        "{err}"
-    );
+    let err = run_exercise(&course_lab(), "wolf3d", &world.target()).await.unwrap_err();
+    assert!(matches!(err, CheckError::MarathonUnreachable { .. }), "{err}");
 }
 
 #[tokio::test]
@@ -560,37 +363,21 @@ async fn a_change_in_marathon_fires_a_recheck() {
     let world = World::new(Shape::V15).await;
     let (tx, mut rx) = tokio::sync::mpsc::channel(32);
     let lab = course_lab();
-    let live = tokio::spawn(lab::checks::watch::run(
-        Box::new(move || Some(lab.clone())),
-        world.target(),
-        Duration::from_secs(3600),
-        tx,
-    ));
+    let live = tokio::spawn(lab::checks::watch::run(Box::new(move || Some(lab.clone())), world.target(), Duration::from_secs(3600), tx));
     // The first pass: nothing deployed yet.
     let first = loop {
-        let item = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let item = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
         if item.exercise == "wolf3d" {
             break item.result.unwrap();
         }
     };
     assert_eq!(first.status, Status::Failed);
     // Deploying the app triggers events, and the re-check passes without anyone asking.
-    lab::marathon::Marathon::new(&world.double.url)
-        .put_app("/demo/wolf3d", &wolf3d(), false)
-        .await
-        .unwrap();
+    lab::marathon::Marathon::new(&world.double.url).put_app("/demo/wolf3d", &wolf3d(), false).await.unwrap();
     let passed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let item = rx.recv().await.unwrap();
-            if item.exercise == "wolf3d"
-                && item
-                    .result
-                    .as_ref()
-                    .is_ok_and(|r| r.status == Status::Passed)
-            {
+            if item.exercise == "wolf3d" && item.result.as_ref().is_ok_and(|r| r.status == Status::Passed) {
                 return;
             }
         }
@@ -602,19 +389,11 @@ async fn a_change_in_marathon_fires_a_recheck() {
 
 /// wolf3d against responses shaped like Marathon's documented examples of each era.
 async fn wolf3d_against(fixture: &str) -> ExerciseResult {
-    let marathon =
-        support::canned::CannedMarathon::start(vec![support::canned::fixture_app(fixture)]).await;
+    let marathon = support::canned::CannedMarathon::start(vec![support::canned::fixture_app(fixture)]).await;
     let gateway = Gateway::start(200).await;
-    let mut target = Target::new(
-        &marathon.url,
-        Some(marathon.url.clone()),
-        Some("127.0.0.1".into()),
-        None,
-    );
+    let mut target = Target::new(&marathon.url, Some(marathon.url.clone()), Some("127.0.0.1".into()), None);
     target.service_ports.insert(8888, gateway.port);
-    run_exercise(&course_lab(), "wolf3d", &target)
-        .await
-        .expect("checkable")
+    run_exercise(&course_lab(), "wolf3d", &target).await.expect("checkable")
 }
 
 #[tokio::test]
@@ -629,30 +408,16 @@ async fn wolf3d_passes_on_documented_responses_of_marathon_0_15_1_4_and_1_5() {
 async fn a_task_without_state_is_staging_until_it_has_started() {
     let r = wolf3d_against("tasks-without-state.json").await;
     assert_eq!(r.status, Status::Failed, "{r:#?}");
-    assert_eq!(
-        criterion(&r, "running tasks").message,
-        "1 running tasks (wanted: at least 2)"
-    );
-    assert_eq!(
-        criterion(&r, "healthy tasks").message,
-        "1 healthy tasks (wanted: at least 2)"
-    );
+    assert_eq!(criterion(&r, "running tasks").message, "1 running tasks (wanted: at least 2)");
+    assert_eq!(criterion(&r, "healthy tasks").message, "1 healthy tasks (wanted: at least 2)");
 }
 
 #[tokio::test]
 async fn docker_hub_spellings_and_udp_tcp_mappings_still_match() {
     let r = wolf3d_against("app-docker-io-image.json").await;
-    assert_eq!(
-        criterion(&r, "app exists").status,
-        Status::Passed,
-        "docker.io/srenkens/wolfenstein3d is the course's image: {r:#?}"
-    );
+    assert_eq!(criterion(&r, "app exists").status, Status::Passed, "docker.io/srenkens/wolfenstein3d is the course's image: {r:#?}");
     let r = wolf3d_against("app-udp-tcp.json").await;
     let mapping = criterion(&r, "port mapping");
-    assert_eq!(
-        mapping.status,
-        Status::Passed,
-        "udp,tcp still maps 80 → 8888: {mapping:?}"
-    );
+    assert_eq!(mapping.status, Status::Passed, "udp,tcp still maps 80 → 8888: {mapping:?}");
     assert_eq!(r.status, Status::Passed, "{r:#?}");
 }

@@ -5,9 +5,7 @@
 
 mod support;
 
-use chromiumoxide::cdp::browser_protocol::target::{
-    CreateBrowserContextParams, CreateTargetParams,
-};
+use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
 use chromiumoxide::page::{Page, ScreenshotParams};
 use lab::classroom::{Classroom, DockerProvisioner, OpenOptions, PortRange, Settings};
 use lab::course::{ContentSource, Course};
@@ -22,9 +20,7 @@ use support::docker::{busybox_image, engine_or_skip};
 const WAIT: Duration = Duration::from_secs(60);
 
 fn content() -> ContentSource {
-    ContentSource::Dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"),
-    )
+    ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
 }
 
 fn home() -> &'static std::path::Path {
@@ -39,47 +35,12 @@ fn home() -> &'static std::path::Path {
 }
 
 async fn join(browser: &TestBrowser, base: &str, name: &str) -> Page {
-    let context = browser
-        .browser
-        .create_browser_context(CreateBrowserContextParams::default())
-        .await
-        .expect("context");
-    let page = browser
-        .browser
-        .new_page(
-            CreateTargetParams::builder()
-                .url(format!("{base}/"))
-                .browser_context_id(context)
-                .build()
-                .expect("target"),
-        )
-        .await
-        .expect("page");
+    let context = browser.browser.create_browser_context(CreateBrowserContextParams::default()).await.expect("context");
+    let page = browser.browser.new_page(CreateTargetParams::builder().url(format!("{base}/")).browser_context_id(context).build().expect("target")).await.expect("page");
     TestBrowser::wait_for_url(&page, WAIT, |u| u.ends_with("/join")).await;
-    page.find_element("#code")
-        .await
-        .expect("code field")
-        .click()
-        .await
-        .expect("focus")
-        .type_str("abc-def")
-        .await
-        .expect("type");
-    page.find_element("#name")
-        .await
-        .expect("name field")
-        .click()
-        .await
-        .expect("focus")
-        .type_str(name)
-        .await
-        .expect("type");
-    page.find_element("button[type=submit]")
-        .await
-        .expect("join button")
-        .click()
-        .await
-        .expect("join");
+    page.find_element("#code").await.expect("code field").click().await.expect("focus").type_str("abc-def").await.expect("type");
+    page.find_element("#name").await.expect("name field").click().await.expect("focus").type_str(name).await.expect("type");
+    page.find_element("button[type=submit]").await.expect("join button").click().await.expect("join");
     TestBrowser::wait_for_url(&page, WAIT, |u| u.contains("/?welcome=1")).await;
     page
 }
@@ -88,49 +49,21 @@ const PANEL: &str = "(document.querySelector('[data-live-stack]') || {innerText:
 
 #[tokio::test]
 async fn two_students_each_see_only_their_own_stack_turn_ready() {
-    let Some(engine) = engine_or_skip().await else {
-        return;
-    };
-    let Some(browser) = TestBrowser::launch().await else {
-        return;
-    };
+    let Some(engine) = engine_or_skip().await else { return };
+    let Some(browser) = TestBrowser::launch().await else { return };
     busybox_image(&engine).await;
     home();
     let course = Course::load(&content()).expect("test lab");
     let store = Store::open(&DbLocation::Memory).await.expect("store");
     let provisioner = DockerProvisioner::new(engine, content(), "classlab").expect("plan");
-    let settings = Settings {
-        public_host: "127.0.0.1".into(),
-        max_stacks: 4,
-        max_starting: 2,
-        ports: PortRange {
-            from: 23500,
-            to: 23599,
-        },
-        idle: None,
-        autostart: false,
-    };
+    let settings = Settings { public_host: "127.0.0.1".into(), max_stacks: 4, max_starting: 2, ports: PortRange { from: 23500, to: 23599 }, idle: None, autostart: false };
     let holder: Arc<OnceLock<AppState>> = Arc::new(OnceLock::new());
     let source = {
         let holder = holder.clone();
-        Arc::new(move || {
-            holder.get().and_then(|s| {
-                s.course()
-                    .lab("classlab")
-                    .and_then(|l| l.as_ref().ok())
-                    .cloned()
-            })
-        })
+        Arc::new(move || holder.get().and_then(|s| s.course().lab("classlab").and_then(|l| l.as_ref().ok()).cloned()))
     };
-    let options = OpenOptions {
-        lab: "classlab".into(),
-        settings,
-        join_code: Some("ABC-DEF".into()),
-        instructor_token: None,
-    };
-    let opened = Classroom::open(store.clone(), Arc::new(provisioner), source, options)
-        .await
-        .expect("class");
+    let options = OpenOptions { lab: "classlab".into(), settings, join_code: Some("ABC-DEF".into()), instructor_token: None };
+    let opened = Classroom::open(store.clone(), Arc::new(provisioner), source, options).await.expect("class");
     let classroom = opened.classroom.clone();
     let state = AppState::classroom(course, store, classroom.clone());
     let _ = holder.set(state.clone());
@@ -141,70 +74,29 @@ async fn two_students_each_see_only_their_own_stack_turn_ready() {
 
     let ann = join(&browser, base, "Ann").await;
     let bob = join(&browser, base, "Bob").await;
-    let members = classroom
-        .store()
-        .members(classroom.id())
-        .await
-        .expect("members");
-    let cleanup = support::ClassCleanup(
-        members
-            .iter()
-            .map(|m| format!("lab-{}-{}", classroom.tag(), m.student.0))
-            .collect(),
-    );
+    let members = classroom.store().members(classroom.id()).await.expect("members");
+    let cleanup = support::ClassCleanup(members.iter().map(|m| format!("lab-{}-{}", classroom.tag(), m.student.0)).collect());
 
     for page in [&ann, &bob] {
         TestBrowser::wait_for_text(page, PANEL, WAIT, |t| t.contains("Not started")).await;
-        page.find_element("[data-live-stack] form[action='/stack/start'] button")
-            .await
-            .expect("start button")
-            .click()
-            .await
-            .expect("start");
+        page.find_element("[data-live-stack] form[action='/stack/start'] button").await.expect("start button").click().await.expect("start");
     }
     let ann_panel = TestBrowser::wait_for_text(&ann, PANEL, WAIT, |t| t.contains("Ready")).await;
     let bob_panel = TestBrowser::wait_for_text(&bob, PANEL, WAIT, |t| t.contains("Ready")).await;
-    let (ann_project, bob_project) = (
-        format!("lab-{}-{}", classroom.tag(), members[0].student.0),
-        format!("lab-{}-{}", classroom.tag(), members[1].student.0),
-    );
-    assert!(
-        ann_panel.contains(&ann_project) && !ann_panel.contains(&bob_project),
-        "{ann_panel}"
-    );
-    assert!(
-        bob_panel.contains(&bob_project) && !bob_panel.contains(&ann_project),
-        "{bob_panel}"
-    );
+    let (ann_project, bob_project) = (format!("lab-{}-{}", classroom.tag(), members[0].student.0), format!("lab-{}-{}", classroom.tag(), members[1].student.0));
+    assert!(ann_panel.contains(&ann_project) && !ann_panel.contains(&bob_project), "{ann_panel}");
+    assert!(bob_panel.contains(&bob_project) && !bob_panel.contains(&ann_project), "{bob_panel}");
 
     // Each page links to its own student's web page, which names that student.
     for (page, project) in [(&ann, &ann_project), (&bob, &bob_project)] {
-        let href = TestBrowser::wait_for_text(
-            page,
-            "document.querySelector('[data-live-stack] .links a').href",
-            WAIT,
-            |h| h.starts_with("http://127.0.0.1:"),
-        )
-        .await;
-        let body = reqwest::get(&href)
-            .await
-            .expect("the link answers")
-            .text()
-            .await
-            .expect("text");
+        let href = TestBrowser::wait_for_text(page, "document.querySelector('[data-live-stack] .links a').href", WAIT, |h| h.starts_with("http://127.0.0.1:")).await;
+        let body = reqwest::get(&href).await.expect("the link answers").text().await.expect("text");
         let student = project.trim_start_matches("lab-");
         assert_eq!(body.trim(), format!("hello {student}"), "{href}");
     }
     for (page, name) in [(&ann, "ann"), (&bob, "bob")] {
-        let shot = page
-            .screenshot(ScreenshotParams::builder().build())
-            .await
-            .expect("screenshot");
-        std::fs::write(
-            support::artifacts_dir().join(format!("classroom-{name}-ready.png")),
-            shot,
-        )
-        .expect("save screenshot");
+        let shot = page.screenshot(ScreenshotParams::builder().build()).await.expect("screenshot");
+        std::fs::write(support::artifacts_dir().join(format!("classroom-{name}-ready.png")), shot).expect("save screenshot");
     }
     drop(cleanup);
 }

@@ -5,9 +5,7 @@
 
 mod support;
 
-use lab::classroom::{
-    Classroom, DockerProvisioner, OpenOptions, PortRange, Settings, StackState, StackView,
-};
+use lab::classroom::{Classroom, DockerProvisioner, OpenOptions, PortRange, Settings, StackState, StackView};
 use lab::course::ContentSource;
 use lab::store::{DbLocation, Store, StudentId};
 use std::sync::{Arc, OnceLock};
@@ -15,9 +13,7 @@ use std::time::Duration;
 use support::docker::{busybox_image, engine_or_skip};
 
 fn content() -> ContentSource {
-    ContentSource::Dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"),
-    )
+    ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
 }
 
 /// Workspaces live under LAB_HOME: one temporary home for this test binary.
@@ -33,42 +29,16 @@ fn home() -> &'static std::path::Path {
 }
 
 fn settings(from: u16, max_stacks: usize) -> Settings {
-    Settings {
-        public_host: "127.0.0.1".into(),
-        max_stacks,
-        max_starting: 2,
-        ports: PortRange {
-            from,
-            to: from + 99,
-        },
-        idle: None,
-        autostart: false,
-    }
+    Settings { public_host: "127.0.0.1".into(), max_stacks, max_starting: 2, ports: PortRange { from, to: from + 99 }, idle: None, autostart: false }
 }
 
 async fn open(store: &Store, settings: Settings) -> Option<Classroom> {
     let engine = engine_or_skip().await?;
     busybox_image(&engine).await;
     home();
-    let provisioner =
-        DockerProvisioner::new(engine, content(), "classlab").expect("the test lab's stack plans");
-    let options = OpenOptions {
-        lab: "classlab".into(),
-        settings,
-        join_code: None,
-        instructor_token: Some("t".into()),
-    };
-    Some(
-        Classroom::open(
-            store.clone(),
-            Arc::new(provisioner),
-            Arc::new(|| None),
-            options,
-        )
-        .await
-        .expect("opens")
-        .classroom,
-    )
+    let provisioner = DockerProvisioner::new(engine, content(), "classlab").expect("the test lab's stack plans");
+    let options = OpenOptions { lab: "classlab".into(), settings, join_code: None, instructor_token: Some("t".into()) };
+    Some(Classroom::open(store.clone(), Arc::new(provisioner), Arc::new(|| None), options).await.expect("opens").classroom)
 }
 
 async fn until(c: &Classroom, s: StudentId, want: StackState) -> StackView {
@@ -77,20 +47,14 @@ async fn until(c: &Classroom, s: StudentId, want: StackState) -> StackView {
         if view.state == want {
             return view;
         }
-        assert!(
-            !(view.state == StackState::Failed && want != StackState::Failed),
-            "{view:#?}"
-        );
+        assert!(!(view.state == StackState::Failed && want != StackState::Failed), "{view:#?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("never {want:?}: {:#?}", c.stack_view(s).await);
 }
 
 async fn page(url: &str) -> String {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("client");
     for _ in 0..30 {
         if let Ok(r) = client.get(url).send().await
             && let Ok(text) = r.text().await
@@ -108,9 +72,7 @@ struct Cleanup(Vec<String>);
 impl Drop for Cleanup {
     fn drop(&mut self) {
         for project in &self.0 {
-            drop(support::docker::ProjectGuard {
-                project: project.clone(),
-            });
+            drop(support::docker::ProjectGuard { project: project.clone() });
         }
     }
 }
@@ -118,132 +80,66 @@ impl Drop for Cleanup {
 #[tokio::test]
 async fn two_students_get_their_own_stacks_and_control_them() {
     let store = Store::open(&DbLocation::Memory).await.unwrap();
-    let Some(c) = open(&store, settings(23100, 5)).await else {
-        return;
-    };
+    let Some(c) = open(&store, settings(23100, 5)).await else { return };
     let code = c.join_code();
     let ann = c.join(&code, "Ann").await.unwrap().student;
     let bob = c.join(&code, "Bob").await.unwrap().student;
-    let _cleanup = Cleanup(vec![
-        format!("lab-{}-{}", c.tag(), ann.0),
-        format!("lab-{}-{}", c.tag(), bob.0),
-    ]);
+    let _cleanup = Cleanup(vec![format!("lab-{}-{}", c.tag(), ann.0), format!("lab-{}-{}", c.tag(), bob.0)]);
 
     let (a, b) = tokio::join!(c.start(ann), c.start(bob));
     a.unwrap();
     b.unwrap();
-    let (a, b) = tokio::join!(
-        until(&c, ann, StackState::Ready),
-        until(&c, bob, StackState::Ready)
-    );
+    let (a, b) = tokio::join!(until(&c, ann, StackState::Ready), until(&c, bob, StackState::Ready));
     assert_ne!(a.ports["web"], b.ports["web"], "each has a port block");
-    assert_eq!(
-        a.links[0].url,
-        format!("http://127.0.0.1:{}/", a.ports["web"])
-    );
-    assert_eq!(
-        page(&a.links[0].url).await.trim(),
-        format!("hello {}-{}", c.tag(), ann.0),
-        "Ann's page is Ann's"
-    );
-    assert_eq!(
-        page(&b.links[0].url).await.trim(),
-        format!("hello {}-{}", c.tag(), bob.0)
-    );
+    assert_eq!(a.links[0].url, format!("http://127.0.0.1:{}/", a.ports["web"]));
+    assert_eq!(page(&a.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), ann.0), "Ann's page is Ann's");
+    assert_eq!(page(&b.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), bob.0));
 
     // Every container of Ann's project carries her label.
     let engine = lab::stack::Engine::connect().await.unwrap();
-    let state = lab::stack::status::status(&engine, a.project.as_deref().unwrap())
-        .await
-        .unwrap();
+    let state = lab::stack::status::status(&engine, a.project.as_deref().unwrap()).await.unwrap();
     assert_eq!(state.services.len(), 2);
-    assert_eq!(
-        state.student.as_deref(),
-        Some(format!("{}-{}", c.tag(), ann.0).as_str())
-    );
+    assert_eq!(state.student.as_deref(), Some(format!("{}-{}", c.tag(), ann.0).as_str()));
 
     // Stop keeps the stack; start resumes it on the same ports.
     c.stop(ann).await.unwrap();
-    let stopped = lab::stack::status::status(&engine, a.project.as_deref().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        stopped.exists() && !stopped.all_running(),
-        "stopped, not removed"
-    );
+    let stopped = lab::stack::status::status(&engine, a.project.as_deref().unwrap()).await.unwrap();
+    assert!(stopped.exists() && !stopped.all_running(), "stopped, not removed");
     c.start(ann).await.unwrap();
     let again = until(&c, ann, StackState::Ready).await;
     assert_eq!(again.ports, a.ports);
 
     // Reset: a fresh stack and a fresh site; the old site is kept beside it.
     let workspace = lab::stack::project::workspace_dir(a.project.as_deref().unwrap());
-    std::fs::write(
-        workspace.join("site/app.yml"),
-        "service:\n  id: /class/app\n  instances: 9\n",
-    )
-    .unwrap();
+    std::fs::write(workspace.join("site/app.yml"), "service:\n  id: /class/app\n  instances: 9\n").unwrap();
     c.reset(ann).await.unwrap();
     until(&c, ann, StackState::Ready).await;
-    assert!(
-        std::fs::read_to_string(workspace.join("site/app.yml"))
-            .unwrap()
-            .contains("instances: 1"),
-        "a fresh site"
-    );
-    let backups: Vec<_> = std::fs::read_dir(&workspace)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("site-backup-"))
-        .collect();
+    assert!(std::fs::read_to_string(workspace.join("site/app.yml")).unwrap().contains("instances: 1"), "a fresh site");
+    let backups: Vec<_> = std::fs::read_dir(&workspace).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("site-backup-")).collect();
     assert_eq!(backups.len(), 1);
-    assert!(
-        std::fs::read_to_string(backups[0].path().join("app.yml"))
-            .unwrap()
-            .contains("instances: 9"),
-        "the student's words are kept"
-    );
-    assert_eq!(
-        c.stack_view(bob).await.state,
-        StackState::Ready,
-        "Bob never noticed"
-    );
+    assert!(std::fs::read_to_string(backups[0].path().join("app.yml")).unwrap().contains("instances: 9"), "the student's words are kept");
+    assert_eq!(c.stack_view(bob).await.state, StackState::Ready, "Bob never noticed");
 }
 
 #[tokio::test]
 async fn beyond_capacity_students_queue_and_a_reopened_class_finds_running_stacks() {
-    let store = Store::open(&DbLocation::File(home().join("queue.db")))
-        .await
-        .unwrap();
-    let Some(c) = open(&store, settings(23300, 1)).await else {
-        return;
-    };
+    let store = Store::open(&DbLocation::File(home().join("queue.db"))).await.unwrap();
+    let Some(c) = open(&store, settings(23300, 1)).await else { return };
     let code = c.join_code();
     let ann = c.join(&code, "Ann").await.unwrap().student;
     let bob = c.join(&code, "Bob").await.unwrap().student;
-    let _cleanup = Cleanup(vec![
-        format!("lab-{}-{}", c.tag(), ann.0),
-        format!("lab-{}-{}", c.tag(), bob.0),
-    ]);
+    let _cleanup = Cleanup(vec![format!("lab-{}-{}", c.tag(), ann.0), format!("lab-{}-{}", c.tag(), bob.0)]);
     c.start(ann).await.unwrap();
     let queued = c.start(bob).await.unwrap();
-    assert_eq!(
-        (queued.state, queued.queue_position),
-        (StackState::Queued, Some(1))
-    );
+    assert_eq!((queued.state, queued.queue_position), (StackState::Queued, Some(1)));
     until(&c, ann, StackState::Ready).await;
-    assert_eq!(
-        c.stack_view(bob).await.state,
-        StackState::Queued,
-        "one place, taken"
-    );
+    assert_eq!(c.stack_view(bob).await.state, StackState::Queued, "one place, taken");
     c.stop(ann).await.unwrap();
     let bob_view = until(&c, bob, StackState::Ready).await;
 
     // The server restarts: the class, its students and Bob's running stack are found again.
     drop(c);
-    let Some(c) = open(&store, settings(23300, 1)).await else {
-        return;
-    };
+    let Some(c) = open(&store, settings(23300, 1)).await else { return };
     assert_eq!(c.stack_view(bob).await.state, StackState::Ready);
     assert_eq!(c.stack_view(bob).await.ports, bob_view.ports);
     assert_eq!(c.stack_view(ann).await.state, StackState::Stopped);

@@ -6,10 +6,7 @@
 mod support;
 
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigCgroupnsModeEnum};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
-};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder};
 use futures_util::StreamExt;
 use lab::stack::Engine;
 use std::fmt::Write;
@@ -17,12 +14,7 @@ use support::docker::{BUSYBOX, busybox_image, engine_or_skip};
 
 /// Runs `cmd` in a throwaway container with `host`; returns (exit code, output) or the
 /// engine's refusal.
-async fn run(
-    engine: &Engine,
-    name: &str,
-    cmd: &str,
-    host: HostConfig,
-) -> Result<(i64, String), String> {
+async fn run(engine: &Engine, name: &str, cmd: &str, host: HostConfig) -> Result<(i64, String), String> {
     let docker = engine.docker();
     let body = ContainerCreateBody {
         image: Some(BUSYBOX.into()),
@@ -32,36 +24,19 @@ async fn run(
         ..Default::default()
     };
     let name = format!("labprobe-{name}-{}", std::process::id());
-    let created = docker
-        .create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            body,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let created = docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body).await.map_err(|e| e.to_string())?;
     let started = docker.start_container(&created.id, None).await;
     let result = match started {
         Err(e) => Err(lab::stack::engine::engine_message(&e)),
         Ok(()) => {
-            let mut wait = docker.wait_container(
-                &created.id,
-                Some(WaitContainerOptionsBuilder::default().build()),
-            );
+            let mut wait = docker.wait_container(&created.id, Some(WaitContainerOptionsBuilder::default().build()));
             let code = match wait.next().await {
                 Some(Ok(r)) => r.status_code,
                 Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
                 Some(Err(e)) => return Err(e.to_string()),
                 None => -1,
             };
-            let mut logs = docker.logs(
-                &created.id,
-                Some(
-                    LogsOptionsBuilder::default()
-                        .stdout(true)
-                        .stderr(true)
-                        .build(),
-                ),
-            );
+            let mut logs = docker.logs(&created.id, Some(LogsOptionsBuilder::default().stdout(true).stderr(true).build()));
             let mut out = String::new();
             while let Some(Ok(chunk)) = logs.next().await {
                 out.push_str(&chunk.to_string());
@@ -69,12 +44,7 @@ async fn run(
             Ok((code, out))
         }
     };
-    let _ = docker
-        .remove_container(
-            &created.id,
-            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-        )
-        .await;
+    let _ = docker.remove_container(&created.id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
     result
 }
 
@@ -85,29 +55,18 @@ docker -H unix:///tmp/probe.sock run --rm --network none bb /bin/busybox echo NE
 
 /// Host binaries and libraries a nested dockerd needs, bind-mounted read-only.
 fn docker_binds() -> Option<Vec<String>> {
-    let files = [
-        "/usr/sbin/dockerd",
-        "/usr/bin/containerd",
-        "/usr/bin/containerd-shim-runc-v2",
-        "/usr/sbin/runc",
-        "/usr/bin/docker",
-    ];
+    let files = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc", "/usr/bin/docker"];
     if files.iter().any(|f| !std::path::Path::new(f).exists()) {
         return None;
     }
     let mut binds: Vec<String> = files.iter().map(|f| format!("{f}:{f}:ro")).collect();
-    binds.extend([
-        "/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro".to_owned(),
-        "/lib64:/lib64:ro".to_owned(),
-    ]);
+    binds.extend(["/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro".to_owned(), "/lib64:/lib64:ro".to_owned()]);
     Some(binds)
 }
 
 #[tokio::test]
 async fn probe_what_this_engine_permits() {
-    let Some(engine) = engine_or_skip().await else {
-        return;
-    };
+    let Some(engine) = engine_or_skip().await else { return };
     busybox_image(&engine).await;
     let info = engine.docker().info().await.expect("engine info");
     let mut report = String::new();
@@ -115,46 +74,24 @@ async fn probe_what_this_engine_permits() {
         report,
         "engine {} (API negotiated by bollard), cgroup v{}, storage {}, security {:?}",
         info.server_version.unwrap_or_default(),
-        info.cgroup_version
-            .map(|v| v.to_string())
-            .unwrap_or_default(),
+        info.cgroup_version.map(|v| v.to_string()).unwrap_or_default(),
         info.driver.unwrap_or_default(),
         info.security_options.unwrap_or_default()
     );
 
-    let privileged = run(
-        &engine,
-        "privileged",
-        "echo PRIVILEGED-OK",
-        HostConfig {
-            privileged: Some(true),
-            ..Default::default()
-        },
-    )
-    .await;
+    let privileged = run(&engine, "privileged", "echo PRIVILEGED-OK", HostConfig { privileged: Some(true), ..Default::default() }).await;
     let privileged_ok = matches!(&privileged, Ok((0, out)) if out.contains("PRIVILEGED-OK"));
-    let _ = writeln!(
-        report,
-        "privileged container: {}",
-        match &privileged {
-            Ok((0, _)) if privileged_ok => "allowed".to_owned(),
-            Ok((code, out)) => format!("started but failed (exit {code}): {}", out.trim()),
-            Err(reason) => format!("refused: {reason}"),
-        }
-    );
+    let _ = writeln!(report, "privileged container: {}", match &privileged {
+        Ok((0, _)) if privileged_ok => "allowed".to_owned(),
+        Ok((code, out)) => format!("started but failed (exit {code}): {}", out.trim()),
+        Err(reason) => format!("refused: {reason}"),
+    });
 
     match docker_binds() {
         Some(binds) if lab::stack::engine::docker_host().starts_with("unix://") => {
             let mut attempts = Vec::new();
             if privileged_ok {
-                attempts.push((
-                    "privileged",
-                    HostConfig {
-                        privileged: Some(true),
-                        binds: Some(binds.clone()),
-                        ..Default::default()
-                    },
-                ));
+                attempts.push(("privileged", HostConfig { privileged: Some(true), binds: Some(binds.clone()), ..Default::default() }));
             }
             attempts.push((
                 "cap_add SYS_ADMIN+NET_ADMIN, seccomp/apparmor unconfined, cgroup host, /sys/fs/cgroup rw",
@@ -168,53 +105,29 @@ async fn probe_what_this_engine_permits() {
             ));
             for (how, host) in attempts {
                 let verdict = match run(&engine, "nested", NESTED, host).await {
-                    Ok((0, out)) if out.contains("NESTED-OK") => {
-                        "works: the inner daemon started and ran a container".to_owned()
-                    }
-                    Ok((code, out)) => format!(
-                        "fails (exit {code}): {}",
-                        out.lines().last().unwrap_or("").trim()
-                    ),
+                    Ok((0, out)) if out.contains("NESTED-OK") => "works: the inner daemon started and ran a container".to_owned(),
+                    Ok((code, out)) => format!("fails (exit {code}): {}", out.lines().last().unwrap_or("").trim()),
                     Err(reason) => format!("refused: {reason}"),
                 };
                 let _ = writeln!(report, "dockerd inside a container ({how}): {verdict}");
             }
         }
         Some(_) => {
-            let _ = writeln!(
-                report,
-                "dockerd inside a container: not probed (the engine is remote; host binaries cannot be mounted)"
-            );
+            let _ = writeln!(report, "dockerd inside a container: not probed (the engine is remote; host binaries cannot be mounted)");
         }
         None => {
-            let _ = writeln!(
-                report,
-                "dockerd inside a container: not probed (no dockerd/containerd/runc binaries on this host to mount)"
-            );
+            let _ = writeln!(report, "dockerd inside a container: not probed (no dockerd/containerd/runc binaries on this host to mount)");
         }
     }
 
     println!("{report}");
-    std::fs::write(support::artifacts_dir().join("engine-probe.txt"), &report)
-        .expect("write the probe report");
+    std::fs::write(support::artifacts_dir().join("engine-probe.txt"), &report).expect("write the probe report");
     // A verdict must come from the engine, not from a broken probe (a missing test image,
     // a container name clash, an unreadable log).
-    for broken in [
-        "No such image",
-        "Conflict",
-        "already in use",
-        "error reading",
-    ] {
-        assert!(
-            !report.contains(broken),
-            "the probe itself failed: {report}"
-        );
+    for broken in ["No such image", "Conflict", "already in use", "error reading"] {
+        assert!(!report.contains(broken), "the probe itself failed: {report}");
     }
     if !privileged_ok {
-        assert!(
-            report.contains("privileged container: refused")
-                || report.contains("started but failed"),
-            "{report}"
-        );
+        assert!(report.contains("privileged container: refused") || report.contains("started but failed"), "{report}");
     }
 }

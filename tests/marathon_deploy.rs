@@ -52,77 +52,30 @@ async fn one_broken_or_rejected_file_never_blocks_the_others() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "some files failed: {}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "some files failed: {}", stderr(&out));
     let results: Value = serde_json::from_slice(&out.stdout).expect("--json output");
     let results = results.as_array().unwrap();
-    let summary: Vec<(&str, &str)> = results
-        .iter()
-        .map(|r| (r["file"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
-        .collect();
+    let summary: Vec<(&str, &str)> = results.iter().map(|r| (r["file"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
     assert_eq!(
         summary,
-        vec![
-            ("site/a-broken.yml", "failed"),
-            ("site/b-rejected.yml", "failed"),
-            ("site/c-good.yml", "deployed"),
-            ("site/d-rabbit.json", "deployed")
-        ],
+        vec![("site/a-broken.yml", "failed"), ("site/b-rejected.yml", "failed"), ("site/c-good.yml", "deployed"), ("site/d-rabbit.json", "deployed")],
         "globals.yml is never a target; folders expand sorted"
     );
-    assert!(
-        results[0]["location"]
-            .as_str()
-            .unwrap()
-            .starts_with("site/a-broken.yml:3:"),
-        "{}",
-        results[0]
-    );
-    assert_eq!(
-        results[1]["location"], "site/b-rejected.yml:11:24",
-        "the 422 points at servicePort: 88888"
-    );
-    assert!(
-        results[1]["error"]
-            .as_str()
-            .unwrap()
-            .contains("container.docker.portMappings[0].servicePort"),
-        "{}",
-        results[1]
-    );
-    assert_eq!(
-        results[1]["line"], "          servicePort: 88888",
-        "the offending line is quoted"
-    );
+    assert!(results[0]["location"].as_str().unwrap().starts_with("site/a-broken.yml:3:"), "{}", results[0]);
+    assert_eq!(results[1]["location"], "site/b-rejected.yml:11:24", "the 422 points at servicePort: 88888");
+    assert!(results[1]["error"].as_str().unwrap().contains("container.docker.portMappings[0].servicePort"), "{}", results[1]);
+    assert_eq!(results[1]["line"], "          servicePort: 88888", "the offending line is quoted");
     assert_eq!(results[0]["line"], "  instances: [", "{}", results[0]);
-    assert!(
-        results[2]["deploymentId"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty())
-    );
+    assert!(results[2]["deploymentId"].as_str().is_some_and(|d| !d.is_empty()));
 
     let writes = double.double.writes();
-    let calls: Vec<(String, String)> = writes
-        .iter()
-        .map(|w| (w.method.clone(), w.path.clone()))
-        .collect();
+    let calls: Vec<(String, String)> = writes.iter().map(|w| (w.method.clone(), w.path.clone())).collect();
     assert_eq!(
         calls,
-        vec![
-            ("PUT".into(), "/v2/apps/demo/wolf3d".into()),
-            ("PUT".into(), "/v2/apps/demo/webapp".into()),
-            ("POST".into(), "/v2/apps".into())
-        ],
+        vec![("PUT".into(), "/v2/apps/demo/wolf3d".into()), ("PUT".into(), "/v2/apps/demo/webapp".into()), ("POST".into(), "/v2/apps".into())],
         "the broken file is never sent; YAML uses PUT, JSON uses POST"
     );
-    assert_eq!(
-        writes[1].body["labels"]["course"], "test",
-        "globals were merged"
-    );
+    assert_eq!(writes[1].body["labels"]["course"], "test", "globals were merged");
     assert!(writes[1].body["labels"]["lab.checksum"].is_string());
 }
 
@@ -148,64 +101,29 @@ async fn unchanged_files_are_not_redeployed_and_json_apps_update_in_place() {
     .await
     .unwrap();
     assert_eq!(second.status.code(), Some(0));
-    assert_eq!(
-        stderr(&second).matches("= unchanged").count(),
-        2,
-        "{}",
-        stderr(&second)
-    );
+    assert_eq!(stderr(&second).matches("= unchanged").count(), 2, "{}", stderr(&second));
     assert_eq!(double.double.writes().len(), 2, "nothing new was sent");
 
-    std::fs::write(
-        path.join("site/rabbit.json"),
-        JSON_APP.replace("\"instances\": 1", "\"instances\": 2"),
-    )
-    .unwrap();
-    let third = tokio::task::spawn_blocking(move || run(&path, &url))
-        .await
-        .unwrap();
+    std::fs::write(path.join("site/rabbit.json"), JSON_APP.replace("\"instances\": 1", "\"instances\": 2")).unwrap();
+    let third = tokio::task::spawn_blocking(move || run(&path, &url)).await.unwrap();
     assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
     let writes = double.double.writes();
-    let last_two: Vec<(String, String)> = writes[2..]
-        .iter()
-        .map(|w| (w.method.clone(), w.path.clone()))
-        .collect();
-    assert_eq!(
-        last_two,
-        vec![
-            ("POST".into(), "/v2/apps".into()),
-            ("PUT".into(), "/v2/apps/myproduct/rabbitmq".into())
-        ],
-        "POST finds it exists, so it is updated"
-    );
+    let last_two: Vec<(String, String)> = writes[2..].iter().map(|w| (w.method.clone(), w.path.clone())).collect();
+    assert_eq!(last_two, vec![("POST".into(), "/v2/apps".into()), ("PUT".into(), "/v2/apps/myproduct/rabbitmq".into())], "POST finds it exists, so it is updated");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        double.double.app("/myproduct/rabbitmq").unwrap()["instances"],
-        2
-    );
+    assert_eq!(double.double.app("/myproduct/rabbitmq").unwrap()["instances"], 2);
 }
 
 #[tokio::test]
 async fn a_locked_app_is_retried_with_force() {
     let double = MarathonDouble::start(Shape::V14, Duration::from_millis(20)).await;
-    double
-        .double
-        .seed(serde_json::json!({"id": "/demo/webapp", "instances": 3}));
+    double.double.seed(serde_json::json!({"id": "/demo/webapp", "instances": 3}));
     double.double.hold("/demo/webapp");
     let dir = site(&[("site/app.yml", GOOD)]);
     let (url, path) = (double.url.clone(), dir.path().to_owned());
-    let out = tokio::task::spawn_blocking(move || {
-        lab(&["deploy", "--marathon", &url, "site/app.yml"], &path)
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || lab(&["deploy", "--marathon", &url, "site/app.yml"], &path)).await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let queries: Vec<String> = double
-        .double
-        .writes()
-        .iter()
-        .map(|w| w.query.clone())
-        .collect();
+    let queries: Vec<String> = double.double.writes().iter().map(|w| w.query.clone()).collect();
     assert_eq!(queries, vec!["".to_owned(), "force=true".to_owned()]);
 }
 
@@ -222,86 +140,35 @@ async fn a_rejected_change_keeps_the_running_version() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    std::fs::write(
-        path.join("site/wolf3d.yml"),
-        REJECTED.replace("instances: 2", "instances: 5"),
-    )
-    .unwrap();
-    let out =
-        tokio::task::spawn_blocking(move || lab(&["deploy", "--marathon", &url, "site"], &path))
-            .await
-            .unwrap();
+    std::fs::write(path.join("site/wolf3d.yml"), REJECTED.replace("instances: 2", "instances: 5")).unwrap();
+    let out = tokio::task::spawn_blocking(move || lab(&["deploy", "--marathon", &url, "site"], &path)).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains(
-            "site/wolf3d.yml:11:24: Marathon rejected container.docker.portMappings[0].servicePort"
-        ),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        double.double.app("/demo/wolf3d").unwrap()["instances"],
-        2,
-        "the running version stays"
-    );
+    assert!(stderr(&out).contains("site/wolf3d.yml:11:24: Marathon rejected container.docker.portMappings[0].servicePort"), "{}", stderr(&out));
+    assert_eq!(double.double.app("/demo/wolf3d").unwrap()["instances"], 2, "the running version stays");
 }
 
 #[tokio::test]
 async fn dry_run_prints_rendered_apps_in_argument_order_and_sends_nothing() {
     let double = MarathonDouble::start(Shape::V14, Duration::from_millis(20)).await;
-    let dir = site(&[
-        ("site/globals.yml", "variables: {n: 2}\n"),
-        ("site/b.yml", "service: {id: /b, instances: \"%{n}\"}\n"),
-        ("site/a.yml", "service: {id: /a}\n"),
-        ("z.json", r#"{"id": "/z"}"#),
-    ]);
+    let dir = site(&[("site/globals.yml", "variables: {n: 2}\n"), ("site/b.yml", "service: {id: /b, instances: \"%{n}\"}\n"), ("site/a.yml", "service: {id: /a}\n"), ("z.json", r#"{"id": "/z"}"#)]);
     let (url, path) = (double.url.clone(), dir.path().to_owned());
-    let out = tokio::task::spawn_blocking(move || {
-        lab(
-            &["deploy", "--marathon", &url, "--dry-run", "z.json", "site"],
-            &path,
-        )
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || lab(&["deploy", "--marathon", &url, "--dry-run", "z.json", "site"], &path)).await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let apps: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<&str> = apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = apps.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["/z", "/a", "/b"]);
     assert_eq!(apps[2]["instances"], 2);
-    assert!(
-        double.double.requests().is_empty(),
-        "a dry run sends nothing"
-    );
+    assert!(double.double.requests().is_empty(), "a dry run sends nothing");
 }
 
 #[test]
 fn an_unreachable_marathon_is_exit_2_with_the_reason() {
     let dir = site(&[("site/app.yml", GOOD)]);
-    let out = lab(
-        &["deploy", "--marathon", "http://127.0.0.1:9", "site"],
-        dir.path(),
-    );
+    let out = lab(&["deploy", "--marathon", "http://127.0.0.1:9", "site"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("cannot reach Marathon at http://127.0.0.1:9"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("cannot reach Marathon at http://127.0.0.1:9"), "{}", stderr(&out));
     assert!(stderr(&out).contains("lab up"), "{}", stderr(&out));
-    let out = lab(
-        &["deploy", "--marathon", "http://127.0.0.1:9", "nothing-here"],
-        dir.path(),
-    );
+    let out = lab(&["deploy", "--marathon", "http://127.0.0.1:9", "nothing-here"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("nothing-here does not exist"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("nothing-here does not exist"), "{}", stderr(&out));
 }

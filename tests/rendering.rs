@@ -15,14 +15,8 @@ const FIXTURE: &[(&str, &str)] = &[
         "labs/fixture/steps/only.md",
         "# The only step\n\nIntro with a \"quote\" -- and ~~strike~~.\n\n## Run it {#run}\n\n```sh\nlab up\n```\n\n| port | what |\n|---|---|\n| 8080 | Marathon |\n\n- [x] done\n- [ ] todo\n\nA footnote[^1].\n\n[^1]: Footnote text.\n\n![diagram](../images/d.svg)\n",
     ),
-    (
-        "labs/fixture/images/d.svg",
-        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-    ),
-    (
-        "slides/fixture.md",
-        "---\ntitle: Fixture deck\n---\n# Welcome\n\n```yaml\nservice:\n  id: /demo/app\n```\nNote: notes stay out\n---\n## Second\n",
-    ),
+    ("labs/fixture/images/d.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+    ("slides/fixture.md", "---\ntitle: Fixture deck\n---\n# Welcome\n\n```yaml\nservice:\n  id: /demo/app\n```\nNote: notes stay out\n---\n## Second\n"),
 ];
 
 /// The part of a page between `<main` and `</main>`, so the layout chrome does not churn

@@ -68,23 +68,11 @@ fn plan_in(dir: &Path, project: &str) -> Plan {
 }
 
 async fn image_id(engine: &Engine, image: &str) -> String {
-    engine
-        .docker()
-        .inspect_image(image)
-        .await
-        .unwrap()
-        .id
-        .unwrap()
+    engine.docker().inspect_image(image).await.unwrap().id.unwrap()
 }
 
 async fn container_image(engine: &Engine, container: &str) -> String {
-    engine
-        .docker()
-        .inspect_container(container, None)
-        .await
-        .unwrap()
-        .image
-        .unwrap()
+    engine.docker().inspect_container(container, None).await.unwrap().image.unwrap()
 }
 
 /// What the container printed, once it has printed `expected`.
@@ -93,11 +81,7 @@ async fn output_with(engine: &Engine, project: &str, expected: &str) -> String {
     let mut text = String::new();
     for _ in 0..50 {
         text.clear();
-        let mut stream = Box::pin(
-            lab::stack::status::logs(engine, project, "app", false)
-                .await
-                .unwrap(),
-        );
+        let mut stream = Box::pin(lab::stack::status::logs(engine, project, "app", false).await.unwrap());
         while let Some(chunk) = stream.next().await {
             text.push_str(&chunk.unwrap());
         }
@@ -111,9 +95,7 @@ async fn output_with(engine: &Engine, project: &str, expected: &str) -> String {
 
 #[tokio::test]
 async fn up_builds_once_and_rebuilds_only_when_the_context_changes() {
-    let Some(engine) = engine_or_skip().await else {
-        return;
-    };
+    let Some(engine) = engine_or_skip().await else { return };
     busybox_image(&engine).await;
     let guard = ProjectGuard::new("build");
     let dir = stack_dir();
@@ -124,77 +106,36 @@ async fn up_builds_once_and_rebuilds_only_when_the_context_changes() {
     // First up: built, labelled with its build hash, and run.
     let plan1 = plan_in(dir.path(), &guard.project);
     assert_eq!(plan1.services[0].image, tag);
-    let report = up(&engine, &plan1, &builds, &UpOptions::default())
-        .await
-        .expect("first up");
+    let report = up(&engine, &plan1, &builds, &UpOptions::default()).await.expect("first up");
     assert_eq!(report.actions, vec![("app".to_owned(), Action::Created)]);
     let events = builds.take();
-    assert!(
-        events
-            .iter()
-            .any(|e| e.starts_with(&format!("build {tag}: Step 1/"))),
-        "{events:#?}"
-    );
+    assert!(events.iter().any(|e| e.starts_with(&format!("build {tag}: Step 1/"))), "{events:#?}");
     assert_eq!(events.last(), Some(&format!("built {tag}")));
     let first = image_id(&engine, &tag).await;
     let inspected = engine.docker().inspect_image(&tag).await.unwrap();
     let image_labels = inspected.config.unwrap().labels.unwrap();
-    let expected_hash =
-        lab::stack::build::build_hash(plan1.services[0].build.as_ref().unwrap()).unwrap();
+    let expected_hash = lab::stack::build::build_hash(plan1.services[0].build.as_ref().unwrap()).unwrap();
     assert_eq!(image_labels[labels::BUILD_HASH], expected_hash);
     assert_eq!(image_labels[labels::PROJECT], guard.project);
-    assert_eq!(
-        container_image(&engine, &container).await,
-        first,
-        "the container runs the built image"
-    );
+    assert_eq!(container_image(&engine, &container).await, first, "the container runs the built image");
     let printed = output_with(&engine, &guard.project, "bonjour").await;
     assert!(printed.contains("hello"), "{printed}");
 
     // Second up: nothing to build, nothing to recreate.
-    let report = up(
-        &engine,
-        &plan_in(dir.path(), &guard.project),
-        &builds,
-        &UpOptions::default(),
-    )
-    .await
-    .expect("second up");
+    let report = up(&engine, &plan_in(dir.path(), &guard.project), &builds, &UpOptions::default()).await.expect("second up");
     assert_eq!(report.actions, vec![("app".to_owned(), Action::Kept)]);
-    assert_eq!(
-        builds.take(),
-        Vec::<String>::new(),
-        "no build progress when the context is unchanged"
-    );
+    assert_eq!(builds.take(), Vec::<String>::new(), "no build progress when the context is unchanged");
     assert_eq!(image_id(&engine, &tag).await, first);
 
     // A file .dockerignore leaves out is not part of the context.
-    std::fs::write(
-        dir.path().join("app/notes.log"),
-        "changed, still not sent\n",
-    )
-    .unwrap();
-    let report = up(
-        &engine,
-        &plan_in(dir.path(), &guard.project),
-        &builds,
-        &UpOptions::default(),
-    )
-    .await
-    .expect("third up");
+    std::fs::write(dir.path().join("app/notes.log"), "changed, still not sent\n").unwrap();
+    let report = up(&engine, &plan_in(dir.path(), &guard.project), &builds, &UpOptions::default()).await.expect("third up");
     assert_eq!(report.actions, vec![("app".to_owned(), Action::Kept)]);
     assert!(builds.take().is_empty());
 
     // A changed file: rebuilt, and the container recreated from the new image.
     std::fs::write(dir.path().join("app/greeting.txt"), "hello again\n").unwrap();
-    let report = up(
-        &engine,
-        &plan_in(dir.path(), &guard.project),
-        &builds,
-        &UpOptions::default(),
-    )
-    .await
-    .expect("fourth up");
+    let report = up(&engine, &plan_in(dir.path(), &guard.project), &builds, &UpOptions::default()).await.expect("fourth up");
     assert_eq!(report.actions, vec![("app".to_owned(), Action::Recreated)]);
     assert!(builds.take().iter().any(|e| e == &format!("built {tag}")));
     let second = image_id(&engine, &tag).await;
@@ -203,66 +144,23 @@ async fn up_builds_once_and_rebuilds_only_when_the_context_changes() {
     output_with(&engine, &guard.project, "hello again").await;
 
     // A changed build arg counts too.
-    std::fs::write(
-        dir.path().join("stack.yml"),
-        STACK.replace("bonjour", "salut"),
-    )
-    .unwrap();
-    let report = up(
-        &engine,
-        &plan_in(dir.path(), &guard.project),
-        &builds,
-        &UpOptions::default(),
-    )
-    .await
-    .expect("fifth up");
+    std::fs::write(dir.path().join("stack.yml"), STACK.replace("bonjour", "salut")).unwrap();
+    let report = up(&engine, &plan_in(dir.path(), &guard.project), &builds, &UpOptions::default()).await.expect("fifth up");
     assert_eq!(report.actions, vec![("app".to_owned(), Action::Recreated)]);
     output_with(&engine, &guard.project, "salut").await;
 }
 
 #[tokio::test]
 async fn a_failing_build_names_the_image_the_service_and_the_output() {
-    let Some(engine) = engine_or_skip().await else {
-        return;
-    };
+    let Some(engine) = engine_or_skip().await else { return };
     busybox_image(&engine).await;
     let guard = ProjectGuard::new("buildfail");
     let dir = stack_dir();
-    std::fs::write(
-        dir.path().join("app/Dockerfile"),
-        "FROM lab-test/busybox:2\nRUN echo about to fail && false\n",
-    )
-    .unwrap();
-    let err = up(
-        &engine,
-        &plan_in(dir.path(), &guard.project),
-        &Builds::default(),
-        &UpOptions::default(),
-    )
-    .await
-    .expect_err("the build fails");
-    let StackError::Build {
-        image,
-        service,
-        reason,
-    } = &err
-    else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (image.as_str(), service.as_str()),
-        (format!("{}-app", guard.project).as_str(), "app")
-    );
-    assert!(
-        reason.contains("about to fail"),
-        "the builder's last output is quoted: {reason}"
-    );
+    std::fs::write(dir.path().join("app/Dockerfile"), "FROM lab-test/busybox:2\nRUN echo about to fail && false\n").unwrap();
+    let err = up(&engine, &plan_in(dir.path(), &guard.project), &Builds::default(), &UpOptions::default()).await.expect_err("the build fails");
+    let StackError::Build { image, service, reason } = &err else { panic!("{err}") };
+    assert_eq!((image.as_str(), service.as_str()), (format!("{}-app", guard.project).as_str(), "app"));
+    assert!(reason.contains("about to fail"), "the builder's last output is quoted: {reason}");
     let text = err.to_string();
-    assert!(
-        text.starts_with(&format!(
-            "image {}-app (service app) could not be built: ",
-            guard.project
-        )),
-        "{text}"
-    );
+    assert!(text.starts_with(&format!("image {}-app (service app) could not be built: ", guard.project)), "{text}");
 }

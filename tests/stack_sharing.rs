@@ -55,10 +55,7 @@ impl Progress for WhenPhase {
 }
 
 async fn answers(url: &str) -> bool {
-    let client = lab::net::client_builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let client = lab::net::client_builder().timeout(Duration::from_secs(2)).build().unwrap();
     for _ in 0..30 {
         if let Ok(res) = client.get(url).send().await
             && res.status().is_success()
@@ -77,58 +74,28 @@ async fn setup(prefix: &str) -> Option<(Engine, ProjectGuard)> {
 }
 
 fn action(report: &lab::stack::UpReport, service: &str) -> Action {
-    report
-        .actions
-        .iter()
-        .find(|(s, _)| s == service)
-        .map(|(_, a)| *a)
-        .unwrap_or_else(|| panic!("{service} in {report:?}"))
+    report.actions.iter().find(|(s, _)| s == service).map(|(_, a)| *a).unwrap_or_else(|| panic!("{service} in {report:?}"))
 }
 
 /// What the sidecar's container is attached to, as the engine says.
 async fn sidecar_joined(engine: &Engine, project: &str) -> (String, String) {
     let docker = engine.docker();
-    let web = docker
-        .inspect_container(&format!("{project}-web"), None)
-        .await
-        .unwrap();
-    let sidecar = docker
-        .inspect_container(&format!("{project}-sidecar"), None)
-        .await
-        .unwrap();
-    (
-        web.id.unwrap(),
-        sidecar.host_config.unwrap().network_mode.unwrap(),
-    )
+    let web = docker.inspect_container(&format!("{project}-web"), None).await.unwrap();
+    let sidecar = docker.inspect_container(&format!("{project}-sidecar"), None).await.unwrap();
+    (web.id.unwrap(), sidecar.host_config.unwrap().network_mode.unwrap())
 }
 
 #[tokio::test]
 async fn a_sharer_left_behind_by_a_cut_off_up_is_reported_and_reattached() {
-    let Some((engine, guard)) = setup("share-cut").await else {
-        return;
-    };
+    let Some((engine, guard)) = setup("share-cut").await else { return };
     let p = guard.project.as_str();
-    up(
-        &engine,
-        &plan_for(&stack("hello"), p, 23000),
-        &Quiet,
-        &UpOptions::default(),
-    )
-    .await
-    .expect("first up");
-    assert!(
-        answers("http://127.0.0.1:23000/").await,
-        "the sidecar serves through web's namespace"
-    );
+    up(&engine, &plan_for(&stack("hello"), p, 23000), &Quiet, &UpOptions::default()).await.expect("first up");
+    assert!(answers("http://127.0.0.1:23000/").await, "the sidecar serves through web's namespace");
 
     // Change web, and cut `up` off once the new web waits for its health: the sidecar,
     // which waits for that, still sits in the old web's namespace.
     let changed = plan_for(&stack("bonjour"), p, 23000);
-    let progress = WhenPhase {
-        service: "web",
-        phase: Phase::WaitingHealthy,
-        reached: Notify::new(),
-    };
+    let progress = WhenPhase { service: "web", phase: Phase::WaitingHealthy, reached: Notify::new() };
     let options = UpOptions::default();
     tokio::select! {
         r = up(&engine, &changed, &progress, &options) => panic!("up was to be cut off, but ended: {r:?}"),
@@ -136,106 +103,50 @@ async fn a_sharer_left_behind_by_a_cut_off_up_is_reported_and_reattached() {
         () = tokio::time::sleep(Duration::from_secs(120)) => panic!("web never waited for its health"),
     }
     let (web_id, joined) = sidecar_joined(&engine, p).await;
-    assert_ne!(
-        joined,
-        format!("container:{web_id}"),
-        "the engine shows the sidecar in a removed container's namespace"
-    );
+    assert_ne!(joined, format!("container:{web_id}"), "the engine shows the sidecar in a removed container's namespace");
 
     let state = status(&engine, p).await.unwrap();
-    let sidecar = state
-        .services
-        .iter()
-        .find(|s| s.service == "sidecar")
-        .unwrap();
-    assert_eq!(
-        sidecar.state, "running",
-        "the engine alone would call it fine"
-    );
+    let sidecar = state.services.iter().find(|s| s.service == "sidecar").unwrap();
+    assert_eq!(sidecar.state, "running", "the engine alone would call it fine");
     let problem = sidecar.problem.as_deref().unwrap_or_default();
-    assert!(
-        problem.contains("shares the network of `web`, whose container was replaced or removed")
-            && problem.contains("Run `lab up`"),
-        "{problem:?}"
-    );
+    assert!(problem.contains("shares the network of `web`, whose container was replaced or removed") && problem.contains("Run `lab up`"), "{problem:?}");
     assert!(!state.all_running());
 
     // The next `up` of the same file sees it from the engine, not from the hash.
-    let report = up(&engine, &changed, &Quiet, &UpOptions::default())
-        .await
-        .expect("up again");
+    let report = up(&engine, &changed, &Quiet, &UpOptions::default()).await.expect("up again");
     assert_eq!(action(&report, "web"), Action::Kept);
     assert_eq!(action(&report, "sidecar"), Action::Recreated, "{report:?}");
     let (web_id, joined) = sidecar_joined(&engine, p).await;
     assert_eq!(joined, format!("container:{web_id}"));
-    assert!(
-        answers("http://127.0.0.1:23000/").await,
-        "the sidecar serves again"
-    );
+    assert!(answers("http://127.0.0.1:23000/").await, "the sidecar serves again");
     assert!(status(&engine, p).await.unwrap().all_running());
 }
 
 #[tokio::test]
 async fn a_sharer_of_a_restarted_service_is_reported_and_reattached() {
-    let Some((engine, guard)) = setup("share-restart").await else {
-        return;
-    };
+    let Some((engine, guard)) = setup("share-restart").await else { return };
     let p = guard.project.as_str();
     let plan = plan_for(&stack("hello"), p, 23010);
-    up(&engine, &plan, &Quiet, &UpOptions::default())
-        .await
-        .expect("first up");
+    up(&engine, &plan, &Quiet, &UpOptions::default()).await.expect("first up");
     assert!(answers("http://127.0.0.1:23010/").await);
 
     // A restart keeps web's id but gives it a new namespace; the sidecar keeps the old one.
-    engine
-        .docker()
-        .restart_container(&format!("{p}-web"), None)
-        .await
-        .expect("docker restart web");
+    engine.docker().restart_container(&format!("{p}-web"), None).await.expect("docker restart web");
     let (web_id, joined) = sidecar_joined(&engine, p).await;
-    assert_eq!(
-        joined,
-        format!("container:{web_id}"),
-        "same id: only the start times tell"
-    );
-    assert!(
-        !answers("http://127.0.0.1:23010/").await,
-        "the sidecar no longer answers on web's address"
-    );
+    assert_eq!(joined, format!("container:{web_id}"), "same id: only the start times tell");
+    assert!(!answers("http://127.0.0.1:23010/").await, "the sidecar no longer answers on web's address");
     let state = status(&engine, p).await.unwrap();
-    let problem = state
-        .services
-        .iter()
-        .find(|s| s.service == "sidecar")
-        .and_then(|s| s.problem.clone())
-        .unwrap_or_default();
-    assert!(
-        problem.contains("shares the network of `web`, which restarted after sidecar joined it"),
-        "{problem:?}"
-    );
+    let problem = state.services.iter().find(|s| s.service == "sidecar").and_then(|s| s.problem.clone()).unwrap_or_default();
+    assert!(problem.contains("shares the network of `web`, which restarted after sidecar joined it"), "{problem:?}");
 
-    let report = up(&engine, &plan, &Quiet, &UpOptions::default())
-        .await
-        .expect("up after the restart");
+    let report = up(&engine, &plan, &Quiet, &UpOptions::default()).await.expect("up after the restart");
     assert_eq!(action(&report, "web"), Action::Kept);
     assert_eq!(action(&report, "sidecar"), Action::Recreated, "{report:?}");
-    assert!(
-        answers("http://127.0.0.1:23010/").await,
-        "the sidecar serves again"
-    );
+    assert!(answers("http://127.0.0.1:23010/").await, "the sidecar serves again");
     let state = status(&engine, p).await.unwrap();
-    assert!(
-        state.services.iter().all(|s| s.problem.is_none()),
-        "{state:?}"
-    );
+    assert!(state.services.iter().all(|s| s.problem.is_none()), "{state:?}");
 
     // And an `up` with nothing to do keeps everything.
-    let again = up(&engine, &plan, &Quiet, &UpOptions::default())
-        .await
-        .expect("third up");
-    assert!(
-        again.actions.iter().all(|(_, a)| *a == Action::Kept),
-        "{again:?}"
-    );
+    let again = up(&engine, &plan, &Quiet, &UpOptions::default()).await.expect("third up");
+    assert!(again.actions.iter().all(|(_, a)| *a == Action::Kept), "{again:?}");
 }

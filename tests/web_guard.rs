@@ -31,22 +31,13 @@ enum From {
 const HOST: &str = "127.0.0.1:7070";
 
 fn request(method: &str, path: &str, from: From) -> Request<Body> {
-    let builder = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", HOST);
+    let builder = Request::builder().method(method).uri(path).header("host", HOST);
     let builder = match from {
-        From::SameOrigin => builder
-            .header("origin", format!("http://{HOST}"))
-            .header("sec-fetch-site", "same-origin"),
+        From::SameOrigin => builder.header("origin", format!("http://{HOST}")).header("sec-fetch-site", "same-origin"),
         From::SameOriginByOriginOnly => builder.header("origin", format!("http://{HOST}")),
         From::CrossSiteOrigin => builder.header("origin", "http://evil.example"),
-        From::CrossSiteFetch => builder
-            .header("origin", "http://evil.example")
-            .header("sec-fetch-site", "cross-site"),
-        From::SameSiteFetch => builder
-            .header("origin", "http://other.school.lan")
-            .header("sec-fetch-site", "same-site"),
+        From::CrossSiteFetch => builder.header("origin", "http://evil.example").header("sec-fetch-site", "cross-site"),
+        From::SameSiteFetch => builder.header("origin", "http://other.school.lan").header("sec-fetch-site", "same-site"),
         From::NullOrigin => builder.header("origin", "null"),
         From::NoHeaders => builder,
     };
@@ -55,10 +46,7 @@ fn request(method: &str, path: &str, from: From) -> Request<Body> {
 
 async fn loopback_app() -> TestApp {
     let mut app = TestApp::builtin().await;
-    app.state = app
-        .state
-        .clone()
-        .with_hosts(HostPolicy::new(HOST.parse().expect("addr"), &[]).expect("policy"));
+    app.state = app.state.clone().with_hosts(HostPolicy::new(HOST.parse().expect("addr"), &[]).expect("policy"));
     app
 }
 
@@ -78,11 +66,7 @@ async fn state_changing_requests_are_accepted_only_from_lab_itself() {
         (form, From::SameSiteFetch, StatusCode::FORBIDDEN),
         (form, From::NullOrigin, StatusCode::FORBIDDEN),
         (api, From::SameOrigin, StatusCode::SERVICE_UNAVAILABLE),
-        (
-            api,
-            From::SameOriginByOriginOnly,
-            StatusCode::SERVICE_UNAVAILABLE,
-        ),
+        (api, From::SameOriginByOriginOnly, StatusCode::SERVICE_UNAVAILABLE),
         (api, From::NoHeaders, StatusCode::SERVICE_UNAVAILABLE),
         (api, From::CrossSiteOrigin, StatusCode::FORBIDDEN),
         (api, From::CrossSiteFetch, StatusCode::FORBIDDEN),
@@ -101,54 +85,22 @@ async fn every_unsafe_method_is_checked_and_safe_ones_are_not() {
     let api = "/api/labs/mesos-marathon/exercises/wolf3d/check";
     for method in ["PUT", "DELETE", "PATCH"] {
         // The route has no such method (405) but a cross-site attempt never gets that far.
-        assert_eq!(
-            app.request(request(method, api, From::SameOrigin))
-                .await
-                .status,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "{method}"
-        );
-        assert_eq!(
-            app.request(request(method, api, From::NoHeaders))
-                .await
-                .status,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "{method}"
-        );
-        for from in [
-            From::CrossSiteOrigin,
-            From::CrossSiteFetch,
-            From::SameSiteFetch,
-        ] {
-            assert_eq!(
-                app.request(request(method, api, from)).await.status,
-                StatusCode::FORBIDDEN,
-                "{method} {from:?}"
-            );
+        assert_eq!(app.request(request(method, api, From::SameOrigin)).await.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(app.request(request(method, api, From::NoHeaders)).await.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        for from in [From::CrossSiteOrigin, From::CrossSiteFetch, From::SameSiteFetch] {
+            assert_eq!(app.request(request(method, api, from)).await.status, StatusCode::FORBIDDEN, "{method} {from:?}");
         }
     }
     // Reading is fine from anywhere: links and images from other sites are normal.
     for from in [From::CrossSiteOrigin, From::CrossSiteFetch] {
-        assert_eq!(
-            app.request(request("GET", "/labs/mesos-marathon", from))
-                .await
-                .status,
-            StatusCode::OK,
-            "{from:?}"
-        );
+        assert_eq!(app.request(request("GET", "/labs/mesos-marathon", from)).await.status, StatusCode::OK, "{from:?}");
     }
 }
 
 #[tokio::test]
 async fn a_cross_site_form_post_gets_a_clear_403_page() {
     let app = loopback_app().await;
-    let res = app
-        .request(request(
-            "POST",
-            "/labs/mesos-marathon/exercises/wolf3d/check",
-            From::CrossSiteFetch,
-        ))
-        .await;
+    let res = app.request(request("POST", "/labs/mesos-marathon/exercises/wolf3d/check", From::CrossSiteFetch)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.content_type(), "text/html; charset=utf-8");
     assert!(res.body.contains("came from another site"), "{}", res.body);
@@ -160,9 +112,7 @@ async fn status_for_host(app: &TestApp, host: Option<&str>) -> StatusCode {
     if let Some(host) = host {
         builder = builder.header("host", host);
     }
-    app.request(builder.body(Body::empty()).expect("request"))
-        .await
-        .status
+    app.request(builder.body(Body::empty()).expect("request")).await.status
 }
 
 #[tokio::test]
@@ -178,27 +128,14 @@ async fn bound_to_loopback_lab_answers_only_to_loopback_names_with_its_port() {
         (Some("localhost:8080"), StatusCode::MISDIRECTED_REQUEST),
         (Some("localhost"), StatusCode::MISDIRECTED_REQUEST),
         (Some("192.168.1.20:7070"), StatusCode::MISDIRECTED_REQUEST),
-        (
-            Some("127.0.0.1.evil.example:7070"),
-            StatusCode::MISDIRECTED_REQUEST,
-        ),
+        (Some("127.0.0.1.evil.example:7070"), StatusCode::MISDIRECTED_REQUEST),
     ];
     for (host, expected) in cases {
-        assert_eq!(
-            status_for_host(&app, host).await,
-            expected,
-            "Host: {host:?}"
-        );
+        assert_eq!(status_for_host(&app, host).await, expected, "Host: {host:?}");
     }
     // A request target with a foreign authority is refused even under a good Host.
-    let absolute = Request::get("http://evil.example:7070/")
-        .header("host", HOST)
-        .body(Body::empty())
-        .expect("request");
-    assert_eq!(
-        app.request(absolute).await.status,
-        StatusCode::MISDIRECTED_REQUEST
-    );
+    let absolute = Request::get("http://evil.example:7070/").header("host", HOST).body(Body::empty()).expect("request");
+    assert_eq!(app.request(absolute).await.status, StatusCode::MISDIRECTED_REQUEST);
     // Also for state-changing requests, which would otherwise pass as same-origin.
     let rebound = Request::post("/api/labs/mesos-marathon/exercises/wolf3d/check")
         .header("host", "evil.example:7070")
@@ -206,20 +143,13 @@ async fn bound_to_loopback_lab_answers_only_to_loopback_names_with_its_port() {
         .header("sec-fetch-site", "same-origin")
         .body(Body::empty())
         .expect("request");
-    assert_eq!(
-        app.request(rebound).await.status,
-        StatusCode::MISDIRECTED_REQUEST
-    );
+    assert_eq!(app.request(rebound).await.status, StatusCode::MISDIRECTED_REQUEST);
 }
 
 #[tokio::test]
 async fn with_a_public_host_lab_answers_to_it_and_to_loopback_only() {
     let mut app = TestApp::builtin().await;
-    let policy = HostPolicy::new(
-        "0.0.0.0:7070".parse().expect("addr"),
-        &["lab.school.lan".into(), "10.0.0.5:7070".into()],
-    )
-    .expect("policy");
+    let policy = HostPolicy::new("0.0.0.0:7070".parse().expect("addr"), &["lab.school.lan".into(), "10.0.0.5:7070".into()]).expect("policy");
     app.state = app.state.clone().with_hosts(policy);
     let cases = [
         (Some("lab.school.lan:7070"), StatusCode::OK),
@@ -233,11 +163,7 @@ async fn with_a_public_host_lab_answers_to_it_and_to_loopback_only() {
         (Some("school.lan:7070"), StatusCode::MISDIRECTED_REQUEST),
     ];
     for (host, expected) in cases {
-        assert_eq!(
-            status_for_host(&app, host).await,
-            expected,
-            "Host: {host:?}"
-        );
+        assert_eq!(status_for_host(&app, host).await, expected, "Host: {host:?}");
     }
 }
 
@@ -246,32 +172,12 @@ async fn a_foreign_host_gets_a_clear_421_page_from_the_real_server() {
     let app = TestApp::builtin().await;
     let server = TestServer::start_with(app.state.clone(), ServerConfig::default()).await;
     let client = lab::net::client_builder().build().expect("client");
-    let res = client
-        .get(server.url("/"))
-        .header("host", "rebound.evil.example")
-        .send()
-        .await
-        .expect("answer");
+    let res = client.get(server.url("/")).header("host", "rebound.evil.example").send().await.expect("answer");
     assert_eq!(res.status(), 421);
     let body = res.text().await.expect("body");
-    assert!(
-        body.contains("does not answer to the name “rebound.evil.example”"),
-        "{body}"
-    );
-    assert!(
-        body.contains(&format!("http://{}/", server.addr())),
-        "the page offers lab's own address: {body}"
-    );
-    assert_eq!(
-        client
-            .get(server.url("/"))
-            .send()
-            .await
-            .expect("answer")
-            .status(),
-        200,
-        "lab's own address works"
-    );
+    assert!(body.contains("does not answer to the name “rebound.evil.example”"), "{body}");
+    assert!(body.contains(&format!("http://{}/", server.addr())), "the page offers lab's own address: {body}");
+    assert_eq!(client.get(server.url("/")).send().await.expect("answer").status(), 200, "lab's own address works");
 }
 
 #[test]

@@ -82,19 +82,9 @@ pub struct Criterion {
 }
 
 impl Criterion {
-    fn new(
-        name: impl Into<String>,
-        status: Status,
-        message: impl Into<String>,
-        hint: Option<String>,
-    ) -> Criterion {
+    fn new(name: impl Into<String>, status: Status, message: impl Into<String>, hint: Option<String>) -> Criterion {
         let hint = if status == Status::Passed { None } else { hint };
-        Criterion {
-            name: name.into(),
-            status,
-            message: message.into(),
-            hint,
-        }
+        Criterion { name: name.into(), status, message: message.into(), hint }
     }
 }
 
@@ -127,9 +117,7 @@ pub enum CheckError {
         known: String,
     },
     /// Marathon did not answer.
-    #[error(
-        "cannot check: Marathon at {url} does not answer ({reason}). Is your stack up? (`lab up`, then `lab status`)"
-    )]
+    #[error("cannot check: Marathon at {url} does not answer ({reason}). Is your stack up? (`lab up`, then `lab status`)")]
     MarathonUnreachable {
         /// Marathon's URL.
         url: String,
@@ -140,11 +128,7 @@ pub enum CheckError {
 
 /// Checks `exercise_id` of `lab` against `target`. An exercise that `requires` another
 /// (an environment check) reports that one's failure as the environment's.
-pub async fn run_exercise(
-    lab: &Lab,
-    exercise_id: &str,
-    target: &Target,
-) -> Result<ExerciseResult, CheckError> {
+pub async fn run_exercise(lab: &Lab, exercise_id: &str, target: &Target) -> Result<ExerciseResult, CheckError> {
     let exercise = find(lab, exercise_id)?;
     let snapshot = evaluate::Snapshot::new(target);
     if let Some(required) = &exercise.requires {
@@ -170,12 +154,7 @@ pub async fn run_exercise(
                 format!("not checked until `{required}` passes"),
                 Some("fix the environment first; then check again".into()),
             ));
-            return Ok(ExerciseResult {
-                exercise: exercise.id.clone(),
-                status: env.status,
-                criteria,
-                blocked_by: Some(required.clone()),
-            });
+            return Ok(ExerciseResult { exercise: exercise.id.clone(), status: env.status, criteria, blocked_by: Some(required.clone()) });
         }
     }
     evaluate::exercise(exercise, target, &snapshot).await
@@ -186,12 +165,7 @@ pub fn find<'a>(lab: &'a Lab, id: &str) -> Result<&'a Exercise, CheckError> {
     lab.exercise(id).ok_or_else(|| CheckError::UnknownExercise {
         lab: lab.id.clone(),
         exercise: id.to_owned(),
-        known: lab
-            .exercises
-            .iter()
-            .map(|e| e.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        known: lab.exercises.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(", "),
     })
 }
 
@@ -201,18 +175,9 @@ mod tests {
 
     #[test]
     fn statuses_combine_worst_first() {
-        assert_eq!(
-            Status::combine([Status::Passed, Status::Passed]),
-            Status::Passed
-        );
-        assert_eq!(
-            Status::combine([Status::Passed, Status::Pending]),
-            Status::Pending
-        );
-        assert_eq!(
-            Status::combine([Status::Pending, Status::Failed, Status::Passed]),
-            Status::Failed
-        );
+        assert_eq!(Status::combine([Status::Passed, Status::Passed]), Status::Passed);
+        assert_eq!(Status::combine([Status::Passed, Status::Pending]), Status::Pending);
+        assert_eq!(Status::combine([Status::Pending, Status::Failed, Status::Passed]), Status::Failed);
         assert_eq!(Status::combine([]), Status::Passed);
     }
 }

@@ -29,31 +29,16 @@ pub struct Target {
 
 impl Target {
     /// A target with explicit endpoints; `host` defaults to Marathon's host.
-    pub fn new(
-        marathon_url: &str,
-        mesos_url: Option<String>,
-        host: Option<String>,
-        site_dir: Option<PathBuf>,
-    ) -> Target {
+    pub fn new(marathon_url: &str, mesos_url: Option<String>, host: Option<String>, site_dir: Option<PathBuf>) -> Target {
         let host = host.unwrap_or_else(|| host_of(marathon_url));
         // Probes go through `net::probe_client`, shared by every target.
-        Target {
-            marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT),
-            mesos: mesos_url,
-            host,
-            service_ports: HashMap::new(),
-            site_dir,
-        }
+        Target { marathon: Marathon::with_timeout(marathon_url, PROBE_TIMEOUT), mesos: mesos_url, host, service_ports: HashMap::new(), site_dir }
     }
 
     /// The URL for `path` on service port `port`.
     pub fn service_url(&self, port: u16, path: &str) -> String {
         let published = self.service_ports.get(&port).copied().unwrap_or(port);
-        let path = if path.starts_with('/') {
-            path.to_owned()
-        } else {
-            format!("/{path}")
-        };
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
         format!("http://{}:{published}{path}", self.host)
     }
 }
@@ -94,8 +79,7 @@ pub async fn resolve(project: &str, overrides: Overrides) -> Target {
     let marathon = marathon.unwrap_or_else(|| "http://localhost:8080".into());
     let mesos = mesos.or_else(|| Some(format!("http://{}:5050", host_of(&marathon))));
     let site = overrides.site.or_else(|| {
-        let dir =
-            crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(project));
+        let dir = crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(project));
         dir.is_dir().then_some(dir)
     });
     let mut target = Target::new(&marathon, mesos, overrides.host, site);

@@ -50,18 +50,12 @@ pub fn affected(lab: &Lab, app: Option<&str>) -> Vec<String> {
         .iter()
         .filter(|e| {
             let required = e.requires.as_deref().and_then(|r| lab.exercise(r));
-            e.checks
-                .iter()
-                .chain(required.into_iter().flat_map(|r| r.checks.iter()))
-                .any(|c| match (c.kind.value, app) {
-                    (_, None) => true,
-                    (CheckKind::MarathonApp, Some(app)) => c
-                        .app
-                        .as_deref()
-                        .is_none_or(|id| id.trim_start_matches('/') == app.trim_start_matches('/')),
-                    (CheckKind::Http, Some(_)) => true,
-                    _ => false,
-                })
+            e.checks.iter().chain(required.into_iter().flat_map(|r| r.checks.iter())).any(|c| match (c.kind.value, app) {
+                (_, None) => true,
+                (CheckKind::MarathonApp, Some(app)) => c.app.as_deref().is_none_or(|id| id.trim_start_matches('/') == app.trim_start_matches('/')),
+                (CheckKind::Http, Some(_)) => true,
+                _ => false,
+            })
         })
         .filter(|e| !e.checks.is_empty())
         .map(|e| e.id.clone())
@@ -70,12 +64,7 @@ pub fn affected(lab: &Lab, app: Option<&str>) -> Vec<String> {
 
 /// Runs until `results` is closed: checks every exercise once, then again as events and the
 /// periodic `interval` demand.
-pub async fn run(
-    lab: LabSource,
-    target: Target,
-    interval: Duration,
-    results: mpsc::Sender<LiveResult>,
-) {
+pub async fn run(lab: LabSource, target: Target, interval: Duration, results: mpsc::Sender<LiveResult>) {
     let mut stream = subscribe(&target.marathon);
     let mut tick = tokio::time::interval(interval);
     let mut dirty: BTreeSet<String> = BTreeSet::new();

@@ -17,21 +17,11 @@ pub struct PortRange {
 impl PortRange {
     /// Parses `FROM-TO`.
     pub fn parse(text: &str) -> Result<PortRange, String> {
-        let (a, b) = text
-            .split_once('-')
-            .ok_or_else(|| format!("`{text}` is not a range like 20000-20999"))?;
-        let from: u16 = a
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{a}` is not a port number"))?;
-        let to: u16 = b
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{b}` is not a port number"))?;
+        let (a, b) = text.split_once('-').ok_or_else(|| format!("`{text}` is not a range like 20000-20999"))?;
+        let from: u16 = a.trim().parse().map_err(|_| format!("`{a}` is not a port number"))?;
+        let to: u16 = b.trim().parse().map_err(|_| format!("`{b}` is not a port number"))?;
         if from < 1024 || to < from {
-            return Err(format!(
-                "`{text}`: use ports from 1024 up, the first not after the last"
-            ));
+            return Err(format!("`{text}`: use ports from 1024 up, the first not after the last"));
         }
         Ok(PortRange { from, to })
     }
@@ -85,14 +75,8 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
             's' => 1,
             _ => return Err(format!("`{text}` is not a duration like 60m, 1h30m or 0")),
         };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration like 60m, 1h30m or 0"))?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .filter(|t| *t <= 7 * 24 * 3600)
-            .ok_or_else(|| format!("`{text}` is longer than a week"))?;
+        let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 60m, 1h30m or 0"))?;
+        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).filter(|t| *t <= 7 * 24 * 3600).ok_or_else(|| format!("`{text}` is longer than a week"))?;
         number.clear();
     }
     if !number.is_empty() {
@@ -140,14 +124,8 @@ mod tests {
 
     #[test]
     fn durations_read_as_typed() {
-        assert_eq!(
-            parse_duration("60m").unwrap(),
-            Some(Duration::from_secs(3600))
-        );
-        assert_eq!(
-            parse_duration("1h30m").unwrap(),
-            Some(Duration::from_secs(5400))
-        );
+        assert_eq!(parse_duration("60m").unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1h30m").unwrap(), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("0").unwrap(), None);
         assert!(parse_duration("60").is_err());
         assert!(parse_duration("99999999999h").is_err());
@@ -157,17 +135,7 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_json() {
-        let s = Settings {
-            public_host: "lab.example".into(),
-            max_stacks: 10,
-            max_starting: 2,
-            ports: PortRange {
-                from: 20000,
-                to: 20999,
-            },
-            idle: Some(Duration::from_secs(3600)),
-            autostart: false,
-        };
+        let s = Settings { public_host: "lab.example".into(), max_stacks: 10, max_starting: 2, ports: PortRange { from: 20000, to: 20999 }, idle: Some(Duration::from_secs(3600)), autostart: false };
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), s);
     }

@@ -12,9 +12,7 @@ pub mod tokens;
 mod views;
 
 pub use config::{PortRange, Settings};
-pub use provision::{
-    DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, StackRequest,
-};
+pub use provision::{DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, StackRequest};
 pub use stacks::PageGuard;
 pub use views::{Failure, Link, StackState, StackView};
 
@@ -108,9 +106,7 @@ pub struct Classroom {
 
 impl std::fmt::Debug for Classroom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Classroom")
-            .field("class", &self.id())
-            .finish_non_exhaustive()
+        f.debug_struct("Classroom").field("class", &self.id()).finish_non_exhaustive()
     }
 }
 
@@ -153,14 +149,8 @@ pub struct Opened {
 impl Classroom {
     /// Opens the lab's current class (resuming it, its students and their stacks) or starts a
     /// new one, and starts the background work: the start queue, idle stopping, live checks.
-    pub async fn open(
-        store: Store,
-        provisioner: Arc<dyn Provisioner>,
-        lab: LabSource,
-        options: OpenOptions,
-    ) -> Result<Opened, ClassError> {
-        let settings_json = serde_json::to_string(&options.settings)
-            .map_err(|e| ClassError::Tokens(e.to_string()))?;
+    pub async fn open(store: Store, provisioner: Arc<dyn Provisioner>, lab: LabSource, options: OpenOptions) -> Result<Opened, ClassError> {
+        let settings_json = serde_json::to_string(&options.settings).map_err(|e| ClassError::Tokens(e.to_string()))?;
         let existing = store.current_class(&options.lab).await?;
         let resumed = existing.is_some();
         let mut class = match existing {
@@ -170,14 +160,7 @@ impl Classroom {
                     Some(c) => c.clone(),
                     None => tokens::join_code().map_err(ClassError::Tokens)?,
                 };
-                store
-                    .create_class(
-                        &options.lab,
-                        &code,
-                        &tokens::random_token().map_err(ClassError::Tokens)?,
-                        &settings_json,
-                    )
-                    .await?
+                store.create_class(&options.lab, &code, &tokens::random_token().map_err(ClassError::Tokens)?, &settings_json).await?
             }
         };
         if let Some(code) = &options.join_code {
@@ -205,12 +188,7 @@ impl Classroom {
         };
         stacks::resume(&classroom).await?;
         stacks::spawn_background(&classroom);
-        Ok(Opened {
-            classroom,
-            join_code,
-            instructor_token,
-            resumed,
-        })
+        Ok(Opened { classroom, join_code, instructor_token, resumed })
     }
 
     /// The class's id.
@@ -231,11 +209,7 @@ impl Classroom {
 
     /// The current settings.
     pub fn settings(&self) -> Settings {
-        self.inner
-            .settings
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The current join code.
@@ -280,20 +254,13 @@ impl Classroom {
             Err(StoreJoinError::Store(e)) => return Err(e.into()),
         };
         let session = tokens::random_token().map_err(JoinError::Tokens)?;
-        self.inner
-            .store
-            .create_session(&tokens::hash_token(&session), class, Some(student))
-            .await?;
+        self.inner.store.create_session(&tokens::hash_token(&session), class, Some(student)).await?;
         self.publish(ClassEvent::Class);
         if self.settings().autostart {
             // The student sees the queue on their page; a failure to queue is shown there too.
             let _ = self.start(student).await;
         }
-        Ok(Joined {
-            student,
-            session,
-            rejoin: tokens::rejoin_token(&secret, student.0),
-        })
+        Ok(Joined { student, session, rejoin: tokens::rejoin_token(&secret, student.0) })
     }
 
     /// A new session for the student a rejoin token names.
@@ -302,19 +269,14 @@ impl Classroom {
             let c = self.read_class();
             (c.id, c.secret.clone())
         };
-        let Some(id) = tokens::verify_rejoin(&secret, token) else {
-            return Ok(None);
-        };
+        let Some(id) = tokens::verify_rejoin(&secret, token) else { return Ok(None) };
         let student = StudentId(id);
         match self.inner.store.member(student).await? {
             Some(m) if m.class == class => {}
             _ => return Ok(None),
         }
         let session = tokens::random_token().map_err(ClassError::Tokens)?;
-        self.inner
-            .store
-            .create_session(&tokens::hash_token(&session), class, Some(student))
-            .await?;
+        self.inner.store.create_session(&tokens::hash_token(&session), class, Some(student)).await?;
         Ok(Some((student, session)))
     }
 
@@ -334,48 +296,26 @@ impl Classroom {
             return Ok(None);
         }
         let session = tokens::random_token().map_err(ClassError::Tokens)?;
-        self.inner
-            .store
-            .create_session(&tokens::hash_token(&session), class, None)
-            .await?;
+        self.inner.store.create_session(&tokens::hash_token(&session), class, None).await?;
         Ok(Some(session))
     }
 
     /// Who a session token belongs to (in this class).
     pub async fn viewer(&self, session: &str) -> Result<Option<Viewer>, ClassError> {
         let class = self.id();
-        let Some(record) = self
-            .inner
-            .store
-            .session(&tokens::hash_token(session))
-            .await?
-        else {
-            return Ok(None);
-        };
+        let Some(record) = self.inner.store.session(&tokens::hash_token(session)).await? else { return Ok(None) };
         if record.class != class {
             return Ok(None);
         }
         match record.student {
             None => Ok(Some(Viewer::Instructor)),
-            Some(student) => Ok(self
-                .inner
-                .store
-                .member(student)
-                .await?
-                .map(|m| Viewer::Student {
-                    id: student,
-                    name: m.display_name,
-                })),
+            Some(student) => Ok(self.inner.store.member(student).await?.map(|m| Viewer::Student { id: student, name: m.display_name })),
         }
     }
 
     /// Ends a session (sign out).
     pub async fn sign_out(&self, session: &str) -> Result<(), ClassError> {
-        Ok(self
-            .inner
-            .store
-            .delete_session(&tokens::hash_token(session))
-            .await?)
+        Ok(self.inner.store.delete_session(&tokens::hash_token(session)).await?)
     }
 }
 
@@ -384,14 +324,10 @@ impl Classroom {
 fn clean_name(name: &str) -> Result<String, JoinError> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
-        return Err(JoinError::BadName(
-            "give a name the instructor will recognise".into(),
-        ));
+        return Err(JoinError::BadName("give a name the instructor will recognise".into()));
     }
     if name.chars().count() > 40 {
-        return Err(JoinError::BadName(
-            "a name can have at most 40 characters".into(),
-        ));
+        return Err(JoinError::BadName("a name can have at most 40 characters".into()));
     }
     if name.chars().any(|c| c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')) {
         return Err(JoinError::BadName("a name cannot contain control characters".into()));

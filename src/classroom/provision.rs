@@ -68,12 +68,7 @@ pub struct ProvisionError {
 
 impl ProvisionError {
     fn plain(message: impl Into<String>, hint: impl Into<String>) -> ProvisionError {
-        ProvisionError {
-            message: message.into(),
-            service: None,
-            log_tail: Vec::new(),
-            hint: hint.into(),
-        }
+        ProvisionError { message: message.into(), service: None, log_tail: Vec::new(), hint: hint.into() }
     }
 }
 
@@ -86,20 +81,13 @@ pub trait StageSink: Send + Sync {
 /// Starts, stops and observes students' stacks on one engine.
 pub trait Provisioner: Send + Sync {
     /// Brings the stack up (idempotent: a stopped or half-started stack is finished).
-    fn start<'a>(
-        &'a self,
-        request: &'a StackRequest,
-        sink: &'a dyn StageSink,
-    ) -> BoxFuture<'a, Result<Endpoints, ProvisionError>>;
+    fn start<'a>(&'a self, request: &'a StackRequest, sink: &'a dyn StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>>;
     /// Stops the stack's containers; everything else stays.
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>>;
     /// Removes the stack with its volumes.
     fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>>;
     /// What the engine shows of the stack.
-    fn observe<'a>(
-        &'a self,
-        request: &'a StackRequest,
-    ) -> BoxFuture<'a, Result<Observed, ProvisionError>>;
+    fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>>;
     /// How many host ports one stack publishes (the size of a port block).
     fn ports_per_stack(&self) -> u16;
     /// The stack's named ports (`x-lab.ports`), in block order.
@@ -124,34 +112,10 @@ pub struct DockerProvisioner {
 impl DockerProvisioner {
     /// A provisioner for `lab`'s stack; reads the stack file once to learn its ports and
     /// memory (content reloads are read again at each start).
-    pub fn new(
-        engine: Engine,
-        content: ContentSource,
-        lab: &str,
-    ) -> Result<DockerProvisioner, String> {
-        let env: std::collections::HashMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        let mut this = DockerProvisioner {
-            engine,
-            content,
-            lab: lab.to_owned(),
-            env,
-            up: crate::stack::UpOptions {
-                lock: LockWait::Wait(Some(Duration::from_secs(600))),
-                ..crate::stack::UpOptions::default()
-            },
-            marathon_timeout: Duration::from_secs(300),
-            named_ports: Vec::new(),
-            memory: None,
-        };
-        let probe = StackRequest {
-            student: "probe".into(),
-            project: "lab-probe".into(),
-            port_base: 20000,
-            public_host: "localhost".into(),
-            workspace: std::env::temp_dir(),
-        };
+    pub fn new(engine: Engine, content: ContentSource, lab: &str) -> Result<DockerProvisioner, String> {
+        let env: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions { lock: LockWait::Wait(Some(Duration::from_secs(600))), ..crate::stack::UpOptions::default() }, marathon_timeout: Duration::from_secs(300), named_ports: Vec::new(), memory: None };
+        let probe = StackRequest { student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = this.plan(&probe).map_err(|e| e.message)?;
         this.named_ports = plan.ports.iter().map(|(name, _)| name.clone()).collect();
         this.memory = plan.memory;
@@ -159,24 +123,9 @@ impl DockerProvisioner {
     }
 
     /// The lab's stack planned for `request`, with the course files (for the site).
-    fn plan(
-        &self,
-        request: &StackRequest,
-    ) -> Result<(crate::stack::Plan, crate::course::Files), ProvisionError> {
-        let files = self.content.read().map_err(|e| {
-            ProvisionError::plain(
-                format!("cannot read the course: {e}"),
-                "tell the instructor: the server's content folder is unreadable",
-            )
-        })?;
-        let source =
-            crate::stack::project::from_lab(&files, &self.lab, "stack.yml", &request.workspace)
-                .map_err(|e| {
-                    ProvisionError::plain(
-                        e.to_string(),
-                        "tell the instructor: the lab's stack file is broken",
-                    )
-                })?;
+    fn plan(&self, request: &StackRequest) -> Result<(crate::stack::Plan, crate::course::Files), ProvisionError> {
+        let files = self.content.read().map_err(|e| ProvisionError::plain(format!("cannot read the course: {e}"), "tell the instructor: the server's content folder is unreadable"))?;
+        let source = crate::stack::project::from_lab(&files, &self.lab, "stack.yml", &request.workspace).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
         let options = crate::stack::ProjectOptions {
             project: request.project.clone(),
             student: request.student.clone(),
@@ -189,88 +138,37 @@ impl DockerProvisioner {
             workspace: Some(request.workspace.clone()),
             env: self.env.clone(),
         };
-        let plan = crate::stack::plan::plan(&source.file, &source.text, &options).map_err(|e| {
-            ProvisionError::plain(
-                e.to_string(),
-                "tell the instructor: the lab's stack file is broken",
-            )
-        })?;
+        let plan = crate::stack::plan::plan(&source.file, &source.text, &options).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
         Ok((plan, files))
     }
 
     async fn endpoints(&self, request: &StackRequest) -> Result<Observed, ProvisionError> {
-        let state = crate::stack::status::status(&self.engine, &request.project)
-            .await
-            .map_err(|e| {
-                ProvisionError::plain(
-                    e.to_string(),
-                    "the Docker engine does not answer; tell the instructor",
-                )
-            })?;
+        let state = crate::stack::status::status(&self.engine, &request.project).await.map_err(|e| ProvisionError::plain(e.to_string(), "the Docker engine does not answer; tell the instructor"))?;
         if !state.exists() {
             return Ok(Observed::Absent);
         }
         if !state.all_running() {
             return Ok(Observed::Stopped);
         }
-        let ports = state
-            .services
-            .iter()
-            .flat_map(|s| &s.ports)
-            .map(|p| (p.container_port, p.host_port))
-            .collect();
+        let ports = state.services.iter().flat_map(|s| &s.ports).map(|p| (p.container_port, p.host_port)).collect();
         let engine_host = self.engine.published_host();
-        let links = state
-            .links
-            .iter()
-            .map(|(label, url)| {
-                (
-                    label.clone(),
-                    url.replacen(
-                        &format!("//{engine_host}:"),
-                        &format!("//{}:", request.public_host),
-                        1,
-                    ),
-                )
-            })
-            .collect();
-        Ok(Observed::Running(Endpoints {
-            endpoints: state.endpoints.clone(),
-            ports,
-            named_ports: state.ports.clone(),
-            links,
-        }))
+        let links = state.links.iter().map(|(label, url)| (label.clone(), url.replacen(&format!("//{engine_host}:"), &format!("//{}:", request.public_host), 1))).collect();
+        Ok(Observed::Running(Endpoints { endpoints: state.endpoints.clone(), ports, named_ports: state.ports.clone(), links }))
     }
 
     /// The last lines of a service's log.
     async fn log_tail(&self, project: &str, service: &str) -> Vec<String> {
         use futures_util::StreamExt;
-        let Ok(stream) = crate::stack::status::logs(&self.engine, project, service, false).await
-        else {
-            return Vec::new();
-        };
+        let Ok(stream) = crate::stack::status::logs(&self.engine, project, service, false).await else { return Vec::new() };
         let text: Vec<String> = stream.filter_map(|l| async move { l.ok() }).collect().await;
         let lines: Vec<String> = text.concat().lines().map(str::to_owned).collect();
         lines[lines.len().saturating_sub(20)..].to_vec()
     }
 
-    async fn start_inner(
-        &self,
-        request: &StackRequest,
-        sink: &dyn StageSink,
-    ) -> Result<Endpoints, ProvisionError> {
+    async fn start_inner(&self, request: &StackRequest, sink: &dyn StageSink) -> Result<Endpoints, ProvisionError> {
         let (plan, files) = self.plan(request)?;
-        std::fs::create_dir_all(&request.workspace).map_err(|e| {
-            ProvisionError::plain(
-                format!("cannot create the workspace: {e}"),
-                "tell the instructor: the server's disk may be full",
-            )
-        })?;
-        let progress = SinkProgress {
-            sink,
-            pulls: Mutex::new(BTreeMap::new()),
-            failed: Mutex::new(None),
-        };
+        std::fs::create_dir_all(&request.workspace).map_err(|e| ProvisionError::plain(format!("cannot create the workspace: {e}"), "tell the instructor: the server's disk may be full"))?;
+        let progress = SinkProgress { sink, pulls: Mutex::new(BTreeMap::new()), failed: Mutex::new(None) };
         if let Err(e) = crate::stack::up(&self.engine, &plan, &progress, &self.up).await {
             let failed = progress.failed.lock().map(|f| f.clone()).unwrap_or(None);
             let service = failed.or_else(|| match &e {
@@ -282,56 +180,26 @@ impl DockerProvisioner {
                 None => Vec::new(),
             };
             let hint = match &service {
-                Some(s) => format!(
-                    "its log below says why; Start again retries, and Reset starts {s} from scratch"
-                ),
-                None => {
-                    "Start again retries; if it fails the same way, tell the instructor".to_owned()
-                }
+                Some(s) => format!("its log below says why; Start again retries, and Reset starts {s} from scratch"),
+                None => "Start again retries; if it fails the same way, tell the instructor".to_owned(),
             };
-            return Err(ProvisionError {
-                message: e.to_string(),
-                service,
-                log_tail,
-                hint,
-            });
+            return Err(ProvisionError { message: e.to_string(), service, log_tail, hint });
         }
         sink.stage("copying the lab's site into your workspace".into(), None);
-        crate::marathon::workspace::install_site(&files, &self.lab, &request.workspace).map_err(
-            |e| {
-                ProvisionError::plain(
-                    format!("cannot copy the lab's site: {e}"),
-                    "tell the instructor: the server's disk may be full",
-                )
-            },
-        )?;
+        crate::marathon::workspace::install_site(&files, &self.lab, &request.workspace).map_err(|e| ProvisionError::plain(format!("cannot copy the lab's site: {e}"), "tell the instructor: the server's disk may be full"))?;
         let observed = self.endpoints(request).await?;
         let Observed::Running(endpoints) = observed else {
-            return Err(ProvisionError::plain(
-                "the stack stopped right after starting",
-                "Start again; if it stops again, Reset it",
-            ));
+            return Err(ProvisionError::plain("the stack stopped right after starting", "Start again; if it stops again, Reset it"));
         };
         if let Some(url) = endpoints.endpoints.get("marathon") {
-            deploy_site(
-                url,
-                &crate::marathon::workspace::site_dir(&request.workspace),
-                self.marathon_timeout,
-                sink,
-            )
-            .await?;
+            deploy_site(url, &crate::marathon::workspace::site_dir(&request.workspace), self.marathon_timeout, sink).await?;
         }
         Ok(endpoints)
     }
 }
 
 /// Waits for Marathon, then deploys the student's site, as `lab up` does.
-async fn deploy_site(
-    url: &str,
-    site: &std::path::Path,
-    timeout: Duration,
-    sink: &dyn StageSink,
-) -> Result<(), ProvisionError> {
+async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration, sink: &dyn StageSink) -> Result<(), ProvisionError> {
     use crate::marathon::{Marathon, deploy};
     if !site.is_dir() {
         return Ok(());
@@ -341,76 +209,45 @@ async fn deploy_site(
     let deadline = tokio::time::Instant::now() + timeout;
     while marathon.ping().await.is_err() {
         if tokio::time::Instant::now() >= deadline {
-            return Err(ProvisionError::plain(
-                format!("Marathon did not answer within {} s", timeout.as_secs()),
-                "Start again; Marathon sometimes needs longer on a busy machine",
-            ));
+            return Err(ProvisionError::plain(format!("Marathon did not answer within {} s", timeout.as_secs()), "Start again; Marathon sometimes needs longer on a busy machine"));
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     sink.stage("deploying your site".into(), None);
-    let files = deploy::collect(&[site.to_owned()])
-        .map_err(|e| ProvisionError::plain(e, "check your site folder"))?;
-    let run = deploy::deploy_all(
-        &marathon,
-        deploy::render_all(&files, &crate::marathon::site::ProcessEnv),
-    )
-    .await;
+    let files = deploy::collect(&[site.to_owned()]).map_err(|e| ProvisionError::plain(e, "check your site folder"))?;
+    let run = deploy::deploy_all(&marathon, deploy::render_all(&files, &crate::marathon::site::ProcessEnv)).await;
     if let Some(reason) = run.unreachable {
-        return Err(ProvisionError::plain(
-            format!("Marathon stopped answering while the site was deployed: {reason}"),
-            "Start again",
-        ));
+        return Err(ProvisionError::plain(format!("Marathon stopped answering while the site was deployed: {reason}"), "Start again"));
     }
     // A file that does not render is the student's to fix, not a failed stack.
     Ok(())
 }
 
 impl Provisioner for DockerProvisioner {
-    fn start<'a>(
-        &'a self,
-        request: &'a StackRequest,
-        sink: &'a dyn StageSink,
-    ) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
+    fn start<'a>(&'a self, request: &'a StackRequest, sink: &'a dyn StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
         Box::pin(self.start_inner(request, sink))
     }
 
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
+        Box::pin(async move { crate::stack::down::stop(&self.engine, project).await.map(|_| ()).map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
+    }
+
+    fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
         Box::pin(async move {
-            crate::stack::down::stop(&self.engine, project)
+            // A start of the same stack may still be finishing; removing waits for it.
+            crate::stack::down::down_waiting(&self.engine, project, true, &crate::stack::Quiet, LockWait::Wait(Some(Duration::from_secs(600))))
                 .await
                 .map(|_| ())
                 .map_err(|e| ProvisionError::plain(e.to_string(), "try again"))
         })
     }
 
-    fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
-        Box::pin(async move {
-            // A start of the same stack may still be finishing; removing waits for it.
-            crate::stack::down::down_waiting(
-                &self.engine,
-                project,
-                true,
-                &crate::stack::Quiet,
-                LockWait::Wait(Some(Duration::from_secs(600))),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| ProvisionError::plain(e.to_string(), "try again"))
-        })
-    }
-
-    fn observe<'a>(
-        &'a self,
-        request: &'a StackRequest,
-    ) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
+    fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
         Box::pin(self.endpoints(request))
     }
 
     fn ports_per_stack(&self) -> u16 {
-        u16::try_from(self.named_ports.len())
-            .unwrap_or(u16::MAX)
-            .max(1)
+        u16::try_from(self.named_ports.len()).unwrap_or(u16::MAX).max(1)
     }
 
     fn port_names(&self) -> Vec<String> {
@@ -436,38 +273,21 @@ struct SinkProgress<'a> {
 impl Progress for SinkProgress<'_> {
     fn event(&self, event: StackEvent<'_>) {
         match event {
-            StackEvent::Pull {
-                image,
-                layer,
-                current,
-                total,
-                ..
-            } => {
-                let Ok(mut pulls) = self.pulls.lock() else {
-                    return;
-                };
+            StackEvent::Pull { image, layer, current, total, .. } => {
+                let Ok(mut pulls) = self.pulls.lock() else { return };
                 let layers = pulls.entry(image.to_owned()).or_default();
                 if let (Some(layer), Some(total)) = (layer, total) {
                     layers.insert(layer.to_owned(), (current.unwrap_or(0).min(total), total));
                 }
-                let (done, all) = layers
-                    .values()
-                    .fold((0, 0), |(d, t), (c, n)| (d + c, t + n));
-                self.sink.stage(
-                    format!("pulling image {image}"),
-                    (all > 0).then_some((done, all)),
-                );
+                let (done, all) = layers.values().fold((0, 0), |(d, t), (c, n)| (d + c, t + n));
+                self.sink.stage(format!("pulling image {image}"), (all > 0).then_some((done, all)));
             }
             StackEvent::Pulled { image } => self.sink.stage(format!("pulled image {image}"), None),
-            StackEvent::Build { image, .. } => {
-                self.sink.stage(format!("building image {image}"), None)
-            }
+            StackEvent::Build { image, .. } => self.sink.stage(format!("building image {image}"), None),
             StackEvent::Service { service, phase } => {
                 let text = match phase {
                     Phase::Running | Phase::Kept => format!("{service} is running"),
-                    Phase::WaitingHealthy => {
-                        format!("{service} started, waiting until it is healthy")
-                    }
+                    Phase::WaitingHealthy => format!("{service} started, waiting until it is healthy"),
                     other => format!("{service}: {}", other.describe()),
                 };
                 self.sink.stage(text, None);

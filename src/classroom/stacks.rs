@@ -56,13 +56,7 @@ pub struct PageGuard {
 
 impl Drop for PageGuard {
     fn drop(&mut self) {
-        let mut activity = self
-            .classroom
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut activity = self.classroom.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(a) = activity.get_mut(&self.student) {
             a.open_pages = a.open_pages.saturating_sub(1);
             a.last_seen = Instant::now();
@@ -72,24 +66,14 @@ impl Drop for PageGuard {
 
 impl Classroom {
     fn live<R>(&self, student: StudentId, f: impl FnOnce(&mut Live) -> R) -> R {
-        let mut live = self
-            .inner
-            .stacks
-            .live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut live = self.inner.stacks.live.lock().unwrap_or_else(|e| e.into_inner());
         f(live.entry(student).or_default())
     }
 
     /// Sets the state, keeps it in the store, and tells the student's pages.
     async fn set_state(&self, student: StudentId, state: StackState, detail: &str) {
         self.live(student, |l| l.state = state);
-        if let Err(e) = self
-            .inner
-            .store
-            .set_stack_state(student, state.as_str(), detail)
-            .await
-        {
+        if let Err(e) = self.inner.store.set_stack_state(student, state.as_str(), detail).await {
             tracing::warn!("cannot record stack state: {e}");
         }
         self.publish(ClassEvent::Stack(student));
@@ -100,19 +84,7 @@ impl Classroom {
         let settings = self.settings();
         let project = format!("lab-{}-{}", self.tag(), student.0);
         let block = self.inner.provisioner.ports_per_stack();
-        let record = self
-            .inner
-            .store
-            .allocate_stack(
-                self.id(),
-                student,
-                &project,
-                settings.ports.from,
-                settings.ports.to,
-                block,
-            )
-            .await?
-            .ok_or(ClassError::NoPorts(settings.ports))?;
+        let record = self.inner.store.allocate_stack(self.id(), student, &project, settings.ports.from, settings.ports.to, block).await?.ok_or(ClassError::NoPorts(settings.ports))?;
         Ok(StackRequest {
             student: format!("{}-{}", self.tag(), student.0),
             project: record.project.clone(),
@@ -126,10 +98,7 @@ impl Classroom {
     pub async fn start(&self, student: StudentId) -> Result<StackView, ClassError> {
         self.request(student).await?;
         let queued = self.live(student, |l| {
-            if matches!(
-                l.state,
-                StackState::Queued | StackState::Starting | StackState::Ready
-            ) {
+            if matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready) {
                 return false;
             }
             l.failure = None;
@@ -139,12 +108,7 @@ impl Classroom {
             true
         });
         if queued {
-            self.inner
-                .stacks
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(student);
+            self.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).push_back(student);
             self.set_state(student, StackState::Queued, "").await;
             self.inner.stacks.wake.notify_one();
         }
@@ -156,17 +120,8 @@ impl Classroom {
         self.stop_with(student, None).await
     }
 
-    async fn stop_with(
-        &self,
-        student: StudentId,
-        notice: Option<String>,
-    ) -> Result<StackView, ClassError> {
-        self.inner
-            .stacks
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|s| *s != student);
+    async fn stop_with(&self, student: StudentId, notice: Option<String>) -> Result<StackView, ClassError> {
+        self.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).retain(|s| *s != student);
         let had = self.live(student, |l| {
             for handle in [l.task.take(), l.watcher.take()].into_iter().flatten() {
                 handle.abort();
@@ -183,11 +138,7 @@ impl Classroom {
             {
                 tracing::warn!("stopping {}: {e}", record.project);
             }
-            let state = if had == StackState::None {
-                StackState::None
-            } else {
-                StackState::Stopped
-            };
+            let state = if had == StackState::None { StackState::None } else { StackState::Stopped };
             self.set_state(student, state, "").await;
         }
         self.inner.stacks.wake.notify_one();
@@ -204,15 +155,9 @@ impl Classroom {
         }
         let site = crate::marathon::workspace::site_dir(&request.workspace);
         if site.exists() {
-            let backup = request
-                .workspace
-                .join(format!("site-backup-{}", crate::store::now_ms()));
+            let backup = request.workspace.join(format!("site-backup-{}", crate::store::now_ms()));
             if let Err(e) = std::fs::rename(&site, &backup) {
-                tracing::warn!(
-                    "cannot keep {} as {}: {e}",
-                    site.display(),
-                    backup.display()
-                );
+                tracing::warn!("cannot keep {} as {}: {e}", site.display(), backup.display());
             }
         }
         self.live(student, |l| l.state = StackState::None);
@@ -222,15 +167,7 @@ impl Classroom {
     /// What `student` sees of their stack.
     pub async fn stack_view(&self, student: StudentId) -> StackView {
         let record = self.inner.store.student_stack(student).await.ok().flatten();
-        let position = self
-            .inner
-            .stacks
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .position(|s| *s == student)
-            .map(|i| i + 1);
+        let position = self.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).iter().position(|s| *s == student).map(|i| i + 1);
         let idle_stop_at_ms = self.idle_stop_at(student);
         let public_host = self.settings().public_host;
         let lab = (self.inner.lab)();
@@ -243,32 +180,18 @@ impl Classroom {
                 queue_position: position.filter(|_| l.state == StackState::Queued),
                 project: record.as_ref().map(|r| r.project.clone()),
                 ports: endpoints.named_ports.clone(),
-                links: endpoints
-                    .links
-                    .iter()
-                    .map(|(label, url)| Link {
-                        label: label.clone(),
-                        url: url.clone(),
-                    })
-                    .collect(),
+                links: endpoints.links.iter().map(|(label, url)| Link { label: label.clone(), url: url.clone() }).collect(),
                 failure: l.failure.clone().filter(|_| l.state == StackState::Failed),
                 notice: l.notice.clone(),
                 idle_stop_at_ms: idle_stop_at_ms.filter(|_| l.state.holds_a_place()),
-                commands: if l.state == StackState::Ready {
-                    commands(&endpoints, &public_host, lab.as_ref())
-                } else {
-                    Vec::new()
-                },
+                commands: if l.state == StackState::Ready { commands(&endpoints, &public_host, lab.as_ref()) } else { Vec::new() },
             }
         })
     }
 
     /// What `{{ url:NAME }}` and friends show `student` (or, for `None`, anyone): the class's
     /// public host and the student's own port block.
-    pub async fn placeholder_values(
-        &self,
-        student: Option<StudentId>,
-    ) -> crate::course::placeholders::Values {
+    pub async fn placeholder_values(&self, student: Option<StudentId>) -> crate::course::placeholders::Values {
         let settings = self.settings();
         let base = match student {
             Some(s) => self.request(s).await.ok().map(|r| r.port_base),
@@ -276,17 +199,10 @@ impl Classroom {
         };
         let names = self.inner.provisioner.port_names();
         let ports = match base {
-            Some(base) => names
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?)))
-                .collect(),
+            Some(base) => names.into_iter().enumerate().filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?))).collect(),
             None => Default::default(),
         };
-        crate::course::placeholders::Values {
-            host: settings.public_host,
-            ports,
-        }
+        crate::course::placeholders::Values { host: settings.public_host, ports }
     }
 
     /// Where `student`'s exercises are checked, while their stack runs.
@@ -297,50 +213,23 @@ impl Classroom {
 
     /// Counts one open page of `student` until the guard is dropped.
     pub fn page_open(&self, student: StudentId) -> PageGuard {
-        let mut activity = self
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let a = activity.entry(student).or_insert(Activity {
-            open_pages: 0,
-            last_seen: Instant::now(),
-        });
+        let mut activity = self.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
+        let a = activity.entry(student).or_insert(Activity { open_pages: 0, last_seen: Instant::now() });
         a.open_pages += 1;
         a.last_seen = Instant::now();
-        PageGuard {
-            classroom: self.clone(),
-            student,
-        }
+        PageGuard { classroom: self.clone(), student }
     }
 
     /// Notes that `student` did something (opened a page, pressed a button).
     pub fn touch(&self, student: StudentId) {
-        let mut activity = self
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        activity
-            .entry(student)
-            .or_insert(Activity {
-                open_pages: 0,
-                last_seen: Instant::now(),
-            })
-            .last_seen = Instant::now();
+        let mut activity = self.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
+        activity.entry(student).or_insert(Activity { open_pages: 0, last_seen: Instant::now() }).last_seen = Instant::now();
     }
 
     /// When an idle student's stack will be stopped, if nobody comes back (unix ms).
     fn idle_stop_at(&self, student: StudentId) -> Option<i64> {
         let idle = self.settings().idle?;
-        let activity = self
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let activity = self.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
         let a = activity.get(&student)?;
         if a.open_pages > 0 {
             return None;
@@ -358,29 +247,18 @@ fn endpoint<'a>(endpoints: &'a Endpoints, name: &str) -> Option<&'a str> {
 /// Where checks reach a stack from the server; `site` is the student's site folder.
 fn target_for(endpoints: &Endpoints, site: Option<std::path::PathBuf>) -> Option<Target> {
     let marathon = endpoint(endpoints, "marathon")?;
-    let mut target = Target::new(
-        marathon,
-        endpoint(endpoints, "mesos").map(str::to_owned),
-        None,
-        site,
-    );
+    let mut target = Target::new(marathon, endpoint(endpoints, "mesos").map(str::to_owned), None, site);
     target.service_ports = endpoints.ports.iter().map(|(k, v)| (*k, *v)).collect();
     Some(target)
 }
 
 /// The command lines a student can run on their own machine against their stack.
-fn commands(
-    endpoints: &Endpoints,
-    public_host: &str,
-    lab: Option<&crate::course::Lab>,
-) -> Vec<String> {
+fn commands(endpoints: &Endpoints, public_host: &str, lab: Option<&crate::course::Lab>) -> Vec<String> {
     let public = |url: &str| -> String {
         let host = crate::net::host_of(url);
         url.replacen(&format!("//{host}:"), &format!("//{public_host}:"), 1)
     };
-    let Some(marathon) = endpoint(endpoints, "marathon").map(public) else {
-        return Vec::new();
-    };
+    let Some(marathon) = endpoint(endpoints, "marathon").map(public) else { return Vec::new() };
     let mut flags = format!("--marathon {marathon}");
     if let Some(mesos) = endpoint(endpoints, "mesos") {
         flags.push_str(&format!(" --mesos {}", public(mesos)));
@@ -391,22 +269,10 @@ fn commands(
             flags.push_str(&format!(" --service-port {service}={published}"));
         }
     }
-    let environment: Vec<&str> = lab
-        .map(|l| {
-            l.exercises
-                .iter()
-                .filter_map(|e| e.requires.as_deref())
-                .collect()
-        })
-        .unwrap_or_default();
+    let environment: Vec<&str> = lab.map(|l| l.exercises.iter().filter_map(|e| e.requires.as_deref()).collect()).unwrap_or_default();
     let mut out = vec![format!("lab deploy --marathon {marathon} site/")];
     if let Some(lab) = lab {
-        out.extend(
-            lab.exercises
-                .iter()
-                .filter(|e| !environment.contains(&e.id.as_str()))
-                .map(|e| format!("lab check {} {flags} --site site/", e.id)),
-        );
+        out.extend(lab.exercises.iter().filter(|e| !environment.contains(&e.id.as_str())).map(|e| format!("lab check {} {flags} --site site/", e.id)));
     }
     out
 }
@@ -420,9 +286,7 @@ pub(super) async fn resume(classroom: &Classroom) -> Result<(), ClassError> {
             StackState::Ready => {
                 let request = classroom.request(student).await?;
                 match classroom.inner.provisioner.observe(&request).await {
-                    Ok(Observed::Running(endpoints)) => {
-                        become_ready(classroom, student, endpoints).await
-                    }
+                    Ok(Observed::Running(endpoints)) => become_ready(classroom, student, endpoints).await,
                     _ => {
                         classroom.live(student, |l| l.notice = Some("the server restarted and your stack was not running any more: Start resumes it".into()));
                         classroom.set_state(student, StackState::Stopped, "").await;
@@ -459,27 +323,13 @@ fn admit(classroom: &Classroom) {
     let settings = classroom.settings();
     loop {
         let next = {
-            let live = classroom
-                .inner
-                .stacks
-                .live
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let live = classroom.inner.stacks.live.lock().unwrap_or_else(|e| e.into_inner());
             let places = live.values().filter(|l| l.state.holds_a_place()).count();
-            let starting = live
-                .values()
-                .filter(|l| l.state == StackState::Starting)
-                .count();
+            let starting = live.values().filter(|l| l.state == StackState::Starting).count();
             if places >= settings.max_stacks || starting >= settings.max_starting {
                 None
             } else {
-                classroom
-                    .inner
-                    .stacks
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .pop_front()
+                classroom.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
             }
         };
         let Some(student) = next else { break };
@@ -487,14 +337,7 @@ fn admit(classroom: &Classroom) {
         let task = tokio::spawn(run_start(classroom.clone(), student));
         classroom.live(student, |l| l.task = Some(task.abort_handle()));
         // Everyone behind moved up one place.
-        for s in classroom
-            .inner
-            .stacks
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for s in classroom.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             classroom.publish(ClassEvent::Stack(*s));
         }
     }
@@ -524,33 +367,18 @@ impl StageSink for LiveSink {
 }
 
 async fn run_start(classroom: Classroom, student: StudentId) {
-    if let Err(e) = classroom
-        .inner
-        .store
-        .set_stack_state(student, StackState::Starting.as_str(), "")
-        .await
-    {
+    if let Err(e) = classroom.inner.store.set_stack_state(student, StackState::Starting.as_str(), "").await {
         tracing::warn!("cannot record stack state: {e}");
     }
     classroom.publish(ClassEvent::Stack(student));
     let outcome = match classroom.request(student).await {
-        Err(e) => Err(ProvisionError {
-            message: e.to_string(),
-            service: None,
-            log_tail: Vec::new(),
-            hint: "tell the instructor".into(),
-        }),
+        Err(e) => Err(ProvisionError { message: e.to_string(), service: None, log_tail: Vec::new(), hint: "tell the instructor".into() }),
         Ok(request) => {
-            let sink = LiveSink {
-                classroom: classroom.clone(),
-                student,
-            };
+            let sink = LiveSink { classroom: classroom.clone(), student };
             match classroom.inner.provisioner.start(&request, &sink).await {
                 Ok(endpoints) => {
                     sink.stage("checking that your environment works".into(), None);
-                    environment_check(&classroom, &endpoints, &request)
-                        .await
-                        .map(|()| endpoints)
+                    environment_check(&classroom, &endpoints, &request).await.map(|()| endpoints)
                 }
                 Err(e) => Err(e),
             }
@@ -559,80 +387,36 @@ async fn run_start(classroom: Classroom, student: StudentId) {
     match outcome {
         Ok(endpoints) => become_ready(&classroom, student, endpoints).await,
         Err(e) => {
-            let failure = Failure {
-                message: e.message.clone(),
-                service: e.service.clone(),
-                log_tail: e.log_tail.clone(),
-                hint: e.hint.clone(),
-            };
+            let failure = Failure { message: e.message.clone(), service: e.service.clone(), log_tail: e.log_tail.clone(), hint: e.hint.clone() };
             classroom.live(student, |l| {
                 l.failure = Some(failure);
                 l.task = None;
             });
-            classroom
-                .set_state(student, StackState::Failed, &e.message)
-                .await;
+            classroom.set_state(student, StackState::Failed, &e.message).await;
         }
     }
     classroom.inner.stacks.wake.notify_one();
 }
 
 /// Waits until the lab's environment checks (the exercises others require) pass.
-async fn environment_check(
-    classroom: &Classroom,
-    endpoints: &Endpoints,
-    request: &StackRequest,
-) -> Result<(), ProvisionError> {
-    let Some(lab) = (classroom.inner.lab)() else {
-        return Ok(());
-    };
-    let mut required: Vec<String> = lab
-        .exercises
-        .iter()
-        .filter_map(|e| e.requires.clone())
-        .collect();
+async fn environment_check(classroom: &Classroom, endpoints: &Endpoints, request: &StackRequest) -> Result<(), ProvisionError> {
+    let Some(lab) = (classroom.inner.lab)() else { return Ok(()) };
+    let mut required: Vec<String> = lab.exercises.iter().filter_map(|e| e.requires.clone()).collect();
     required.sort();
     required.dedup();
-    let Some(target) = target_for(
-        endpoints,
-        Some(crate::marathon::workspace::site_dir(&request.workspace)),
-    ) else {
-        return Ok(());
-    };
+    let Some(target) = target_for(endpoints, Some(crate::marathon::workspace::site_dir(&request.workspace))) else { return Ok(()) };
     let deadline = tokio::time::Instant::now() + ENV_CHECK_TIMEOUT;
     for exercise in required {
         loop {
             let last = crate::checks::run_exercise(&lab, &exercise, &target).await;
             match &last {
                 Ok(r) if r.status == Status::Passed => break,
-                _ if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_secs(3)).await
-                }
+                _ if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(3)).await,
                 Ok(r) => {
-                    let failing: Vec<String> = r
-                        .criteria
-                        .iter()
-                        .filter(|c| c.status != Status::Passed)
-                        .map(|c| format!("{}: {}", c.name, c.message))
-                        .collect();
-                    return Err(ProvisionError {
-                        message: format!(
-                            "the stack runs, but the environment check `{exercise}` does not pass: {}",
-                            failing.join("; ")
-                        ),
-                        service: None,
-                        log_tail: Vec::new(),
-                        hint: "Start again in a minute; if it still fails, Reset the stack".into(),
-                    });
+                    let failing: Vec<String> = r.criteria.iter().filter(|c| c.status != Status::Passed).map(|c| format!("{}: {}", c.name, c.message)).collect();
+                    return Err(ProvisionError { message: format!("the stack runs, but the environment check `{exercise}` does not pass: {}", failing.join("; ")), service: None, log_tail: Vec::new(), hint: "Start again in a minute; if it still fails, Reset the stack".into() });
                 }
-                Err(e) => {
-                    return Err(ProvisionError {
-                        message: format!("the environment check `{exercise}` cannot run: {e}"),
-                        service: None,
-                        log_tail: Vec::new(),
-                        hint: "Start again in a minute".into(),
-                    });
-                }
+                Err(e) => return Err(ProvisionError { message: format!("the environment check `{exercise}` cannot run: {e}"), service: None, log_tail: Vec::new(), hint: "Start again in a minute".into() }),
             }
         }
     }
@@ -641,16 +425,7 @@ async fn environment_check(
 
 /// Marks a stack ready and starts checking the student's exercises live.
 async fn become_ready(classroom: &Classroom, student: StudentId, endpoints: Endpoints) {
-    let site = classroom
-        .inner
-        .store
-        .student_stack(student)
-        .await
-        .ok()
-        .flatten()
-        .map(|r| {
-            crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(&r.project))
-        });
+    let site = classroom.inner.store.student_stack(student).await.ok().flatten().map(|r| crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(&r.project)));
     let target = target_for(&endpoints, site);
     classroom.live(student, |l| {
         l.endpoints = Some(endpoints);
@@ -675,20 +450,10 @@ async fn watch_checks(classroom: Classroom, student: StudentId, target: Target) 
     let lab_source = classroom.inner.lab.clone();
     let lab_id = classroom.lab_id();
     let (tx, mut rx) = tokio::sync::mpsc::channel(32);
-    let runner = tokio::spawn(crate::checks::watch::run(
-        Box::new(move || lab_source()),
-        target,
-        CHECK_INTERVAL,
-        tx,
-    ));
+    let runner = tokio::spawn(crate::checks::watch::run(Box::new(move || lab_source()), target, CHECK_INTERVAL, tx));
     while let Some(live) = rx.recv().await {
         let Ok(result) = live.result else { continue };
-        match classroom
-            .inner
-            .store
-            .record_result(student, &lab_id, &result)
-            .await
-        {
+        match classroom.inner.store.record_result(student, &lab_id, &result).await {
             Ok(true) => classroom.publish(ClassEvent::Results(student)),
             Ok(false) => {}
             Err(e) => tracing::warn!("cannot store a check result: {e}"),
@@ -699,55 +464,23 @@ async fn watch_checks(classroom: Classroom, student: StudentId, target: Target) 
 
 /// Stops the stacks of students who have had no page open for the class's idle time.
 async fn stop_idle(classroom: &Classroom) {
-    let Some(idle) = classroom.settings().idle else {
-        return;
-    };
+    let Some(idle) = classroom.settings().idle else { return };
     let idle_students: Vec<StudentId> = {
-        let live = classroom
-            .inner
-            .stacks
-            .live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let activity = classroom
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let live = classroom.inner.stacks.live.lock().unwrap_or_else(|e| e.into_inner());
+        let activity = classroom.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
         live.iter()
-            .filter(|(_, l)| {
-                matches!(
-                    l.state,
-                    StackState::Queued | StackState::Starting | StackState::Ready
-                )
-            })
-            .filter(|(s, _)| {
-                activity
-                    .get(s)
-                    .is_none_or(|a| a.open_pages == 0 && a.last_seen.elapsed() >= idle)
-            })
+            .filter(|(_, l)| matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready))
+            .filter(|(s, _)| activity.get(s).is_none_or(|a| a.open_pages == 0 && a.last_seen.elapsed() >= idle))
             .map(|(s, _)| *s)
             .collect()
     };
     for student in idle_students {
         // A student never seen since a restart gets the full idle time from now.
-        if classroom
-            .inner
-            .stacks
-            .activity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&student)
-            .is_none()
-        {
+        if classroom.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner()).get(&student).is_none() {
             classroom.touch(student);
             continue;
         }
-        let notice = format!(
-            "stopped after {} without an open lab page; Start resumes it (nothing in your workspace is lost)",
-            super::config::show_duration(Some(idle))
-        );
+        let notice = format!("stopped after {} without an open lab page; Start resumes it (nothing in your workspace is lost)", super::config::show_duration(Some(idle)));
         if let Err(e) = classroom.stop_with(student, Some(notice)).await {
             tracing::warn!("cannot stop an idle stack: {e}");
         }

@@ -18,35 +18,16 @@ struct Fake {
 }
 
 impl Provisioner for Fake {
-    fn start<'a>(
-        &'a self,
-        request: &'a StackRequest,
-        sink: &'a dyn provision::StageSink,
-    ) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
+    fn start<'a>(&'a self, request: &'a StackRequest, sink: &'a dyn provision::StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
         Box::pin(async move {
-            self.calls
-                .lock()
-                .unwrap()
-                .push(format!("start {}", request.project));
+            self.calls.lock().unwrap().push(format!("start {}", request.project));
             sink.stage("pulling image x".into(), Some((1, 2)));
             tokio::time::sleep(self.delay).await;
             if self.failing.lock().unwrap().contains(&request.project) {
-                return Err(ProvisionError {
-                    message: "service box: exited".into(),
-                    service: Some("box".into()),
-                    log_tail: vec!["boom".into()],
-                    hint: "Reset".into(),
-                });
+                return Err(ProvisionError { message: "service box: exited".into(), service: Some("box".into()), log_tail: vec!["boom".into()], hint: "Reset".into() });
             }
             self.running.lock().unwrap().insert(request.project.clone());
-            Ok(Endpoints {
-                named_ports: BTreeMap::from([("web".into(), request.port_base)]),
-                links: vec![(
-                    "Web".into(),
-                    format!("http://{}:{}/", request.public_host, request.port_base),
-                )],
-                ..Endpoints::default()
-            })
+            Ok(Endpoints { named_ports: BTreeMap::from([("web".into(), request.port_base)]), links: vec![("Web".into(), format!("http://{}:{}/", request.public_host, request.port_base))], ..Endpoints::default() })
         })
     }
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
@@ -63,16 +44,10 @@ impl Provisioner for Fake {
             Ok(())
         })
     }
-    fn observe<'a>(
-        &'a self,
-        request: &'a StackRequest,
-    ) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
+    fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
         Box::pin(async move {
             Ok(if self.running.lock().unwrap().contains(&request.project) {
-                Observed::Running(Endpoints {
-                    named_ports: BTreeMap::from([("web".into(), request.port_base)]),
-                    ..Endpoints::default()
-                })
+                Observed::Running(Endpoints { named_ports: BTreeMap::from([("web".into(), request.port_base)]), ..Endpoints::default() })
             } else {
                 Observed::Absent
             })
@@ -90,38 +65,11 @@ impl Provisioner for Fake {
 }
 
 fn settings(max_stacks: usize, idle: Option<Duration>) -> Settings {
-    Settings {
-        public_host: "class.example".into(),
-        max_stacks,
-        max_starting: 2,
-        ports: PortRange {
-            from: 21000,
-            to: 21099,
-        },
-        idle,
-        autostart: false,
-    }
+    Settings { public_host: "class.example".into(), max_stacks, max_starting: 2, ports: PortRange { from: 21000, to: 21099 }, idle, autostart: false }
 }
 
-async fn open(
-    store: &crate::store::Store,
-    fake: Arc<Fake>,
-    settings: Settings,
-    code: Option<&str>,
-) -> Opened {
-    Classroom::open(
-        store.clone(),
-        fake,
-        Arc::new(|| None),
-        OpenOptions {
-            lab: "lab".into(),
-            settings,
-            join_code: code.map(str::to_owned),
-            instructor_token: Some("teach".into()),
-        },
-    )
-    .await
-    .unwrap()
+async fn open(store: &crate::store::Store, fake: Arc<Fake>, settings: Settings, code: Option<&str>) -> Opened {
+    Classroom::open(store.clone(), fake, Arc::new(|| None), OpenOptions { lab: "lab".into(), settings, join_code: code.map(str::to_owned), instructor_token: Some("teach".into()) }).await.unwrap()
 }
 
 async fn until_state(c: &Classroom, s: StudentId, want: StackState) -> StackView {
@@ -137,41 +85,15 @@ async fn until_state(c: &Classroom, s: StudentId, want: StackState) -> StackView
 
 #[tokio::test]
 async fn students_join_with_the_code_and_a_unique_name() {
-    let store = crate::store::Store::open(&DbLocation::Memory)
-        .await
-        .unwrap();
-    let opened = open(
-        &store,
-        Arc::new(Fake::default()),
-        settings(5, None),
-        Some("K7M-P3Q"),
-    )
-    .await;
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let opened = open(&store, Arc::new(Fake::default()), settings(5, None), Some("K7M-P3Q")).await;
     let c = opened.classroom;
-    assert!(matches!(
-        c.join("nope", "Ann").await,
-        Err(JoinError::WrongCode)
-    ));
+    assert!(matches!(c.join("nope", "Ann").await, Err(JoinError::WrongCode)));
     let ann = c.join("k7m p3q", "  Ann   Lee ").await.unwrap();
-    assert!(matches!(
-        c.join("K7M-P3Q", "ann lee").await,
-        Err(JoinError::NameTaken(_))
-    ));
-    assert!(matches!(
-        c.join("K7M-P3Q", "").await,
-        Err(JoinError::BadName(_))
-    ));
-    assert!(matches!(
-        c.join("K7M-P3Q", "x\u{202e}y").await,
-        Err(JoinError::BadName(_))
-    ));
-    assert_eq!(
-        c.viewer(&ann.session).await.unwrap(),
-        Some(Viewer::Student {
-            id: ann.student,
-            name: "Ann Lee".into()
-        })
-    );
+    assert!(matches!(c.join("K7M-P3Q", "ann lee").await, Err(JoinError::NameTaken(_))));
+    assert!(matches!(c.join("K7M-P3Q", "").await, Err(JoinError::BadName(_))));
+    assert!(matches!(c.join("K7M-P3Q", "x\u{202e}y").await, Err(JoinError::BadName(_))));
+    assert_eq!(c.viewer(&ann.session).await.unwrap(), Some(Viewer::Student { id: ann.student, name: "Ann Lee".into() }));
     assert_eq!(c.viewer("forged").await.unwrap(), None);
 
     let (student, session) = c.rejoin(&ann.rejoin).await.unwrap().unwrap();
@@ -186,99 +108,47 @@ async fn students_join_with_the_code_and_a_unique_name() {
 
 #[tokio::test]
 async fn stacks_queue_beyond_capacity_and_a_stop_frees_the_place() {
-    let store = crate::store::Store::open(&DbLocation::Memory)
-        .await
-        .unwrap();
-    let fake = Arc::new(Fake {
-        delay: Duration::from_millis(50),
-        ..Fake::default()
-    });
-    let c = open(&store, fake.clone(), settings(1, None), None)
-        .await
-        .classroom;
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let fake = Arc::new(Fake { delay: Duration::from_millis(50), ..Fake::default() });
+    let c = open(&store, fake.clone(), settings(1, None), None).await.classroom;
     let code = c.join_code();
     let a = c.join(&code, "a").await.unwrap().student;
     let b = c.join(&code, "b").await.unwrap().student;
     c.start(a).await.unwrap();
     let ready = until_state(&c, a, StackState::Ready).await;
-    assert_eq!(
-        ready.links[0].url, "http://class.example:21000/",
-        "links use the class's public host"
-    );
+    assert_eq!(ready.links[0].url, "http://class.example:21000/", "links use the class's public host");
     let queued = c.start(b).await.unwrap();
-    assert_eq!(
-        (queued.state, queued.queue_position),
-        (StackState::Queued, Some(1))
-    );
-    assert_eq!(
-        c.start(a).await.unwrap().state,
-        StackState::Ready,
-        "starting a ready stack changes nothing"
-    );
+    assert_eq!((queued.state, queued.queue_position), (StackState::Queued, Some(1)));
+    assert_eq!(c.start(a).await.unwrap().state, StackState::Ready, "starting a ready stack changes nothing");
 
     c.stop(a).await.unwrap();
     assert_eq!(c.stack_view(a).await.state, StackState::Stopped);
     let b_ready = until_state(&c, b, StackState::Ready).await;
-    assert_eq!(
-        b_ready.ports.get("web"),
-        Some(&21002),
-        "each student has a port block of their own"
-    );
-    assert!(
-        fake.calls
-            .lock()
-            .unwrap()
-            .contains(&format!("stop lab-{}-{}", c.tag(), a.0))
-    );
+    assert_eq!(b_ready.ports.get("web"), Some(&21002), "each student has a port block of their own");
+    assert!(fake.calls.lock().unwrap().contains(&format!("stop lab-{}-{}", c.tag(), a.0)));
 }
 
 #[tokio::test]
 async fn a_failed_start_says_which_service_and_shows_its_log() {
-    let store = crate::store::Store::open(&DbLocation::Memory)
-        .await
-        .unwrap();
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
     let fake = Arc::new(Fake::default());
-    let c = open(&store, fake.clone(), settings(5, None), None)
-        .await
-        .classroom;
+    let c = open(&store, fake.clone(), settings(5, None), None).await.classroom;
     let a = c.join(&c.join_code(), "a").await.unwrap().student;
-    fake.failing
-        .lock()
-        .unwrap()
-        .insert(format!("lab-{}-{}", c.tag(), a.0));
+    fake.failing.lock().unwrap().insert(format!("lab-{}-{}", c.tag(), a.0));
     c.start(a).await.unwrap();
     let failed = until_state(&c, a, StackState::Failed).await;
     let failure = failed.failure.unwrap();
-    assert_eq!(
-        (failure.service.as_deref(), failure.log_tail.as_slice()),
-        (Some("box"), &["boom".to_owned()][..])
-    );
+    assert_eq!((failure.service.as_deref(), failure.log_tail.as_slice()), (Some("box"), &["boom".to_owned()][..]));
     fake.failing.lock().unwrap().clear();
     c.reset(a).await.unwrap();
     until_state(&c, a, StackState::Ready).await;
-    assert!(
-        fake.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|call| call.starts_with("remove ")),
-        "reset removes the old stack"
-    );
+    assert!(fake.calls.lock().unwrap().iter().any(|call| call.starts_with("remove ")), "reset removes the old stack");
 }
 
 #[tokio::test]
 async fn idle_stacks_stop_with_a_notice_but_open_pages_keep_them() {
-    let store = crate::store::Store::open(&DbLocation::Memory)
-        .await
-        .unwrap();
-    let c = open(
-        &store,
-        Arc::new(Fake::default()),
-        settings(5, Some(Duration::from_millis(300))),
-        None,
-    )
-    .await
-    .classroom;
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, Arc::new(Fake::default()), settings(5, Some(Duration::from_millis(300))), None).await.classroom;
     let code = c.join_code();
     let a = c.join(&code, "a").await.unwrap().student;
     let b = c.join(&code, "b").await.unwrap().student;
@@ -289,26 +159,13 @@ async fn idle_stacks_stop_with_a_notice_but_open_pages_keep_them() {
     until_state(&c, a, StackState::Ready).await;
     until_state(&c, b, StackState::Ready).await;
     let stopped = until_state(&c, a, StackState::Stopped).await;
-    assert!(
-        stopped
-            .notice
-            .as_deref()
-            .unwrap_or("")
-            .contains("without an open lab page"),
-        "{stopped:?}"
-    );
-    assert_eq!(
-        c.stack_view(b).await.state,
-        StackState::Ready,
-        "an open page keeps the stack"
-    );
+    assert!(stopped.notice.as_deref().unwrap_or("").contains("without an open lab page"), "{stopped:?}");
+    assert_eq!(c.stack_view(b).await.state, StackState::Ready, "an open page keeps the stack");
 }
 
 #[tokio::test]
 async fn a_restarted_server_finds_the_class_and_its_running_stacks() {
-    let store = crate::store::Store::open(&DbLocation::Memory)
-        .await
-        .unwrap();
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
     let fake = Arc::new(Fake::default());
     let first = open(&store, fake.clone(), settings(5, None), None).await;
     let c = first.classroom;
@@ -321,17 +178,7 @@ async fn a_restarted_server_finds_the_class_and_its_running_stacks() {
     assert!(again.resumed);
     assert_eq!(again.join_code, first.join_code, "the code stays");
     let c = again.classroom;
-    assert!(
-        matches!(
-            c.viewer(&joined.session).await.unwrap(),
-            Some(Viewer::Student { .. })
-        ),
-        "students stay signed in"
-    );
-    assert_eq!(
-        c.stack_view(joined.student).await.state,
-        StackState::Ready,
-        "the running stack is found again"
-    );
+    assert!(matches!(c.viewer(&joined.session).await.unwrap(), Some(Viewer::Student { .. })), "students stay signed in");
+    assert_eq!(c.stack_view(joined.student).await.state, StackState::Ready, "the running stack is found again");
     assert!(c.instructor_login("teach").await.unwrap().is_some());
 }

@@ -58,52 +58,31 @@ pub struct CheckArgs {
 
 /// `8888=20003`.
 fn parse_port_pair(text: &str) -> Result<(u16, u16), String> {
-    let (a, b) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not PORT=PUBLISHED, e.g. 8888=20003"))?;
-    let port = |p: &str| {
-        p.trim()
-            .parse::<u16>()
-            .map_err(|_| format!("`{p}` is not a port number"))
-    };
+    let (a, b) = text.split_once('=').ok_or_else(|| format!("`{text}` is not PORT=PUBLISHED, e.g. 8888=20003"))?;
+    let port = |p: &str| p.trim().parse::<u16>().map_err(|_| format!("`{p}` is not a port number"));
     Ok((port(a)?, port(b)?))
 }
 
 pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
-    let course = Course::load(content)
-        .with_context(|| format!("cannot read course content from {}", content.describe()))?;
+    let course = Course::load(content).with_context(|| format!("cannot read course content from {}", content.describe()))?;
     let lab = choose_lab(&course, args.lab.as_deref(), args.exercise.as_deref())?;
     let exercises: Vec<String> = match &args.exercise {
         Some(id) => {
             crate::checks::find(&lab, id)?;
             vec![id.clone()]
         }
-        None => lab
-            .exercises
-            .iter()
-            .filter(|e| !e.checks.is_empty())
-            .map(|e| e.id.clone())
-            .collect(),
+        None => lab.exercises.iter().filter(|e| !e.checks.is_empty()).map(|e| e.id.clone()).collect(),
     };
     let project = args.target.project();
-    let overrides = Overrides {
-        marathon: args.marathon.clone(),
-        mesos: args.mesos.clone(),
-        host: args.host.clone(),
-        site: args.site.clone(),
-    };
+    let overrides = Overrides { marathon: args.marathon.clone(), mesos: args.mesos.clone(), host: args.host.clone(), site: args.site.clone() };
     let mut target = resolve(&project, overrides).await;
-    target
-        .service_ports
-        .extend(args.service_ports.iter().copied());
+    target.service_ports.extend(args.service_ports.iter().copied());
     let store = open_store(args.db.as_deref(), &args.target.student()).await;
 
     if args.watch {
         return watch(lab, exercises, target, store, args.json).await;
     }
-    let deadline = args
-        .wait
-        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let deadline = args.wait.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     loop {
         let mut results = Vec::new();
         for id in &exercises {
@@ -120,15 +99,9 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
             print(&lab, &results, args.json)?;
             if let Some(blocked) = results.iter().find_map(|r| r.blocked_by.as_ref()) {
                 // Not the student's mistake: the environment could not be checked against.
-                anyhow::bail!(
-                    "could not check: `{blocked}` does not pass, so your stack is not ready (see the environment lines above)"
-                );
+                anyhow::bail!("could not check: `{blocked}` does not pass, so your stack is not ready (see the environment lines above)");
             }
-            return Ok(if all_passed {
-                Outcome::Success
-            } else {
-                Outcome::No
-            });
+            return Ok(if all_passed { Outcome::Success } else { Outcome::No });
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -137,20 +110,13 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
 /// Results go to the store when it opens; checking works without it.
 async fn open_store(db: Option<&str>, student: &str) -> Option<(Store, StudentId)> {
     let location = db.map_or_else(DbLocation::default_file, DbLocation::parse);
-    let store = Store::open(&location)
-        .await
-        .map_err(|e| tracing::warn!("results are not recorded: {e}"))
-        .ok()?;
+    let store = Store::open(&location).await.map_err(|e| tracing::warn!("results are not recorded: {e}")).ok()?;
     let id = store.student(student).await.ok()?;
     Some((store, id))
 }
 
 /// The lab named, else the one lab that has the exercise (or any exercises, for --all).
-fn choose_lab(
-    course: &Course,
-    wanted: Option<&str>,
-    exercise: Option<&str>,
-) -> anyhow::Result<Lab> {
+fn choose_lab(course: &Course, wanted: Option<&str>, exercise: Option<&str>) -> anyhow::Result<Lab> {
     if let Some(id) = wanted {
         return match course.lab(id) {
             Some(Ok(lab)) => Ok(lab.clone()),
@@ -163,44 +129,23 @@ fn choose_lab(
             tracing::warn!("{e}");
         }
     }
-    let labs: Vec<&Lab> = course
-        .labs()
-        .filter_map(|(_, l)| l.as_ref().ok())
-        .filter(|l| exercise.is_none_or(|e| l.exercise(e).is_some()) && !l.exercises.is_empty())
-        .collect();
+    let labs: Vec<&Lab> = course.labs().filter_map(|(_, l)| l.as_ref().ok()).filter(|l| exercise.is_none_or(|e| l.exercise(e).is_some()) && !l.exercises.is_empty()).collect();
     match labs.as_slice() {
         [lab] => Ok((*lab).clone()),
         [] => {
-            let all: Vec<String> = course
-                .labs()
-                .filter_map(|(_, l)| l.as_ref().ok())
-                .flat_map(|l| l.exercises.iter().map(|e| e.id.clone()))
-                .collect();
+            let all: Vec<String> = course.labs().filter_map(|(_, l)| l.as_ref().ok()).flat_map(|l| l.exercises.iter().map(|e| e.id.clone())).collect();
             match exercise {
-                Some(e) => anyhow::bail!(
-                    "no lab has an exercise `{e}`; the exercises are: {}",
-                    all.join(", ")
-                ),
+                Some(e) => anyhow::bail!("no lab has an exercise `{e}`; the exercises are: {}", all.join(", ")),
                 None => anyhow::bail!("no lab has exercises"),
             }
         }
-        _ => anyhow::bail!(
-            "several labs have it; pick one with --lab ({})",
-            labs.iter()
-                .map(|l| l.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => anyhow::bail!("several labs have it; pick one with --lab ({})", labs.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")),
     }
 }
 
 fn print(lab: &Lab, results: &[ExerciseResult], json: bool) -> anyhow::Result<()> {
     if json {
-        let value = if results.len() == 1 {
-            serde_json::to_value(&results[0])?
-        } else {
-            serde_json::to_value(results)?
-        };
+        let value = if results.len() == 1 { serde_json::to_value(&results[0])? } else { serde_json::to_value(results)? };
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -219,19 +164,9 @@ fn render(lab: &Lab, r: &ExerciseResult) -> String {
         Status::Pending => "IN PROGRESS",
     };
     let mut out = format!("{} {} — {title}: {verdict}\n", r.status.mark(), r.exercise);
-    let width = r
-        .criteria
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = r.criteria.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     for c in &r.criteria {
-        out.push_str(&format!(
-            "  {} {:<width$}  {}\n",
-            c.status.mark(),
-            c.name,
-            c.message
-        ));
+        out.push_str(&format!("  {} {:<width$}  {}\n", c.status.mark(), c.name, c.message));
         if let Some(hint) = &c.hint {
             out.push_str(&format!("    {:<width$}  → {hint}\n", ""));
         }
@@ -239,23 +174,11 @@ fn render(lab: &Lab, r: &ExerciseResult) -> String {
     out
 }
 
-async fn watch(
-    lab: Lab,
-    exercises: Vec<String>,
-    target: Target,
-    store: Option<(Store, StudentId)>,
-    json: bool,
-) -> anyhow::Result<Outcome> {
+async fn watch(lab: Lab, exercises: Vec<String>, target: Target, store: Option<(Store, StudentId)>, json: bool) -> anyhow::Result<Outcome> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(32);
     let source_lab = lab.clone();
-    let live = tokio::spawn(crate::checks::watch::run(
-        Box::new(move || Some(source_lab.clone())),
-        target,
-        Duration::from_secs(5),
-        tx,
-    ));
-    let mut latest: std::collections::BTreeMap<String, ExerciseResult> =
-        std::collections::BTreeMap::new();
+    let live = tokio::spawn(crate::checks::watch::run(Box::new(move || Some(source_lab.clone())), target, Duration::from_secs(5), tx));
+    let mut latest: std::collections::BTreeMap<String, ExerciseResult> = std::collections::BTreeMap::new();
     let clear = std::io::stdout().is_terminal() && !json;
     let shutdown = super::serve::shutdown_signal();
     tokio::pin!(shutdown);
@@ -294,12 +217,6 @@ async fn watch(
         }
     }
     live.abort();
-    let passed = exercises
-        .iter()
-        .all(|e| latest.get(e).is_some_and(|r| r.status == Status::Passed));
-    Ok(if passed {
-        Outcome::Success
-    } else {
-        Outcome::No
-    })
+    let passed = exercises.iter().all(|e| latest.get(e).is_some_and(|r| r.status == Status::Passed));
+    Ok(if passed { Outcome::Success } else { Outcome::No })
 }

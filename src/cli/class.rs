@@ -29,31 +29,16 @@ pub struct ClassArgs {
     #[arg(long, value_name = "N", default_value_t = 2, requires = "classroom")]
     pub max_starting: usize,
     /// Host ports for the students' stacks; each gets a block of one port per named port.
-    #[arg(
-        long,
-        value_name = "FROM-TO",
-        default_value = "20000-20999",
-        requires = "classroom"
-    )]
+    #[arg(long, value_name = "FROM-TO", default_value = "20000-20999", requires = "classroom")]
     pub ports: String,
     /// Stop a stack after this long without an open page of its student (0: never).
-    #[arg(
-        long,
-        value_name = "DURATION",
-        default_value = "60m",
-        requires = "classroom"
-    )]
+    #[arg(long, value_name = "DURATION", default_value = "60m", requires = "classroom")]
     pub idle: String,
     /// Start a student's stack as soon as they join.
     #[arg(long, requires = "classroom")]
     pub autostart: bool,
     /// The instructor's login token (default: a fresh one each start).
-    #[arg(
-        long,
-        env = "LAB_INSTRUCTOR_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "LAB_INSTRUCTOR_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub instructor_token: Option<String>,
 }
 
@@ -61,80 +46,37 @@ pub struct ClassArgs {
 /// served on (`localhost` for loopback).
 pub fn student_host(public_hosts: &[String], addr: SocketAddr) -> String {
     match public_hosts.first() {
-        Some(h) => h
-            .rsplit_once(':')
-            .filter(|(_, p)| p.parse::<u16>().is_ok() && !h.ends_with(']'))
-            .map_or(h.as_str(), |(host, _)| host)
-            .to_owned(),
+        Some(h) => h.rsplit_once(':').filter(|(_, p)| p.parse::<u16>().is_ok() && !h.ends_with(']')).map_or(h.as_str(), |(host, _)| host).to_owned(),
         None if addr.ip().is_loopback() => "localhost".to_owned(),
         None => addr.ip().to_string(),
     }
 }
 
 /// Opens the class and the web state that serves it.
-pub async fn open(
-    args: &ClassArgs,
-    course: Course,
-    store: Store,
-    content: &ContentSource,
-    public_hosts: &[String],
-    addr: SocketAddr,
-) -> anyhow::Result<(AppState, Opened)> {
-    let files = content
-        .read()
-        .with_context(|| format!("cannot read course content from {}", content.describe()))?;
+pub async fn open(args: &ClassArgs, course: Course, store: Store, content: &ContentSource, public_hosts: &[String], addr: SocketAddr) -> anyhow::Result<(AppState, Opened)> {
+    let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
     let lab = crate::stack::project::choose_lab(&files, args.lab.as_deref())?;
     let engine = crate::stack::Engine::connect().await?;
-    let provisioner = DockerProvisioner::new(engine.clone(), content.clone(), &lab)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let provisioner = DockerProvisioner::new(engine.clone(), content.clone(), &lab).map_err(|e| anyhow::anyhow!(e))?;
     let ports = PortRange::parse(&args.ports).map_err(|e| anyhow::anyhow!("--ports {e}"))?;
-    let idle = crate::classroom::config::parse_duration(&args.idle)
-        .map_err(|e| anyhow::anyhow!("--idle {e}"))?;
+    let idle = crate::classroom::config::parse_duration(&args.idle).map_err(|e| anyhow::anyhow!("--idle {e}"))?;
     let max_stacks = match args.max_stacks {
         Some(0) => bail!("--max-stacks must be at least 1"),
         Some(n) => n,
-        None => {
-            default_capacity(
-                &engine,
-                crate::classroom::Provisioner::memory_per_stack(&provisioner),
-            )
-            .await
-        }
+        None => default_capacity(&engine, crate::classroom::Provisioner::memory_per_stack(&provisioner)).await,
     };
     if args.max_starting == 0 {
         bail!("--max-starting must be at least 1");
     }
-    let settings = Settings {
-        public_host: student_host(public_hosts, addr),
-        max_stacks,
-        max_starting: args.max_starting,
-        ports,
-        idle,
-        autostart: args.autostart,
-    };
+    let settings = Settings { public_host: student_host(public_hosts, addr), max_stacks, max_starting: args.max_starting, ports, idle, autostart: args.autostart };
     // The classroom reads the lab as the web layer currently has it (reloads included).
     let holder: Arc<std::sync::OnceLock<AppState>> = Arc::new(std::sync::OnceLock::new());
     let source = {
         let holder = holder.clone();
         let lab = lab.clone();
-        Arc::new(move || {
-            holder
-                .get()
-                .and_then(|s| s.course().lab(&lab).and_then(|l| l.as_ref().ok()).cloned())
-        })
+        Arc::new(move || holder.get().and_then(|s| s.course().lab(&lab).and_then(|l| l.as_ref().ok()).cloned()))
     };
-    let opened = Classroom::open(
-        store.clone(),
-        Arc::new(provisioner),
-        source,
-        OpenOptions {
-            lab,
-            settings,
-            join_code: args.join_code.clone(),
-            instructor_token: args.instructor_token.clone(),
-        },
-    )
-    .await?;
+    let opened = Classroom::open(store.clone(), Arc::new(provisioner), source, OpenOptions { lab, settings, join_code: args.join_code.clone(), instructor_token: args.instructor_token.clone() }).await?;
     let state = AppState::classroom(course, store, opened.classroom.clone());
     let _ = holder.set(state.clone());
     state.spawn_class_events();
@@ -143,17 +85,9 @@ pub async fn open(
 
 /// The engine's memory divided by one stack's need (1 when either is unknown).
 async fn default_capacity(engine: &crate::stack::Engine, per_stack: Option<u64>) -> usize {
-    let total = engine
-        .docker()
-        .info()
-        .await
-        .ok()
-        .and_then(|i| i.mem_total)
-        .and_then(|m| u64::try_from(m).ok());
+    let total = engine.docker().info().await.ok().and_then(|i| i.mem_total).and_then(|m| u64::try_from(m).ok());
     match (total, per_stack) {
-        (Some(total), Some(need)) if need > 0 => {
-            usize::try_from(total / need).unwrap_or(usize::MAX).max(1)
-        }
+        (Some(total), Some(need)) if need > 0 => usize::try_from(total / need).unwrap_or(usize::MAX).max(1),
         _ => 1,
     }
 }
@@ -187,14 +121,8 @@ mod tests {
     #[test]
     fn students_use_the_public_host_without_its_port() {
         let addr = "0.0.0.0:7070".parse().unwrap();
-        assert_eq!(
-            student_host(&["lab.school.lan:8080".into()], addr),
-            "lab.school.lan"
-        );
+        assert_eq!(student_host(&["lab.school.lan:8080".into()], addr), "lab.school.lan");
         assert_eq!(student_host(&["192.168.1.20".into()], addr), "192.168.1.20");
-        assert_eq!(
-            student_host(&[], "127.0.0.1:7070".parse().unwrap()),
-            "localhost"
-        );
+        assert_eq!(student_host(&[], "127.0.0.1:7070".parse().unwrap()), "localhost");
     }
 }

@@ -37,17 +37,8 @@ pub async fn run(args: DoctorArgs, content: &ContentSource) -> anyhow::Result<Ou
         Err(e) => return Err(e),
     };
     // A file that does not read is a finding, not a reason to skip the other checks.
-    let planned = source.as_ref().map(|s| {
-        plan(
-            &s.file,
-            &s.text,
-            &project_options(&args.target, s, args.port_base, &workspace),
-        )
-    });
-    let subject = source.as_ref().zip(planned.as_ref()).map(|(s, p)| Subject {
-        file: &s.file,
-        plan: p.as_ref(),
-    });
+    let planned = source.as_ref().map(|s| plan(&s.file, &s.text, &project_options(&args.target, s, args.port_base, &workspace)));
+    let subject = source.as_ref().zip(planned.as_ref()).map(|(s, p)| Subject { file: &s.file, plan: p.as_ref() });
     let report = diagnose(subject, &project_name).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

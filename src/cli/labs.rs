@@ -9,18 +9,13 @@ use anyhow::Context;
 pub struct LabsArgs {}
 
 pub fn run(_args: LabsArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
-    let course = Course::load(content)
-        .with_context(|| format!("cannot read course content from {}", content.describe()))?;
+    let course = Course::load(content).with_context(|| format!("cannot read course content from {}", content.describe()))?;
     let mut broken = false;
     for (id, lab) in course.labs() {
         match lab {
             Ok(lab) => {
                 println!("{id}  {}", lab.title);
-                println!(
-                    "    {} steps, deck: {}",
-                    lab.steps.len(),
-                    lab.deck.as_deref().unwrap_or("none")
-                );
+                println!("    {} steps, deck: {}", lab.steps.len(), lab.deck.as_deref().unwrap_or("none"));
                 for ex in &lab.exercises {
                     println!("    exercise {:<12} {}", ex.id, ex.title);
                 }
@@ -40,9 +35,5 @@ pub fn run(_args: LabsArgs, content: &ContentSource) -> anyhow::Result<Outcome> 
     if course.labs().next().is_none() {
         eprintln!("no labs in {}", content.describe());
     }
-    Ok(if broken {
-        Outcome::No
-    } else {
-        Outcome::Success
-    })
+    Ok(if broken { Outcome::No } else { Outcome::Success })
 }

@@ -42,11 +42,7 @@ pub struct WatchArgs {
 
 /// Marathon's URL: the flag, else the running project's endpoint, else the files' own
 /// `marathon.url`, else localhost:8080.
-pub(super) async fn marathon_url(
-    explicit: Option<&str>,
-    project: &str,
-    from_files: Option<&str>,
-) -> String {
+pub(super) async fn marathon_url(explicit: Option<&str>, project: &str, from_files: Option<&str>) -> String {
     if let Some(url) = explicit {
         return url.to_owned();
     }
@@ -64,21 +60,10 @@ fn default_site(target: &ProjectArgs) -> PathBuf {
 }
 
 pub async fn run_deploy(args: DeployArgs) -> anyhow::Result<Exit> {
-    let paths = if args.paths.is_empty() {
-        vec![default_site(&args.target)]
-    } else {
-        args.paths.clone()
-    };
+    let paths = if args.paths.is_empty() { vec![default_site(&args.target)] } else { args.paths.clone() };
     let files = deploy::collect(&paths).map_err(|e| anyhow::anyhow!("{e}"))?;
     if files.is_empty() {
-        anyhow::bail!(
-            "no site files (*.yml, *.json) in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        anyhow::bail!("no site files (*.yml, *.json) in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     let rendered = deploy::render_all(&files, &ProcessEnv);
     if args.dry_run {
@@ -94,27 +79,15 @@ pub async fn run_deploy(args: DeployArgs) -> anyhow::Result<Exit> {
                 }
                 Err(e) => {
                     failed = true;
-                    print_error(
-                        &e.location(),
-                        &e.message,
-                        e.fix.as_deref(),
-                        e.source_line.as_deref(),
-                    );
+                    print_error(&e.location(), &e.message, e.fix.as_deref(), e.source_line.as_deref());
                 }
             }
         }
         println!("{}", serde_json::to_string_pretty(&apps)?);
         return Ok(if failed { Exit::No } else { Exit::Success });
     }
-    let hint = rendered
-        .iter()
-        .find_map(|(_, r)| r.as_ref().ok().and_then(|a| a.marathon_url.clone()));
-    let url = marathon_url(
-        args.marathon.as_deref(),
-        &args.target.project(),
-        hint.as_deref(),
-    )
-    .await;
+    let hint = rendered.iter().find_map(|(_, r)| r.as_ref().ok().and_then(|a| a.marathon_url.clone()));
+    let url = marathon_url(args.marathon.as_deref(), &args.target.project(), hint.as_deref()).await;
     let run = deploy::deploy_all(&Marathon::new(&url), rendered).await;
     report_run(&run, args.json)?;
     exit_for(&run)
@@ -127,11 +100,7 @@ pub(super) fn exit_for(run: &DeployRun) -> anyhow::Result<Exit> {
     {
         anyhow::bail!("{reason}");
     }
-    Ok(if run.results.iter().all(FileResult::ok) {
-        Exit::Success
-    } else {
-        Exit::No
-    })
+    Ok(if run.results.iter().all(FileResult::ok) { Exit::Success } else { Exit::No })
 }
 
 pub(super) fn report_run(run: &DeployRun, json: bool) -> anyhow::Result<()> {
@@ -148,18 +117,9 @@ pub(super) fn report_run(run: &DeployRun, json: bool) -> anyhow::Result<()> {
 fn print_result(r: &FileResult) {
     let app = r.app.as_deref().unwrap_or("");
     match &r.outcome {
-        Outcome::Deployed { deployment } => eprintln!(
-            "✓ deployed   {} → {app} (deployment {})",
-            r.file, deployment.deployment_id
-        ),
+        Outcome::Deployed { deployment } => eprintln!("✓ deployed   {} → {app} (deployment {})", r.file, deployment.deployment_id),
         Outcome::Unchanged => eprintln!("= unchanged  {} → {app}", r.file),
-        Outcome::Failed {
-            location,
-            error,
-            hint,
-            line,
-            ..
-        } => print_error(location, error, hint.as_deref(), line.as_deref()),
+        Outcome::Failed { location, error, hint, line, .. } => print_error(location, error, hint.as_deref(), line.as_deref()),
     }
     for w in &r.warnings {
         eprintln!("  warning: {w}");
@@ -177,71 +137,34 @@ fn print_error(location: &str, message: &str, fix: Option<&str>, line: Option<&s
 }
 
 pub async fn run_watch(args: WatchArgs) -> anyhow::Result<Exit> {
-    let dir = args
-        .site_dir
-        .clone()
-        .unwrap_or_else(|| default_site(&args.target));
+    let dir = args.site_dir.clone().unwrap_or_else(|| default_site(&args.target));
     if !dir.is_dir() {
-        anyhow::bail!(
-            "{} is not a folder; run `lab up` to create your workspace, or name the site folder",
-            dir.display()
-        );
+        anyhow::bail!("{} is not a folder; run `lab up` to create your workspace, or name the site folder", dir.display());
     }
     let files = deploy::collect(std::slice::from_ref(&dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hint = deploy::render_all(&files, &ProcessEnv)
-        .into_iter()
-        .find_map(|(_, r)| r.ok().and_then(|a| a.marathon_url));
-    let url = marathon_url(
-        args.marathon.as_deref(),
-        &args.target.project(),
-        hint.as_deref(),
-    )
-    .await;
+    let hint = deploy::render_all(&files, &ProcessEnv).into_iter().find_map(|(_, r)| r.ok().and_then(|a| a.marathon_url));
+    let url = marathon_url(args.marathon.as_deref(), &args.target.project(), hint.as_deref()).await;
     let marathon = Marathon::new(&url);
     marathon.ping().await?;
-    eprintln!(
-        "deploying {} to {url}; saving a file redeploys it (Ctrl-C stops)",
-        dir.display()
-    );
+    eprintln!("deploying {} to {url}; saving a file redeploys it (Ctrl-C stops)", dir.display());
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             match event {
                 WatchEvent::Watching(dir) => eprintln!("watching {}", dir.display()),
                 WatchEvent::File(r) => print_result(&r),
-                WatchEvent::Followed {
-                    file, app, result, ..
-                } => match result {
-                    FollowResult::Succeeded => {
-                        eprintln!("✓ running    {app} ({file}): deployment finished")
-                    }
+                WatchEvent::Followed { file, app, result, .. } => match result {
+                    FollowResult::Succeeded => eprintln!("✓ running    {app} ({file}): deployment finished"),
                     FollowResult::Failed(why) => eprintln!("✗ FAILED     {app} ({file}): {why}"),
-                    FollowResult::TimedOut => eprintln!(
-                        "… waiting    {app} ({file}): still deploying after 5 minutes; look at its tasks in Marathon"
-                    ),
+                    FollowResult::TimedOut => eprintln!("… waiting    {app} ({file}): still deploying after 5 minutes; look at its tasks in Marathon"),
                 },
-                WatchEvent::Removed(file) => eprintln!(
-                    "- removed    {file}: its app keeps running; delete it in Marathon's UI if you want it gone"
-                ),
-                WatchEvent::EventsLost(why) => eprintln!(
-                    "  (Marathon's event stream dropped: {why}; polling until it is back)"
-                ),
-                WatchEvent::MarathonBack(n) => eprintln!(
-                    "Marathon answers again: sending the {n} file{} it missed",
-                    if n == 1 { "" } else { "s" }
-                ),
+                WatchEvent::Removed(file) => eprintln!("- removed    {file}: its app keeps running; delete it in Marathon's UI if you want it gone"),
+                WatchEvent::EventsLost(why) => eprintln!("  (Marathon's event stream dropped: {why}; polling until it is back)"),
+                WatchEvent::MarathonBack(n) => eprintln!("Marathon answers again: sending the {n} file{} it missed", if n == 1 { "" } else { "s" }),
             }
         }
     });
-    watch(
-        &dir,
-        &marathon,
-        &ProcessEnv,
-        tx,
-        super::serve::shutdown_signal(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    watch(&dir, &marathon, &ProcessEnv, tx, super::serve::shutdown_signal()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let _ = printer.await;
     eprintln!("stopped watching");
     Ok(Exit::Success)

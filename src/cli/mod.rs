@@ -71,10 +71,7 @@ pub enum Outcome {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -110,20 +107,12 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 fn content_source(dir: Option<PathBuf>) -> crate::course::ContentSource {
-    dir.map_or(
-        crate::course::ContentSource::Embedded,
-        crate::course::ContentSource::Dir,
-    )
+    dir.map_or(crate::course::ContentSource::Embedded, crate::course::ContentSource::Dir)
 }
 
 /// Logs go to stderr so stdout stays clean for machine output; `RUST_LOG` overrides.
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("lab=info,tower_http=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("lab=info,tower_http=warn"));
     // Ignore a second initialisation (tests run several commands in one process).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

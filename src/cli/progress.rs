@@ -28,13 +28,8 @@ struct State {
 impl TerminalProgress {
     /// Bars when stderr is a terminal, plain lines when not.
     pub fn new() -> Self {
-        let bars = std::io::stderr()
-            .is_terminal()
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        TerminalProgress {
-            bars,
-            state: Mutex::new(State::default()),
-        }
+        let bars = std::io::stderr().is_terminal().then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        TerminalProgress { bars, state: Mutex::new(State::default()) }
     }
 
     fn image_bar(&self, multi: &MultiProgress, image: &str) -> ProgressBar {
@@ -51,10 +46,7 @@ impl TerminalProgress {
 
     fn build_bar(&self, multi: &MultiProgress, image: &str) -> ProgressBar {
         let bar = multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner:.cyan} build {prefix:<40!} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner:.cyan} build {prefix:<40!} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
         bar.set_prefix(image.to_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -62,10 +54,7 @@ impl TerminalProgress {
 
     fn service_bar(&self, multi: &MultiProgress, service: &str) -> ProgressBar {
         let bar = multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner:.green} {prefix:<14} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner:.green} {prefix:<14} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
         bar.set_prefix(service.to_owned());
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -82,23 +71,12 @@ impl Progress for TerminalProgress {
     fn event(&self, event: StackEvent<'_>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match (&self.bars, event) {
-            (
-                Some(multi),
-                StackEvent::Pull {
-                    image,
-                    layer,
-                    status,
-                    current,
-                    total,
-                },
-            ) => {
+            (Some(multi), StackEvent::Pull { image, layer, status, current, total }) => {
                 if !state.images.contains_key(image) {
                     let bar = self.image_bar(multi, image);
                     state.images.insert(image.to_owned(), (bar, HashMap::new()));
                 }
-                let Some((bar, layers)) = state.images.get_mut(image) else {
-                    return;
-                };
+                let Some((bar, layers)) = state.images.get_mut(image) else { return };
                 if let (Some(layer), Some(total)) = (layer, total) {
                     let entry = layers.entry(layer.to_owned()).or_default();
                     *entry = (current.unwrap_or(0).min(total), total.max(entry.1));
@@ -123,10 +101,7 @@ impl Progress for TerminalProgress {
                 }
             }
             (Some(multi), StackEvent::Build { image, line, .. }) => {
-                let bar = state
-                    .builds
-                    .entry(image.to_owned())
-                    .or_insert_with(|| self.build_bar(multi, image));
+                let bar = state.builds.entry(image.to_owned()).or_insert_with(|| self.build_bar(multi, image));
                 bar.set_message(line.trim().to_owned());
             }
             (Some(_), StackEvent::Built { image, .. }) => {
@@ -139,48 +114,26 @@ impl Progress for TerminalProgress {
                     let bar = self.service_bar(multi, service);
                     state.services.insert(service.to_owned(), bar);
                 }
-                let Some(bar) = state.services.get(service) else {
-                    return;
-                };
+                let Some(bar) = state.services.get(service) else { return };
                 match phase {
-                    Phase::Running | Phase::Kept | Phase::Removed => {
-                        bar.finish_with_message(phase.describe())
-                    }
+                    Phase::Running | Phase::Kept | Phase::Removed => bar.finish_with_message(phase.describe()),
                     _ => bar.set_message(phase.describe()),
                 }
             }
             (Some(multi), StackEvent::ServiceFailed { service, reason }) => {
-                let bar = state
-                    .services
-                    .entry(service.to_owned())
-                    .or_insert_with(|| self.service_bar(multi, service));
+                let bar = state.services.entry(service.to_owned()).or_insert_with(|| self.service_bar(multi, service));
                 bar.abandon_with_message(format!("FAILED: {reason}"));
             }
             (None, StackEvent::Pull { image, .. }) => {
-                if state
-                    .announced
-                    .insert(format!("pull {image}"), Phase::Starting)
-                    .is_none()
-                {
+                if state.announced.insert(format!("pull {image}"), Phase::Starting).is_none() {
                     eprintln!("pulling {image} …");
                 }
             }
             (None, StackEvent::Pulled { image }) => eprintln!("pulled {image}"),
             // Said once, with every other failure, when the pulls are over.
             (None, StackEvent::PullFailed { .. }) => {}
-            (
-                None,
-                StackEvent::Build {
-                    service,
-                    image,
-                    line,
-                },
-            ) => {
-                if state
-                    .announced
-                    .insert(format!("build {image}"), Phase::Starting)
-                    .is_none()
-                {
+            (None, StackEvent::Build { service, image, line }) => {
+                if state.announced.insert(format!("build {image}"), Phase::Starting).is_none() {
                     eprintln!("building {image} for service {service} …");
                 }
                 // The step lines tell the story; a command's own output would flood CI logs
@@ -195,13 +148,9 @@ impl Progress for TerminalProgress {
                     eprintln!("{service:<14} {}", phase.describe());
                 }
             }
-            (None, StackEvent::ServiceFailed { service, reason }) => {
-                eprintln!("{service:<14} FAILED: {reason}")
-            }
+            (None, StackEvent::ServiceFailed { service, reason }) => eprintln!("{service:<14} FAILED: {reason}"),
             (_, StackEvent::WaitingForLock { project, holder }) => {
-                eprintln!(
-                    "waiting for another lab up or down of project {project} to finish ({holder}) …"
-                );
+                eprintln!("waiting for another lab up or down of project {project} to finish ({holder}) …");
             }
         }
     }

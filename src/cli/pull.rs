@@ -23,11 +23,7 @@ pub struct PullArgs {
 pub async fn run(args: PullArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
     let workspace = project::workspace_dir(&args.target.project());
     let (source, _) = args.which.select(content, &workspace)?;
-    let plan = plan(
-        &source.file,
-        &source.text,
-        &project_options(&args.target, &source, None, &workspace),
-    )?;
+    let plan = plan(&source.file, &source.text, &project_options(&args.target, &source, None, &workspace))?;
     let engine = Engine::connect().await?;
     eprintln!("pulling the images of {} on {}", source.file, engine.host());
     let summary = {
@@ -40,10 +36,7 @@ pub async fn run(args: PullArgs, content: &ContentSource) -> anyhow::Result<Outc
     print!("{}", summary.render());
     if summary.all_present() {
         let images: Vec<&str> = summary.images.iter().map(|i| i.image.as_str()).collect();
-        println!(
-            "For a machine without a registry: `docker save -o lab-images.tar {}`, then `docker load -i lab-images.tar` there.",
-            images.join(" ")
-        );
+        println!("For a machine without a registry: `docker save -o lab-images.tar {}`, then `docker load -i lab-images.tar` there.", images.join(" "));
         Ok(Outcome::Success)
     } else {
         Ok(Outcome::No)

@@ -50,9 +50,7 @@ pub async fn run(args: SecretsArgs) -> anyhow::Result<Outcome> {
 async fn encrypt(args: EncryptArgs) -> anyhow::Result<Outcome> {
     let plaintext = if args.value == "-" {
         let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read the value from standard input")?;
+        std::io::stdin().read_to_end(&mut buf).context("cannot read the value from standard input")?;
         buf
     } else {
         args.value.clone().into_bytes()
@@ -60,10 +58,7 @@ async fn encrypt(args: EncryptArgs) -> anyhow::Result<Outcome> {
     let (master, config, from) = match &args.key {
         Some(key) => {
             let master = secrets::load_key(key).map_err(|e| anyhow::anyhow!("--key: {e}"))?;
-            let config_file = args
-                .config_key
-                .clone()
-                .unwrap_or_else(|| "./keys/config-private-key.pem".into());
+            let config_file = args.config_key.clone().unwrap_or_else(|| "./keys/config-private-key.pem".into());
             let config = secrets::load_key(&config_file).map_err(|e| anyhow::anyhow!("--config-key {config_file}: {e} (the config private key seals the envelope; pass --config-key)"))?;
             (master, config, "the given keys".to_owned())
         }
@@ -73,51 +68,27 @@ async fn encrypt(args: EncryptArgs) -> anyhow::Result<Outcome> {
             (master, config, format!("the secretary of stack {project}"))
         }
     };
-    let envelope =
-        secrets::encrypt(&plaintext, &master, &config).map_err(|e| anyhow::anyhow!(e))?;
+    let envelope = secrets::encrypt(&plaintext, &master, &config).map_err(|e| anyhow::anyhow!(e))?;
     println!("{envelope}");
-    eprintln!(
-        "Encrypted for {from} (master public key {}).",
-        secrets::encode_key(&master)
-    );
-    eprintln!(
-        "Use it as an env value in a site file, e.g. DATABASE_PASSWORD: \"{}...\";",
-        &envelope[..envelope.len().min(20)]
-    );
-    eprintln!(
-        "the site needs `secretary.url` and this `secretary.master.publickey` (globals.yml) so lab injects the deploy keys."
-    );
+    eprintln!("Encrypted for {from} (master public key {}).", secrets::encode_key(&master));
+    eprintln!("Use it as an env value in a site file, e.g. DATABASE_PASSWORD: \"{}...\";", &envelope[..envelope.len().min(20)]);
+    eprintln!("the site needs `secretary.url` and this `secretary.master.publickey` (globals.yml) so lab injects the deploy keys.");
     Ok(Outcome::Success)
 }
 
 /// The master public key and config private key of the running stack's secretary, read
 /// from the environment its container was started with.
 async fn stack_keys(project: &str) -> anyhow::Result<(Key, Key)> {
-    let engine = crate::stack::Engine::connect()
-        .await
-        .context("cannot reach Docker to find your stack's secretary (or pass --key)")?;
+    let engine = crate::stack::Engine::connect().await.context("cannot reach Docker to find your stack's secretary (or pass --key)")?;
     let environments = crate::stack::status::environments(&engine, project).await?;
-    let lookup = |env: &[String], name: &str| {
-        env.iter()
-            .find_map(|e| e.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    let lookup = |env: &[String], name: &str| env.iter().find_map(|e| e.strip_prefix(&format!("{name}=")).map(str::to_owned));
+    let Some((service, env)) = environments.iter().find(|(_, env)| lookup(env, "MASTER_PRIVATE_KEY").is_some()) else {
+        bail!("no running container of stack {project} holds a secretary master key (MASTER_PRIVATE_KEY): start the stack with `lab up`, or pass --key and --config-key");
     };
-    let Some((service, env)) = environments
-        .iter()
-        .find(|(_, env)| lookup(env, "MASTER_PRIVATE_KEY").is_some())
-    else {
-        bail!(
-            "no running container of stack {project} holds a secretary master key (MASTER_PRIVATE_KEY): start the stack with `lab up`, or pass --key and --config-key"
-        );
-    };
-    let master_private =
-        secrets::decode_key(&lookup(env, "MASTER_PRIVATE_KEY").unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("the MASTER_PRIVATE_KEY of service {service}: {e}"))?;
+    let master_private = secrets::decode_key(&lookup(env, "MASTER_PRIVATE_KEY").unwrap_or_default()).map_err(|e| anyhow::anyhow!("the MASTER_PRIVATE_KEY of service {service}: {e}"))?;
     let Some(config) = lookup(env, "CONFIG_PRIVATE_KEY") else {
-        bail!(
-            "service {service} has no CONFIG_PRIVATE_KEY, so lab cannot seal envelopes for it: pass --key and --config-key"
-        );
+        bail!("service {service} has no CONFIG_PRIVATE_KEY, so lab cannot seal envelopes for it: pass --key and --config-key");
     };
-    let config_private = secrets::decode_key(&config)
-        .map_err(|e| anyhow::anyhow!("the CONFIG_PRIVATE_KEY of service {service}: {e}"))?;
+    let config_private = secrets::decode_key(&config).map_err(|e| anyhow::anyhow!("the CONFIG_PRIVATE_KEY of service {service}: {e}"))?;
     Ok((secrets::public_key_of(&master_private), config_private))
 }

@@ -18,12 +18,7 @@ pub struct ServeArgs {
     /// A name or address students use to reach this server (HOST, or HOST:PORT for only that
     /// port); repeat for several. Requests naming other hosts are refused. Needed with
     /// --addr 0.0.0.0:PORT.
-    #[arg(
-        long = "public-host",
-        env = "LAB_PUBLIC_HOST",
-        value_name = "HOST",
-        value_delimiter = ','
-    )]
+    #[arg(long = "public-host", env = "LAB_PUBLIC_HOST", value_name = "HOST", value_delimiter = ',')]
     public_hosts: Vec<String>,
 
     /// Most connections open at once; more are answered 503 (try again). Default: from the
@@ -59,50 +54,27 @@ pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outc
         tracing::warn!("{err}");
     }
 
-    let db = args
-        .db
-        .as_deref()
-        .map_or_else(DbLocation::default_file, DbLocation::parse);
+    let db = args.db.as_deref().map_or_else(DbLocation::default_file, DbLocation::parse);
     let store = Store::open(&db).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another lab running? try --addr 127.0.0.1:0)",
-                args.addr
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {} (is another lab running? try --addr 127.0.0.1:0)", args.addr))?;
     let addr = listener.local_addr()?;
 
     let state = if args.class.classroom {
-        let (state, opened) = super::class::open(
-            &args.class,
-            course,
-            store,
-            &content,
-            &args.public_hosts,
-            addr,
-        )
-        .await?;
-        eprintln!(
-            "{}",
-            super::class::announce(&opened, &args.public_hosts, addr)
-        );
+        let (state, opened) = super::class::open(&args.class, course, store, &content, &args.public_hosts, addr).await?;
+        eprintln!("{}", super::class::announce(&opened, &args.public_hosts, addr));
         state
     } else {
         let student = store.student(&args.target.student()).await?;
         // Exercise status follows the student's own stack, found by its Docker labels.
-        let state = AppState::new(course, store, student)
-            .with_checks(CheckTarget::Project(args.target.project()));
+        let state = AppState::new(course, store, student).with_checks(CheckTarget::Project(args.target.project()));
         web::spawn_live_checks(state.clone(), std::time::Duration::from_secs(15));
         state
     };
     web::spawn_reloader(state.clone(), content.clone())
         .with_context(|| format!("cannot watch {} for changes", content.describe()))?;
-    eprintln!(
-        "lab is serving {} at http://{addr}/ (database: {db}; Ctrl-C stops)",
-        content.describe()
-    );
+    eprintln!("lab is serving {} at http://{addr}/ (database: {db}; Ctrl-C stops)", content.describe());
     web::run(listener, state, config, shutdown_signal()).await?;
     Ok(Outcome::Success)
 }
@@ -114,40 +86,22 @@ fn server_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let fd_limit = match web::raise_fd_limit() {
         Ok(limit) => {
             if limit.after > limit.before {
-                tracing::debug!(
-                    "open-file limit raised from {} to {}",
-                    limit.before,
-                    limit.after
-                );
+                tracing::debug!("open-file limit raised from {} to {}", limit.before, limit.after);
             }
             Some(limit.after)
         }
         Err(err) => {
-            tracing::warn!(
-                "cannot read or raise the open-file limit ({err}); using small connection caps"
-            );
+            tracing::warn!("cannot read or raise the open-file limit ({err}); using small connection caps");
             None
         }
     };
     let limits = limits(args.max_connections, args.max_streams, fd_limit)?;
-    tracing::info!(
-        "at most {} connections and {} live-update streams at once",
-        limits.max_connections,
-        limits.max_streams
-    );
-    Ok(ServerConfig {
-        limits,
-        public_hosts: args.public_hosts.clone(),
-        ..ServerConfig::default()
-    })
+    tracing::info!("at most {} connections and {} live-update streams at once", limits.max_connections, limits.max_streams);
+    Ok(ServerConfig { limits, public_hosts: args.public_hosts.clone(), ..ServerConfig::default() })
 }
 
 /// The caps from the flags, else from the open-file limit (1024 when unknown).
-fn limits(
-    max_connections: Option<usize>,
-    max_streams: Option<usize>,
-    fd_limit: Option<u64>,
-) -> anyhow::Result<Limits> {
+fn limits(max_connections: Option<usize>, max_streams: Option<usize>, fd_limit: Option<u64>) -> anyhow::Result<Limits> {
     let mut limits = match max_connections {
         Some(0) | Some(1) => bail!("--max-connections must be at least 2"),
         Some(n) => Limits::with_connections(n),
@@ -191,28 +145,10 @@ mod tests {
 
     #[test]
     fn caps_come_from_the_flags_or_the_open_file_limit() {
-        assert_eq!(
-            limits(None, None, Some(1024)).unwrap(),
-            Limits::for_fd_limit(1024)
-        );
-        assert_eq!(
-            limits(None, None, None).unwrap(),
-            Limits::for_fd_limit(1024)
-        );
-        assert_eq!(
-            limits(Some(20), None, Some(1 << 20)).unwrap(),
-            Limits {
-                max_connections: 20,
-                max_streams: 10
-            }
-        );
-        assert_eq!(
-            limits(Some(20), Some(15), None).unwrap(),
-            Limits {
-                max_connections: 20,
-                max_streams: 15
-            }
-        );
+        assert_eq!(limits(None, None, Some(1024)).unwrap(), Limits::for_fd_limit(1024));
+        assert_eq!(limits(None, None, None).unwrap(), Limits::for_fd_limit(1024));
+        assert_eq!(limits(Some(20), None, Some(1 << 20)).unwrap(), Limits { max_connections: 20, max_streams: 10 });
+        assert_eq!(limits(Some(20), Some(15), None).unwrap(), Limits { max_connections: 20, max_streams: 15 });
         let err = limits(Some(20), Some(20), None).unwrap_err().to_string();
         assert!(err.contains("between 1 and 19"), "{err}");
         assert!(limits(Some(1), None, None).is_err());

@@ -3,9 +3,9 @@
 use super::Outcome;
 use super::progress::TerminalProgress;
 use crate::course::{ContentSource, Files};
-use crate::stack::lock::LockWait;
 use crate::stack::project::{self, StackSource};
 use crate::stack::status::{ProjectStatus, logs, status};
+use crate::stack::lock::LockWait;
 use crate::stack::{Engine, ProjectOptions, UpOptions, down::down_waiting, plan::plan, up};
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -26,16 +26,10 @@ pub struct ProjectArgs {
 
 impl ProjectArgs {
     pub(super) fn student(&self) -> String {
-        self.student
-            .as_deref()
-            .map(crate::paths::sanitize)
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(crate::paths::default_student)
+        self.student.as_deref().map(crate::paths::sanitize).filter(|s| !s.is_empty()).unwrap_or_else(crate::paths::default_student)
     }
     pub(super) fn project(&self) -> String {
-        self.project
-            .clone()
-            .unwrap_or_else(|| project::default_project(&self.student()))
+        self.project.clone().unwrap_or_else(|| project::default_project(&self.student()))
     }
 }
 
@@ -59,23 +53,13 @@ impl StackArgs {
 
     /// The stack file chosen, and the course files when it belongs to a lab. A lab's
     /// relative paths resolve against `workspace`.
-    pub(super) fn select(
-        &self,
-        content: &ContentSource,
-        workspace: &Path,
-    ) -> anyhow::Result<(StackSource, Option<Files>)> {
+    pub(super) fn select(&self, content: &ContentSource, workspace: &Path) -> anyhow::Result<(StackSource, Option<Files>)> {
         match &self.stack {
-            Some(path) if path.exists() || self.lab.is_none() && path.components().count() > 1 => {
-                Ok((project::from_file(path)?, None))
-            }
+            Some(path) if path.exists() || self.lab.is_none() && path.components().count() > 1 => Ok((project::from_file(path)?, None)),
             stack => {
-                let files = content.read().with_context(|| {
-                    format!("cannot read course content from {}", content.describe())
-                })?;
+                let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
                 let lab = project::choose_lab(&files, self.lab.as_deref())?;
-                let name = stack
-                    .as_ref()
-                    .map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
+                let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
                 let source = project::from_lab(&files, &lab, &name, workspace)?;
                 Ok((source, Some(files)))
             }
@@ -84,12 +68,7 @@ impl StackArgs {
 }
 
 /// The options a stack file is planned with, for `project` and its workspace.
-pub(super) fn project_options(
-    target: &ProjectArgs,
-    source: &StackSource,
-    port_base: Option<u16>,
-    workspace: &Path,
-) -> ProjectOptions {
+pub(super) fn project_options(target: &ProjectArgs, source: &StackSource, port_base: Option<u16>, workspace: &Path) -> ProjectOptions {
     let docker_host = crate::stack::engine::docker_host();
     ProjectOptions {
         project: target.project(),
@@ -100,9 +79,7 @@ pub(super) fn project_options(
         lab: source.lab.clone(),
         workspace: Some(workspace.to_owned()),
         // Variables that are not UTF-8 cannot be interpolated into a YAML file anyway.
-        env: std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect(),
+        env: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
     }
 }
 
@@ -183,28 +160,17 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let project_name = args.target.project();
     let workspace = project::workspace_dir(&project_name);
     let (source, lab_files) = args.which.select(content, &workspace)?;
-    std::fs::create_dir_all(&workspace)
-        .with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
+    std::fs::create_dir_all(&workspace).with_context(|| format!("cannot create the workspace {}", workspace.display()))?;
     let options = project_options(&args.target, &source, args.port_base, &workspace);
     // Check the file before touching the engine, so mistakes show even without Docker.
     let plan = plan(&source.file, &source.text, &options)?;
     if plan.format == crate::stack::v1::Format::V1 {
-        eprintln!(
-            "{} has no `services:` key: read as a Compose v1 file (each top-level key is a service)",
-            source.file
-        );
+        eprintln!("{} has no `services:` key: read as a Compose v1 file (each top-level key is a service)", source.file);
     }
     let engine = Engine::connect().await?;
-    eprintln!(
-        "starting project {project_name} from {} on {}",
-        source.file,
-        engine.host()
-    );
+    eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());
     let progress = TerminalProgress::new();
-    let up_options = UpOptions {
-        health_timeout: Duration::from_secs(args.health_timeout),
-        lock: args.wait.lock_wait(),
-    };
+    let up_options = UpOptions { health_timeout: Duration::from_secs(args.health_timeout), lock: args.wait.lock_wait() };
     let report = tokio::select! {
         r = up(&engine, &plan, &progress, &up_options) => r?,
         () = super::serve::shutdown_signal() => {
@@ -222,47 +188,31 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
         let written = crate::marathon::workspace::install_site(files, lab, &workspace)
             .with_context(|| format!("cannot copy the lab's site into {}", workspace.display()))?;
         if !written.is_empty() {
-            eprintln!(
-                "copied the lab's site into {}",
-                crate::marathon::workspace::site_dir(&workspace).display()
-            );
+            eprintln!("copied the lab's site into {}", crate::marathon::workspace::site_dir(&workspace).display());
         }
     }
     let site = crate::marathon::workspace::site_dir(&workspace);
     match state.endpoints.get("marathon") {
-        Some(url) if site.is_dir() => {
-            deploy_site(url, &site, Duration::from_secs(args.marathon_timeout)).await
-        }
+        Some(url) if site.is_dir() => deploy_site(url, &site, Duration::from_secs(args.marathon_timeout)).await,
         _ => Ok(Outcome::Success),
     }
 }
 
 /// Waits for Marathon, then deploys the workspace's site (what the course's helper container did).
-async fn deploy_site(
-    url: &str,
-    site: &std::path::Path,
-    timeout: Duration,
-) -> anyhow::Result<Outcome> {
+async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration) -> anyhow::Result<Outcome> {
     use crate::marathon::{Marathon, deploy};
     let marathon = Marathon::new(url);
     eprintln!("waiting for Marathon at {url} to deploy your site …");
     let deadline = tokio::time::Instant::now() + timeout;
     while marathon.ping().await.is_err() {
         if tokio::time::Instant::now() >= deadline {
-            eprintln!(
-                "Marathon did not answer within {}s; deploy later with `lab deploy` (or keep `lab watch` running)",
-                timeout.as_secs()
-            );
+            eprintln!("Marathon did not answer within {}s; deploy later with `lab deploy` (or keep `lab watch` running)", timeout.as_secs());
             return Ok(Outcome::No);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let files = deploy::collect(&[site.to_owned()]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let run = deploy::deploy_all(
-        &marathon,
-        deploy::render_all(&files, &crate::marathon::site::ProcessEnv),
-    )
-    .await;
+    let run = deploy::deploy_all(&marathon, deploy::render_all(&files, &crate::marathon::site::ProcessEnv)).await;
     super::marathon::report_run(&run, false)?;
     super::marathon::exit_for(&run)
 }
@@ -271,14 +221,7 @@ pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {
     let project_name = args.target.project();
     let engine = Engine::connect().await?;
     let progress = TerminalProgress::new();
-    let report = down_waiting(
-        &engine,
-        &project_name,
-        args.volumes,
-        &progress,
-        args.wait.lock_wait(),
-    )
-    .await?;
+    let report = down_waiting(&engine, &project_name, args.volumes, &progress, args.wait.lock_wait()).await?;
     if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
         eprintln!("project {project_name} has nothing to remove");
     } else {
@@ -307,17 +250,12 @@ pub async fn run_status(args: StatusArgs) -> anyhow::Result<Outcome> {
     } else {
         println!("project {project_name} is not up. Start it with `lab up`.");
     }
-    Ok(if state.all_running() {
-        Outcome::Success
-    } else {
-        Outcome::No
-    })
+    Ok(if state.all_running() { Outcome::Success } else { Outcome::No })
 }
 
 pub async fn run_logs(args: LogsArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::connect().await?;
-    let mut stream =
-        Box::pin(logs(&engine, &args.target.project(), &args.service, args.follow).await?);
+    let mut stream = Box::pin(logs(&engine, &args.target.project(), &args.service, args.follow).await?);
     let mut out = std::io::stdout().lock();
     while let Some(chunk) = stream.next().await {
         out.write_all(chunk?.as_bytes())?;
@@ -336,41 +274,22 @@ fn print_status(state: &ProjectStatus, workspace: &std::path::Path) {
                 (Some(h), None) => format!("{} ({h})", s.state),
                 (None, None) => s.state.clone(),
             };
-            let ports = s
-                .ports
-                .iter()
-                .map(|p| format!("{}→{}/{}", p.host_port, p.container_port, p.protocol))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let ports = s.ports.iter().map(|p| format!("{}→{}/{}", p.host_port, p.container_port, p.protocol)).collect::<Vec<_>>().join(", ");
             [s.service.clone(), st, ports]
         })
         .collect();
     let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(7);
-    let w1 = rows
-        .iter()
-        .map(|r| r[1].chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    let w1 = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0).max(5);
     println!("{:<w0$}  {:<w1$}  PORTS", "SERVICE", "STATE");
     for r in rows {
         println!("{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
     }
     for s in state.services.iter().filter(|s| s.problem.is_some()) {
-        println!(
-            "! {}: {}",
-            s.service,
-            s.problem.as_deref().unwrap_or_default()
-        );
+        println!("! {}: {}", s.service, s.problem.as_deref().unwrap_or_default());
     }
     if !state.links.is_empty() {
         println!();
-        let w = state
-            .links
-            .iter()
-            .map(|(k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
+        let w = state.links.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
         for (label, url) in &state.links {
             println!("{label:<w$}  {url}");
         }

@@ -37,10 +37,7 @@ pub struct Count {
 impl Count {
     /// Exactly `n`.
     pub fn exactly(n: u64) -> Count {
-        Count {
-            min: Some(n),
-            max: Some(n),
-        }
+        Count { min: Some(n), max: Some(n) }
     }
 
     /// Whether `n` satisfies the bounds.
@@ -73,9 +70,7 @@ impl<'de> Deserialize<'de> for Count {
                 Ok(Count::exactly(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                u64::try_from(v)
-                    .map(Count::exactly)
-                    .map_err(|_| E::custom("a count cannot be negative"))
+                u64::try_from(v).map(Count::exactly).map_err(|_| E::custom("a count cannot be negative"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
                 let mut count = Count::default();
@@ -179,17 +174,7 @@ pub fn criterion_keys(kind: CheckKind) -> &'static [&'static str] {
     match kind {
         CheckKind::MarathonUp => &["marathon"],
         CheckKind::MesosMaster => &["mesos_agents", "mesos_framework"],
-        CheckKind::MarathonApp => &[
-            "app",
-            "instances",
-            "network",
-            "port_mapping",
-            "health_check",
-            "tasks_running",
-            "tasks_healthy",
-            "tasks_staged",
-            "deployment",
-        ],
+        CheckKind::MarathonApp => &["app", "instances", "network", "port_mapping", "health_check", "tasks_running", "tasks_healthy", "tasks_staged", "deployment"],
         CheckKind::Http => &["http"],
         CheckKind::SiteFile => &["site_file"],
     }
@@ -232,80 +217,39 @@ impl CheckSpec {
     }
 
     /// Checks that the fields this kind needs are there. `at` builds a positioned error.
-    pub fn validate(
-        &self,
-        at: &dyn Fn(&CheckSpec, String) -> ContentError,
-    ) -> Result<(), ContentError> {
+    pub fn validate(&self, at: &dyn Fn(&CheckSpec, String) -> ContentError) -> Result<(), ContentError> {
         let kind = self.kind.value;
-        let missing = |what: &str| {
-            Err(at(
-                self,
-                format!("a {} check needs `{what}`", kind_name(kind)),
-            ))
-        };
+        let missing = |what: &str| Err(at(self, format!("a {} check needs `{what}`", kind_name(kind))));
         match kind {
-            CheckKind::MarathonApp if self.app.is_none() && self.image.is_none() => {
-                return missing("app` or `image");
-            }
+            CheckKind::MarathonApp if self.app.is_none() && self.image.is_none() => return missing("app` or `image"),
             CheckKind::Http if self.service_port.is_none() => return missing("service_port"),
-            CheckKind::SiteFile if self.file.is_none() || self.values.is_empty() => {
-                return missing("file` and `values");
-            }
+            CheckKind::SiteFile if self.file.is_none() || self.values.is_empty() => return missing("file` and `values"),
             _ => {}
         }
         if let Some(status) = &self.status
             && parse_status_range(status).is_none()
         {
-            return Err(at(
-                self,
-                format!("status `{status}` is not a code or range like 200-399"),
-            ));
+            return Err(at(self, format!("status `{status}` is not a code or range like 200-399")));
         }
         if let Some(network) = &self.network
             && !["HOST", "BRIDGE", "USER"].contains(&network.to_ascii_uppercase().as_str())
         {
-            return Err(at(
-                self,
-                format!("network `{network}` is not HOST, BRIDGE or USER"),
-            ));
+            return Err(at(self, format!("network `{network}` is not HOST, BRIDGE or USER")));
         }
         let allowed: &[&str] = match kind {
             CheckKind::MarathonUp => &[],
             CheckKind::MesosMaster => &["min_agents", "frameworks"],
-            CheckKind::MarathonApp => &[
-                "app",
-                "image",
-                "instances",
-                "network",
-                "port_mapping",
-                "health_check",
-                "tasks",
-                "no_pending_deployment",
-            ],
+            CheckKind::MarathonApp => &["app", "image", "instances", "network", "port_mapping", "health_check", "tasks", "no_pending_deployment"],
             CheckKind::Http => &["service_port", "path", "status", "body_contains"],
             CheckKind::SiteFile => &["file", "values"],
         };
         if let Some(field) = self.fields_set().into_iter().find(|f| !allowed.contains(f)) {
-            return Err(at(
-                self,
-                format!("`{field}` does not apply to a {} check", kind_name(kind)),
-            )
-            .with_fix(if allowed.is_empty() {
-                "remove it".to_owned()
-            } else {
-                format!("a {} check takes: {}", kind_name(kind), allowed.join(", "))
-            }));
+            return Err(at(self, format!("`{field}` does not apply to a {} check", kind_name(kind)))
+                .with_fix(if allowed.is_empty() { "remove it".to_owned() } else { format!("a {} check takes: {}", kind_name(kind), allowed.join(", ")) }));
         }
         let keys = criterion_keys(kind);
         if let Some(key) = self.hints.keys().find(|k| !keys.contains(&k.as_str())) {
-            return Err(at(
-                self,
-                format!(
-                    "hint `{key}` does not match a criterion of a {} check (use one of: {})",
-                    kind_name(kind),
-                    keys.join(", ")
-                ),
-            ));
+            return Err(at(self, format!("hint `{key}` does not match a criterion of a {} check (use one of: {})", kind_name(kind), keys.join(", "))));
         }
         Ok(())
     }

@@ -83,43 +83,27 @@ impl Deck {
         let (front, body, body_line) = split_front_matter(file, source)?;
         let raw = split(body, front.separator, body_line);
         if raw.is_empty() {
-            return Err(ContentError::file(file, "the deck has no slides").with_fix(
-                "write Markdown below the front matter; separate slides with a `---` line",
-            ));
+            return Err(ContentError::file(file, "the deck has no slides")
+                .with_fix("write Markdown below the front matter; separate slides with a `---` line"));
         }
         let base = file.rsplit_once('/').map_or("", |(dir, _)| dir);
         let slides: Vec<Slide> = raw
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let Rendered {
-                    html,
-                    first_heading,
-                    ..
-                } = markdown::render(&s.body, base);
+                let Rendered { html, first_heading, .. } = markdown::render(&s.body, base);
                 Slide {
                     number: i + 1,
                     h: s.h,
                     v: s.v,
-                    title: first_heading
-                        .filter(|t| !t.is_empty())
-                        .unwrap_or_else(|| format!("Slide {}", i + 1)),
+                    title: first_heading.filter(|t| !t.is_empty()).unwrap_or_else(|| format!("Slide {}", i + 1)),
                     html,
-                    notes_html: if s.notes.trim().is_empty() {
-                        String::new()
-                    } else {
-                        markdown::render(&s.notes, base).html
-                    },
+                    notes_html: if s.notes.trim().is_empty() { String::new() } else { markdown::render(&s.notes, base).html },
                 }
             })
             .collect();
         let title = front.title.unwrap_or_else(|| slides[0].title.clone());
-        Ok(Deck {
-            id: id.to_owned(),
-            title,
-            subtitle: front.subtitle,
-            slides,
-        })
+        Ok(Deck { id: id.to_owned(), title, subtitle: front.subtitle, slides })
     }
 
     /// The slide with 1-based `number`.
@@ -129,51 +113,29 @@ impl Deck {
 }
 
 /// Splits off YAML front matter; returns it, the rest, and the rest's first line number.
-fn split_front_matter<'a>(
-    file: &str,
-    source: &'a str,
-) -> Result<(FrontMatter, &'a str, usize), ContentError> {
+fn split_front_matter<'a>(file: &str, source: &'a str) -> Result<(FrontMatter, &'a str, usize), ContentError> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
-    let Some(after_open) = source
-        .strip_prefix("---\n")
-        .or_else(|| source.strip_prefix("---\r\n"))
-    else {
+    let Some(after_open) = source.strip_prefix("---\n").or_else(|| source.strip_prefix("---\r\n")) else {
         return Ok((FrontMatter::default(), source, 1));
     };
     let mut offset = 0;
     for (i, line) in after_open.split_inclusive('\n').enumerate() {
         if line.trim_end() == "---" {
             let yaml = &after_open[..offset];
-            let front = if yaml.trim().is_empty() {
-                FrontMatter::default()
-            } else {
-                parse_yaml(file, yaml, 1)?
-            };
+            let front = if yaml.trim().is_empty() { FrontMatter::default() } else { parse_yaml(file, yaml, 1)? };
             // Opening line + YAML lines + closing line; the body starts on the next line.
             return Ok((front, &after_open[offset + line.len()..], i + 3));
         }
         offset += line.len();
     }
-    Err(ContentError::at(
-        file,
-        source,
-        1,
-        1,
-        "front matter starts with `---` but never ends",
-    )
-    .with_fix("close it with a `---` line, or start the deck with a heading instead"))
+    Err(ContentError::at(file, source, 1, 1, "front matter starts with `---` but never ends")
+        .with_fix("close it with a `---` line, or start the deck with a heading instead"))
 }
 
 /// Splits a deck body into raw slides. `first_line` is the body's line number in the file.
 pub fn split(body: &str, separator: Separator, first_line: usize) -> Vec<RawSlide> {
     let mut slides = Vec::new();
-    let mut current = RawSlide {
-        h: 1,
-        v: 1,
-        body: String::new(),
-        notes: String::new(),
-        line: first_line,
-    };
+    let mut current = RawSlide { h: 1, v: 1, body: String::new(), notes: String::new(), line: first_line };
     let mut in_notes = false;
     let mut fence: Option<(char, usize)> = None;
 
@@ -184,30 +146,15 @@ pub fn split(body: &str, separator: Separator, first_line: usize) -> Vec<RawSlid
             let boundary = match separator {
                 Separator::Rule if trimmed == "---" => Some(false),
                 Separator::Rule if trimmed == "--" => Some(true),
-                Separator::Heading if is_slide_heading(line) && has_content(&current) => {
-                    Some(false)
-                }
+                Separator::Heading if is_slide_heading(line) && has_content(&current) => Some(false),
                 _ => None,
             };
             if let Some(vertical) = boundary {
-                let (h, v) = if vertical {
-                    (current.h, current.v + 1)
-                } else {
-                    (current.h + 1, 1)
-                };
-                push_slide(
-                    &mut slides,
-                    std::mem::replace(
-                        &mut current,
-                        RawSlide {
-                            h,
-                            v,
-                            body: String::new(),
-                            notes: String::new(),
-                            line: line_no,
-                        },
-                    ),
-                );
+                let (h, v) = if vertical { (current.h, current.v + 1) } else { (current.h + 1, 1) };
+                push_slide(&mut slides, std::mem::replace(
+                    &mut current,
+                    RawSlide { h, v, body: String::new(), notes: String::new(), line: line_no },
+                ));
                 in_notes = false;
                 if separator == Separator::Rule {
                     current.line = line_no + 1;
@@ -221,11 +168,7 @@ pub fn split(body: &str, separator: Separator, first_line: usize) -> Vec<RawSlid
             }
         }
         fence = update_fence(fence, line);
-        let target = if in_notes {
-            &mut current.notes
-        } else {
-            &mut current.body
-        };
+        let target = if in_notes { &mut current.notes } else { &mut current.body };
         target.push_str(line);
         target.push('\n');
     }
@@ -264,11 +207,7 @@ fn renumber(slides: Vec<RawSlide>) -> Vec<RawSlide> {
 
 fn is_slide_heading(line: &str) -> bool {
     let hashes = line.chars().take_while(|&c| c == '#').count();
-    (1..=2).contains(&hashes)
-        && line[hashes..]
-            .chars()
-            .next()
-            .is_none_or(|c| c == ' ' || c == '\t')
+    (1..=2).contains(&hashes) && line[hashes..].chars().next().is_none_or(|c| c == ' ' || c == '\t')
 }
 
 /// If `line` begins speaker notes, returns the text after the marker.
@@ -276,12 +215,7 @@ fn notes_start(line: &str) -> Option<&str> {
     let lower = line.get(..6).map(str::to_ascii_lowercase);
     match lower.as_deref() {
         Some("notes:") => Some(&line[6..]),
-        _ if line
-            .get(..5)
-            .is_some_and(|p| p.eq_ignore_ascii_case("note:")) =>
-        {
-            Some(&line[5..])
-        }
+        _ if line.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("note:")) => Some(&line[5..]),
         _ => None,
     }
 }
@@ -289,9 +223,7 @@ fn notes_start(line: &str) -> Option<&str> {
 /// Tracks fenced code blocks (``` or ~~~, closed by the same character at least as long).
 fn update_fence(fence: Option<(char, usize)>, line: &str) -> Option<(char, usize)> {
     let t = line.trim_start();
-    let Some(ch) = t.chars().next().filter(|c| *c == '`' || *c == '~') else {
-        return fence;
-    };
+    let Some(ch) = t.chars().next().filter(|c| *c == '`' || *c == '~') else { return fence };
     let run = t.chars().take_while(|c| *c == ch).count();
     if run < 3 {
         return fence;
@@ -308,10 +240,7 @@ mod tests {
     use super::*;
 
     fn bodies(slides: &[RawSlide]) -> Vec<(usize, usize, String)> {
-        slides
-            .iter()
-            .map(|s| (s.h, s.v, s.body.trim().to_owned()))
-            .collect()
+        slides.iter().map(|s| (s.h, s.v, s.body.trim().to_owned())).collect()
     }
 
     #[test]
@@ -365,14 +294,7 @@ mod tests {
     fn empty_slides_are_dropped_and_numbering_stays_contiguous() {
         let body = "---\n# One\n---\n\n---\n# Two\n--\n--\n## Two b\n";
         let slides = split(body, Separator::Rule, 1);
-        assert_eq!(
-            bodies(&slides),
-            vec![
-                (1, 1, "# One".into()),
-                (2, 1, "# Two".into()),
-                (2, 2, "## Two b".into())
-            ]
-        );
+        assert_eq!(bodies(&slides), vec![(1, 1, "# One".into()), (2, 1, "# Two".into()), (2, 2, "## Two b".into())]);
     }
 
     #[test]
@@ -390,12 +312,7 @@ mod tests {
 
     #[test]
     fn front_matter_errors_point_into_the_deck_file() {
-        let err = Deck::parse(
-            "d",
-            "slides/d.md",
-            "---\ntitle: x\nseperator: rule\n---\n# a\n",
-        )
-        .unwrap_err();
+        let err = Deck::parse("d", "slides/d.md", "---\ntitle: x\nseperator: rule\n---\n# a\n").unwrap_err();
         assert_eq!(err.location(), "slides/d.md:3:1");
         assert!(err.message.contains("unknown field `seperator`"), "{err}");
 

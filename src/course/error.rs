@@ -22,34 +22,16 @@ pub struct ContentError {
 impl ContentError {
     /// An error about a whole file.
     pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            position: None,
-            message: message.into(),
-            fix: None,
-            source_line: None,
-        }
+        Self { file: file.into(), position: None, message: message.into(), fix: None, source_line: None }
     }
 
     /// An error at a position inside `source`, whose offending line is kept for display.
-    pub fn at(
-        file: impl Into<String>,
-        source: &str,
-        line: u64,
-        column: u64,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn at(file: impl Into<String>, source: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
         let source_line = usize::try_from(line)
             .ok()
             .and_then(|l| source.lines().nth(l.saturating_sub(1)))
             .map(|l| quote_line(l, column));
-        Self {
-            file: file.into(),
-            position: Some((line, column)),
-            message: message.into(),
-            fix: None,
-            source_line,
-        }
+        Self { file: file.into(), position: Some((line, column)), message: message.into(), fix: None, source_line }
     }
 
     /// Adds the fix to suggest.
@@ -86,16 +68,11 @@ pub const QUOTE_WIDTH: usize = 120;
 /// terminal must not act on them), and a long line cut to a window around `column`.
 pub fn quote_line(line: &str, column: u64) -> String {
     let chars: Vec<char> = line.chars().collect();
-    let column = usize::try_from(column)
-        .unwrap_or(usize::MAX)
-        .saturating_sub(1)
-        .min(chars.len());
+    let column = usize::try_from(column).unwrap_or(usize::MAX).saturating_sub(1).min(chars.len());
     let (start, end) = if chars.len() <= QUOTE_WIDTH {
         (0, chars.len())
     } else {
-        let start = column
-            .saturating_sub(QUOTE_WIDTH / 2)
-            .min(chars.len() - QUOTE_WIDTH);
+        let start = column.saturating_sub(QUOTE_WIDTH / 2).min(chars.len() - QUOTE_WIDTH);
         (start, start + QUOTE_WIDTH)
     };
     let mut out = String::with_capacity(end - start + 8);
@@ -106,9 +83,7 @@ pub fn quote_line(line: &str, column: u64) -> String {
         match c {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
-            {
+            c if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') => {
                 out.push_str(&c.escape_unicode().to_string());
             }
             c => out.push(c),
@@ -122,29 +97,18 @@ pub fn quote_line(line: &str, column: u64) -> String {
 
 /// Parses YAML into `T`, turning a failure into a [`ContentError`] that names the file,
 /// line and column. `line_offset` is added to reported lines (front matter inside a deck).
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(
-    file: &str,
-    text: &str,
-    line_offset: u64,
-) -> Result<T, ContentError> {
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &str, text: &str, line_offset: u64) -> Result<T, ContentError> {
     yaml_from_str::<T>(text).map_err(|err| yaml_error(file, text, line_offset, &err))
 }
 
 /// The one YAML dialect lab reads everywhere: YAML 1.2, so only `true`/`false` are
 /// booleans (`yes`, `no`, `on`, `off`, `y`, `n` stay text; no "Norway problem").
-pub fn yaml_from_str<'de, T: serde::de::Deserialize<'de>>(
-    text: &'de str,
-) -> Result<T, serde_saphyr::Error> {
+pub fn yaml_from_str<'de, T: serde::de::Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
 }
 
 /// Converts a serde-saphyr error into a [`ContentError`].
-pub fn yaml_error(
-    file: &str,
-    text: &str,
-    line_offset: u64,
-    err: &serde_saphyr::Error,
-) -> ContentError {
+pub fn yaml_error(file: &str, text: &str, line_offset: u64, err: &serde_saphyr::Error) -> ContentError {
     let message = in_users_words(&strip_position_suffix(&err.without_snippet().to_string()));
     match err.location() {
         Some(loc) if loc.line() > 0 => {
@@ -153,10 +117,7 @@ pub fn yaml_error(
             e.fix = yaml_fix(&message);
             e
         }
-        _ => ContentError {
-            fix: yaml_fix(&message),
-            ..ContentError::file(file, message)
-        },
+        _ => ContentError { fix: yaml_fix(&message), ..ContentError::file(file, message) },
     }
 }
 
@@ -188,9 +149,7 @@ fn in_users_words(message: &str) -> String {
 fn yaml_fix(message: &str) -> Option<String> {
     if message.starts_with("the YAML nests too deeply") {
         Some("write the structure flatter; course files are a few levels deep".into())
-    } else if message.starts_with("the file holds more values")
-        || message.starts_with("the file is too large")
-    {
+    } else if message.starts_with("the file holds more values") || message.starts_with("the file is too large") {
         Some("split the file, or remove repeated aliases".into())
     } else if message.starts_with("unknown field") {
         Some("check the spelling; the message lists the keys allowed here".into())
@@ -216,11 +175,7 @@ mod tests {
     fn yaml_errors_name_file_line_and_column() {
         let err = parse_yaml::<Sample>("labs/x/lab.yml", "title: a\ntitel: b\n", 0).unwrap_err();
         assert_eq!(err.location(), "labs/x/lab.yml:2:1");
-        assert!(
-            err.message.starts_with("unknown field `titel`"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("unknown field `titel`"), "{}", err.message);
         assert!(!err.message.contains("at line"), "{}", err.message);
         assert_eq!(err.source_line.as_deref(), Some("titel: b"));
         assert!(err.fix.is_some());
@@ -229,26 +184,17 @@ mod tests {
     #[test]
     fn only_true_and_false_are_booleans() {
         let v: serde_json::Value = yaml_from_str("a: yes\nb: n\nc: true\nd: off\n").unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"a": "yes", "b": "n", "c": true, "d": "off"})
-        );
+        assert_eq!(v, serde_json::json!({"a": "yes", "b": "n", "c": true, "d": "off"}));
     }
 
     #[test]
     fn quoted_lines_are_escaped_and_cut_around_the_column() {
         let err = ContentError::at("f.yml", "a:\tb\u{1b}[31m\u{202e}x\n", 1, 3, "m");
-        assert_eq!(
-            err.source_line.as_deref(),
-            Some("a:\\tb\\u{1b}[31m\\u{202e}x")
-        );
+        assert_eq!(err.source_line.as_deref(), Some("a:\\tb\\u{1b}[31m\\u{202e}x"));
         let long = format!("{}X{}", "a".repeat(500), "b".repeat(500));
         let err = ContentError::at("f.yml", &long, 1, 501, "m");
         let quoted = err.source_line.unwrap();
-        assert!(
-            quoted.starts_with('…') && quoted.ends_with('…') && quoted.contains('X'),
-            "{quoted}"
-        );
+        assert!(quoted.starts_with('…') && quoted.ends_with('…') && quoted.contains('X'), "{quoted}");
         assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
     }
 
@@ -257,24 +203,14 @@ mod tests {
         let deep = format!("title: {}{}\n", "[".repeat(2000), "]".repeat(2000));
         let err = parse_yaml::<serde_json::Value>("labs/x/lab.yml", &deep, 0).unwrap_err();
         assert!(err.location().starts_with("labs/x/lab.yml:1:"), "{err}");
-        assert_eq!(
-            err.message,
-            "the YAML nests too deeply here for lab to read"
-        );
+        assert_eq!(err.message, "the YAML nests too deeply here for lab to read");
         assert!(err.fix.is_some());
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [{}]\n",
-                vec![format!("*a{}", i - 1); 10].join(", ")
-            ));
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
         }
         let err = parse_yaml::<serde_json::Value>("labs/x/lab.yml", &bomb, 0).unwrap_err();
-        assert!(
-            err.message
-                .starts_with("the file holds more values than lab reads"),
-            "{err}"
-        );
+        assert!(err.message.starts_with("the file holds more values than lab reads"), "{err}");
         assert!(err.position.is_some(), "{err}");
     }
 

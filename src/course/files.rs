@@ -36,21 +36,14 @@ impl ContentSource {
         match self {
             ContentSource::Embedded => Ok(Files::from_entries(
                 EmbeddedLabs::iter()
-                    .filter_map(|p| {
-                        EmbeddedLabs::get(&p).map(|f| (p.into_owned(), f.data.into_owned()))
-                    })
-                    .chain(EmbeddedSlides::iter().filter_map(|p| {
-                        EmbeddedSlides::get(&p).map(|f| (p.into_owned(), f.data.into_owned()))
-                    })),
+                    .filter_map(|p| EmbeddedLabs::get(&p).map(|f| (p.into_owned(), f.data.into_owned())))
+                    .chain(EmbeddedSlides::iter().filter_map(|p| EmbeddedSlides::get(&p).map(|f| (p.into_owned(), f.data.into_owned())))),
             )),
             ContentSource::Dir(root) => {
                 if !root.join("labs").is_dir() && !root.join("slides").is_dir() {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::NotFound,
-                        format!(
-                            "{} has neither a labs/ nor a slides/ folder",
-                            root.display()
-                        ),
+                        format!("{} has neither a labs/ nor a slides/ folder", root.display()),
                     ));
                 }
                 // Compared against targets as the OS resolves them (the root may itself be a link).
@@ -89,11 +82,7 @@ impl ContentSource {
 /// A content file that cannot be read (a symlink loop, a folder named like a file lab
 /// reads, no permission) is kept as a problem at its path, so the lab or deck it belongs to
 /// shows why instead of vanishing.
-fn walk(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, Result<Vec<u8>, String>)>,
-) -> std::io::Result<()> {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Result<Vec<u8>, String>)>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -107,14 +96,8 @@ fn walk(
         if is_ignored(&name) {
             continue;
         }
-        let Ok(rel) = path.strip_prefix(root) else {
-            continue;
-        };
-        let rel = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        let Ok(rel) = path.strip_prefix(root) else { continue };
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         let content = is_content_file_name(&name);
         let kind = entry.file_type()?;
         if kind.is_dir() {
@@ -129,10 +112,7 @@ fn walk(
         let source = if kind.is_symlink() {
             match path.canonicalize() {
                 Ok(target) if !target.starts_with(root) => {
-                    tracing::warn!(
-                        "{rel}: not served: it links to {}, outside the content folder",
-                        target.display()
-                    );
+                    tracing::warn!("{rel}: not served: it links to {}, outside the content folder", target.display());
                     continue;
                 }
                 Ok(target) if target.is_dir() => {
@@ -164,9 +144,7 @@ fn walk(
 
 /// Names lab reads as files (so a folder with such a name is a mistake to report).
 fn is_content_file_name(name: &str) -> bool {
-    [".yml", ".yaml", ".md", ".json"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+    [".yml", ".yaml", ".md", ".json"].iter().any(|ext| name.ends_with(ext))
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -186,22 +164,9 @@ pub fn decode_text<'a>(display: &str, bytes: &'a [u8]) -> Result<&'a str, Conten
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
         let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count() as u64
-            + 1;
+        let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() as u64 + 1;
         let text = String::from_utf8_lossy(bytes);
-        ContentError::at(
-            display,
-            &text,
-            line,
-            column,
-            format!(
-                "this is not UTF-8 text (byte {} cannot be read)",
-                e.valid_up_to()
-            ),
-        )
-        .with_fix("save the file as UTF-8")
+        ContentError::at(display, &text, line, column, format!("this is not UTF-8 text (byte {} cannot be read)", e.valid_up_to())).with_fix("save the file as UTF-8")
     })
 }
 
@@ -209,32 +174,17 @@ pub fn decode_text<'a>(display: &str, bytes: &'a [u8]) -> Result<&'a str, Conten
 /// their line and column, a folder or a symlink loop said as such.
 pub fn read_text_file(path: &Path, display: &str) -> Result<String, ContentError> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(ContentError::file(
-                display,
-                "cannot be read: it is a folder, not a file",
-            ));
-        }
-        Err(e) => {
-            return Err(ContentError::file(
-                display,
-                format!("cannot be read: {}", describe_io(&e)),
-            ));
-        }
+        Ok(meta) if meta.is_dir() => return Err(ContentError::file(display, "cannot be read: it is a folder, not a file")),
+        Err(e) => return Err(ContentError::file(display, format!("cannot be read: {}", describe_io(&e)))),
         Ok(_) => {}
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| ContentError::file(display, format!("cannot be read: {}", describe_io(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| ContentError::file(display, format!("cannot be read: {}", describe_io(&e))))?;
     decode_text(display, &bytes).map(str::to_owned)
 }
 
 /// Hidden files and the temporary files editors write next to the real one.
 pub fn is_ignored(name: &str) -> bool {
-    name.starts_with('.')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".tmp")
-        || name.starts_with("#")
+    name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp") || name.starts_with("#")
 }
 
 /// A snapshot of content files.
@@ -248,10 +198,7 @@ pub struct Files {
 impl Files {
     /// Builds a snapshot from `(path, bytes)` pairs.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
-        Files {
-            files: entries.into_iter().collect(),
-            unreadable: BTreeMap::new(),
-        }
+        Files { files: entries.into_iter().collect(), unreadable: BTreeMap::new() }
     }
 
     /// Whether `path` exists (readable or not).
@@ -268,25 +215,15 @@ impl Files {
     /// for bytes that are not UTF-8, their line and column.
     pub fn text(&self, path: &str) -> Result<&str, ContentError> {
         if let Some(reason) = self.unreadable.get(path) {
-            return Err(
-                ContentError::file(path, format!("cannot be read: {reason}"))
-                    .with_fix("make it a plain file lab can read"),
-            );
+            return Err(ContentError::file(path, format!("cannot be read: {reason}")).with_fix("make it a plain file lab can read"));
         }
-        let bytes = self
-            .bytes(path)
-            .ok_or_else(|| ContentError::file(path, "file not found"))?;
+        let bytes = self.bytes(path).ok_or_else(|| ContentError::file(path, "file not found"))?;
         decode_text(path, bytes)
     }
 
     /// All paths, sorted (unreadable ones included).
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        let mut all: Vec<&str> = self
-            .files
-            .keys()
-            .chain(self.unreadable.keys())
-            .map(String::as_str)
-            .collect();
+        let mut all: Vec<&str> = self.files.keys().chain(self.unreadable.keys()).map(String::as_str).collect();
         all.sort_unstable();
         all.dedup();
         all.into_iter()
@@ -332,10 +269,7 @@ mod tests {
         std::fs::write(dir.path().join("labs/a/steps/.one.md.swp"), "x").unwrap();
         std::fs::write(dir.path().join("slides/d.md"), "x").unwrap();
         let files = ContentSource::Dir(dir.path().into()).read().unwrap();
-        assert_eq!(
-            files.paths().collect::<Vec<_>>(),
-            vec!["labs/a/lab.yml", "labs/a/steps/one.md", "slides/d.md"]
-        );
+        assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/lab.yml", "labs/a/steps/one.md", "slides/d.md"]);
         assert_eq!(files.lab_ids(), vec!["a"]);
         assert_eq!(files.deck_ids(), vec!["d"]);
     }
@@ -351,18 +285,12 @@ mod tests {
         let images = dir.path().join("labs/a/images");
         std::fs::create_dir_all(&images).unwrap();
         std::fs::write(images.join("real.svg"), "<svg/>").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.txt"), images.join("passwd.svg"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), images.join("passwd.svg")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("dir"), images.join("linked")).unwrap();
-        std::os::unix::fs::symlink("../../../labs/a/images/real.svg", images.join("alias.svg"))
-            .unwrap();
-        std::os::unix::fs::symlink("../images/../../../../nowhere", images.join("dangling.svg"))
-            .unwrap();
+        std::os::unix::fs::symlink("../../../labs/a/images/real.svg", images.join("alias.svg")).unwrap();
+        std::os::unix::fs::symlink("../images/../../../../nowhere", images.join("dangling.svg")).unwrap();
         let files = ContentSource::Dir(dir.path().into()).read().unwrap();
-        assert_eq!(
-            files.paths().collect::<Vec<_>>(),
-            vec!["labs/a/images/alias.svg", "labs/a/images/real.svg"]
-        );
+        assert_eq!(files.paths().collect::<Vec<_>>(), vec!["labs/a/images/alias.svg", "labs/a/images/real.svg"]);
         assert_eq!(files.bytes("labs/a/images/alias.svg"), Some(&b"<svg/>"[..]));
     }
 
@@ -376,35 +304,11 @@ mod tests {
         std::os::unix::fs::symlink("../slides", dir.path().join("slides/again")).unwrap();
         std::fs::write(dir.path().join("slides/d.md"), "\u{feff}# Deck\n").unwrap();
         let files = ContentSource::Dir(dir.path().into()).read().unwrap();
-        assert_eq!(
-            files.lab_ids(),
-            vec!["dir", "loop"],
-            "both labs are still listed"
-        );
-        assert!(
-            files
-                .text("labs/dir/lab.yml")
-                .unwrap_err()
-                .message
-                .contains("a folder, not a file")
-        );
-        assert!(
-            files
-                .text("labs/loop/lab.yml")
-                .unwrap_err()
-                .message
-                .contains("symlink loop")
-        );
-        assert_eq!(
-            files.text("slides/d.md").unwrap(),
-            "# Deck\n",
-            "the BOM is dropped"
-        );
-        assert_eq!(
-            files.deck_ids(),
-            vec!["d"],
-            "a symlinked folder back to slides/ is read once"
-        );
+        assert_eq!(files.lab_ids(), vec!["dir", "loop"], "both labs are still listed");
+        assert!(files.text("labs/dir/lab.yml").unwrap_err().message.contains("a folder, not a file"));
+        assert!(files.text("labs/loop/lab.yml").unwrap_err().message.contains("symlink loop"));
+        assert_eq!(files.text("slides/d.md").unwrap(), "# Deck\n", "the BOM is dropped");
+        assert_eq!(files.deck_ids(), vec!["d"], "a symlinked folder back to slides/ is read once");
     }
 
     #[test]

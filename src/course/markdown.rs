@@ -43,12 +43,7 @@ pub fn render(markdown: &str, base: &str) -> Rendered {
     let mut i = 0;
     while i < events.len() {
         match &events[i] {
-            Event::Start(Tag::Heading {
-                level,
-                id,
-                classes,
-                attrs,
-            }) => {
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
                 let level = *level;
                 let end = find_heading_end(&events, i, level);
                 let text = plain_text(&events[i + 1..end]);
@@ -56,23 +51,9 @@ pub fn render(markdown: &str, base: &str) -> Rendered {
                     first_heading = Some(text.clone());
                     first_heading_level = Some(level as u8);
                 }
-                let anchor = used_ids.claim(
-                    id.as_deref()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| slug(&text)),
-                );
-                out_events.push(Event::Start(Tag::Heading {
-                    level,
-                    id: Some(CowStr::from(anchor.clone())),
-                    classes: classes.clone(),
-                    attrs: attrs.clone(),
-                }));
-                out_events.extend(
-                    events[i + 1..end]
-                        .iter()
-                        .cloned()
-                        .map(|e| rewrite_image(e, base)),
-                );
+                let anchor = used_ids.claim(id.as_deref().map(str::to_owned).unwrap_or_else(|| slug(&text)));
+                out_events.push(Event::Start(Tag::Heading { level, id: Some(CowStr::from(anchor.clone())), classes: classes.clone(), attrs: attrs.clone() }));
+                out_events.extend(events[i + 1..end].iter().cloned().map(|e| rewrite_image(e, base)));
                 // The anchor link goes last inside the heading so that screen readers read
                 // the heading text first.
                 out_events.push(Event::InlineHtml(CowStr::from(format!(r##"<a class="anchor" href="#{anchor}" aria-label="Link to this section">#</a>"##))));
@@ -90,29 +71,15 @@ pub fn render(markdown: &str, base: &str) -> Rendered {
 
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, out_events.into_iter());
-    Rendered {
-        html: out,
-        first_heading,
-        first_heading_level,
-    }
+    Rendered { html: out, first_heading, first_heading_level }
 }
 
 /// Points a relative image at the URL that serves it.
 fn rewrite_image<'a>(event: Event<'a>, base: &str) -> Event<'a> {
     match event {
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
             let dest_url = asset_url(base, &dest_url).map_or(dest_url, CowStr::from);
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            })
+            Event::Start(Tag::Image { link_type, dest_url, title, id })
         }
         other => other,
     }
@@ -149,11 +116,7 @@ pub fn slug(text: &str) -> String {
         }
     }
     let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        "section".to_owned()
-    } else {
-        slug.to_owned()
-    }
+    if slug.is_empty() { "section".to_owned() } else { slug.to_owned() }
 }
 
 /// Heading ids made unique as GitHub does (`intro`, `intro-1`, `intro-2`), in constant time
@@ -219,17 +182,8 @@ mod tests {
 
     #[test]
     fn headings_get_anchors_and_unique_ids() {
-        let r = render(
-            "# Hello, World!\n\n## Hello, World!\n\n## Custom {#mine}\n",
-            "slides",
-        );
-        assert!(
-            r.html.contains(
-                r##"<h1 id="hello-world">Hello, World!<a class="anchor" href="#hello-world""##
-            ),
-            "{}",
-            r.html
-        );
+        let r = render("# Hello, World!\n\n## Hello, World!\n\n## Custom {#mine}\n", "slides");
+        assert!(r.html.contains(r##"<h1 id="hello-world">Hello, World!<a class="anchor" href="#hello-world""##), "{}", r.html);
         assert!(r.html.contains(r#"<h2 id="hello-world-1">"#), "{}", r.html);
         assert!(r.html.contains(r#"<h2 id="mine">Custom"#), "{}", r.html);
         assert_eq!(r.first_heading.as_deref(), Some("Hello, World!"));
@@ -245,14 +199,7 @@ mod tests {
         assert!(ids.probes < 2 * n, "{} probes for {n} headings", ids.probes);
         // A heading spelt like a generated id still gets its own.
         let mut ids = UniqueIds::default();
-        assert_eq!(
-            [
-                ids.claim("a".into()),
-                ids.claim("a-1".into()),
-                ids.claim("a".into())
-            ],
-            ["a", "a-1", "a-2"]
-        );
+        assert_eq!([ids.claim("a".into()), ids.claim("a-1".into()), ids.claim("a".into())], ["a", "a-1", "a-2"]);
         let r = render(&"## Same\n\n".repeat(2_000), "slides");
         assert!(r.html.contains(r#"<h2 id="same-1999">"#));
     }
@@ -260,11 +207,7 @@ mod tests {
     #[test]
     fn code_blocks_keep_their_language_class() {
         let r = render("```yaml\nservice: {}\n```\n", "slides");
-        assert!(
-            r.html.contains(r#"<code class="language-yaml">"#),
-            "{}",
-            r.html
-        );
+        assert!(r.html.contains(r#"<code class="language-yaml">"#), "{}", r.html);
     }
 
     #[test]
@@ -283,45 +226,23 @@ mod tests {
 
     #[test]
     fn relative_images_point_at_the_files_route() {
-        let r = render(
-            "![a](images/stack.svg) ![b](../images/x.png) ![c](https://x.org/y.png) ![d](/abs.png)",
-            "labs/demo/steps",
-        );
-        assert!(
-            r.html
-                .contains(r#"src="/files/labs/demo/steps/images/stack.svg""#),
-            "{}",
-            r.html
-        );
-        assert!(
-            r.html.contains(r#"src="/files/labs/demo/images/x.png""#),
-            "{}",
-            r.html
-        );
+        let r = render("![a](images/stack.svg) ![b](../images/x.png) ![c](https://x.org/y.png) ![d](/abs.png)", "labs/demo/steps");
+        assert!(r.html.contains(r#"src="/files/labs/demo/steps/images/stack.svg""#), "{}", r.html);
+        assert!(r.html.contains(r#"src="/files/labs/demo/images/x.png""#), "{}", r.html);
         assert!(r.html.contains(r#"src="https://x.org/y.png""#));
         assert!(r.html.contains(r#"src="/abs.png""#));
     }
 
     #[test]
     fn author_html_passes_through() {
-        let r = render(
-            "<details><summary>Solution</summary>\n\nhidden\n\n</details>\n",
-            "x",
-        );
-        assert!(
-            r.html.contains("<details><summary>Solution</summary>"),
-            "{}",
-            r.html
-        );
+        let r = render("<details><summary>Solution</summary>\n\nhidden\n\n</details>\n", "x");
+        assert!(r.html.contains("<details><summary>Solution</summary>"), "{}", r.html);
     }
 
     #[test]
     fn join_path_refuses_to_escape_the_root() {
         assert_eq!(join_path("slides", "../../etc/passwd"), None);
-        assert_eq!(
-            join_path("a/b", "./c/../d.svg").as_deref(),
-            Some("a/b/d.svg")
-        );
+        assert_eq!(join_path("a/b", "./c/../d.svg").as_deref(), Some("a/b/d.svg"));
     }
 
     #[test]

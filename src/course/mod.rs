@@ -55,9 +55,7 @@ impl Course {
             .into_iter()
             .map(|id| {
                 let path = format!("slides/{id}.md");
-                let deck = files
-                    .text(&path)
-                    .and_then(|text| Deck::parse(&id, &path, text));
+                let deck = files.text(&path).and_then(|text| Deck::parse(&id, &path, text));
                 (id, deck)
             })
             .collect();
@@ -73,32 +71,11 @@ impl Course {
                 let bytes = files.bytes(p)?;
                 let hash = sha2::Sha256::digest(bytes);
                 let etag = format!("\"{}\"", crate::digest::hex(&hash[..12]));
-                Some((
-                    p.to_owned(),
-                    Asset {
-                        bytes: Arc::from(bytes),
-                        mime,
-                        etag,
-                    },
-                ))
+                Some((p.to_owned(), Asset { bytes: Arc::from(bytes), mime, etag }))
             })
             .collect();
-        let stack_files = files
-            .lab_ids()
-            .into_iter()
-            .filter_map(|id| {
-                Some((
-                    id.clone(),
-                    files.text(&format!("labs/{id}/stack.yml")).ok()?.to_owned(),
-                ))
-            })
-            .collect();
-        Course {
-            labs: labs.collect(),
-            decks,
-            assets,
-            stack_files,
-        }
+        let stack_files = files.lab_ids().into_iter().filter_map(|id| Some((id.clone(), files.text(&format!("labs/{id}/stack.yml")).ok()?.to_owned()))).collect();
+        Course { labs: labs.collect(), decks, assets, stack_files }
     }
 
     /// The text of a lab's `stack.yml`, if it has one.
@@ -152,6 +129,7 @@ fn mime_for(path: &str) -> Option<&'static str> {
     })
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,10 +147,7 @@ mod tests {
     #[test]
     fn a_broken_lab_does_not_hide_the_others() {
         let files = Files::from_entries([
-            (
-                "labs/good/lab.yml".to_owned(),
-                b"title: G\nsummary: s\nsteps: [one]\n".to_vec(),
-            ),
+            ("labs/good/lab.yml".to_owned(), b"title: G\nsummary: s\nsteps: [one]\n".to_vec()),
             ("labs/good/steps/one.md".to_owned(), b"# One\n".to_vec()),
             ("labs/bad/lab.yml".to_owned(), b"title: [\n".to_vec()),
             ("slides/d.md".to_owned(), b"# D\n".to_vec()),
@@ -184,13 +159,7 @@ mod tests {
         let err = course.lab("bad").unwrap().as_ref().unwrap_err();
         assert!(err.location().starts_with("labs/bad/lab.yml:1:"), "{err}");
         assert_eq!(course.errors().len(), 1);
-        assert_eq!(
-            course.asset("slides/images/a.svg").map(|a| a.mime),
-            Some("image/svg+xml")
-        );
-        assert!(
-            course.asset("labs/good/secret.yml").is_none(),
-            "only images are served"
-        );
+        assert_eq!(course.asset("slides/images/a.svg").map(|a| a.mime), Some("image/svg+xml"));
+        assert!(course.asset("labs/good/secret.yml").is_none(), "only images are served");
     }
 }

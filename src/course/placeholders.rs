@@ -17,16 +17,12 @@ pub struct Values {
 
 impl Values {
     fn url(&self, name: &str) -> Option<String> {
-        self.ports
-            .get(name)
-            .map(|port| format!("http://{}:{port}/", self.host))
+        self.ports.get(name).map(|port| format!("http://{}:{port}/", self.host))
     }
 
     /// The value of one placeholder, and whether it is a URL.
     fn value(&self, placeholder: &str) -> Option<(String, bool)> {
-        let (kind, name) = placeholder
-            .split_once(':')
-            .map_or((placeholder, ""), |(k, n)| (k.trim(), n.trim()));
+        let (kind, name) = placeholder.split_once(':').map_or((placeholder, ""), |(k, n)| (k.trim(), n.trim()));
         match kind {
             "host" => Some((self.host.clone(), false)),
             "port" => self.ports.get(name).map(|p| (p.to_string(), false)),
@@ -60,17 +56,8 @@ pub fn fill(html: &str, values: &Values) -> String {
                 out.push_str(&rest[..t]);
                 let end = rest[t..].find('>').map_or(rest.len(), |e| t + e + 1);
                 let tag = &rest[t..end];
-                let name: String = tag
-                    .trim_start_matches('<')
-                    .trim_start_matches('/')
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if matches!(
-                    name.as_str(),
-                    "a" | "code" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "title"
-                ) {
+                let name: String = tag.trim_start_matches('<').trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+                if matches!(name.as_str(), "a" | "code" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "title") {
                     plain_depth += if tag.starts_with("</") { -1 } else { 1 };
                 }
                 out.push_str(tag);
@@ -106,10 +93,7 @@ pub fn fill(html: &str, values: &Values) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -117,10 +101,7 @@ mod tests {
     use super::*;
 
     fn values() -> Values {
-        Values {
-            host: "class.example".into(),
-            ports: BTreeMap::from([("marathon".into(), 20001), ("wolf3d".into(), 20003)]),
-        }
+        Values { host: "class.example".into(), ports: BTreeMap::from([("marathon".into(), 20001), ("wolf3d".into(), 20003)]) }
     }
 
     #[test]
@@ -135,24 +116,15 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_stay_visible_and_pages_without_any_are_untouched() {
-        assert_eq!(
-            fill("<p>{{ url:nope }} and {{ oops</p>", &values()),
-            "<p>{{ url:nope }} and {{ oops</p>"
-        );
+        assert_eq!(fill("<p>{{ url:nope }} and {{ oops</p>", &values()), "<p>{{ url:nope }} and {{ oops</p>");
         assert_eq!(fill("<p>plain</p>", &values()), "<p>plain</p>");
         let linked = fill(r#"<a href="x">see {{ url:wolf3d }}</a>"#, &values());
-        assert_eq!(
-            linked, r#"<a href="x">see http://class.example:20003/</a>"#,
-            "no link inside a link"
-        );
+        assert_eq!(linked, r#"<a href="x">see http://class.example:20003/</a>"#, "no link inside a link");
     }
 
     #[test]
     fn values_are_escaped() {
-        let v = Values {
-            host: "<script>".into(),
-            ports: BTreeMap::new(),
-        };
+        let v = Values { host: "<script>".into(), ports: BTreeMap::new() };
         assert_eq!(fill("{{ host }}", &v), "&lt;script&gt;");
     }
 }

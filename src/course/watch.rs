@@ -18,9 +18,7 @@ pub struct ContentWatcher {
 
 /// Starts watching `dir` recursively. Returns the watcher and a receiver that yields the
 /// set of changed paths once per burst of changes (editors' atomic renames included).
-pub fn watch_dir(
-    dir: &Path,
-) -> notify::Result<(ContentWatcher, mpsc::Receiver<BTreeSet<PathBuf>>)> {
+pub fn watch_dir(dir: &Path) -> notify::Result<(ContentWatcher, mpsc::Receiver<BTreeSet<PathBuf>>)> {
     let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
@@ -30,11 +28,7 @@ pub fn watch_dir(
         let relevant: Vec<PathBuf> = event
             .paths
             .into_iter()
-            .filter(|p| {
-                p.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .is_some_and(|n| !super::files::is_ignored(&n))
-            })
+            .filter(|p| p.file_name().map(|n| n.to_string_lossy()).is_some_and(|n| !super::files::is_ignored(&n)))
             .collect();
         if !relevant.is_empty() {
             // The receiver is gone only when the watcher is being dropped.

@@ -7,7 +7,7 @@
 mod engine;
 mod host;
 
-pub use host::{PortUse, meminfo_available, memory_check, port_check};
+pub use host::{PortUse, memory_check, meminfo_available, port_check};
 
 use crate::stack::Plan;
 use serde::Serialize;
@@ -52,40 +52,17 @@ pub struct Check {
 impl Check {
     /// A check that passed.
     pub fn ok(name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            status: Status::Ok,
-            detail: detail.into(),
-            fix: None,
-        }
+        Check { name: name.into(), status: Status::Ok, detail: detail.into(), fix: None }
     }
 
     /// A check that found something worth knowing, and what to do about it.
-    pub fn warning(
-        name: impl Into<String>,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check {
-            name: name.into(),
-            status: Status::Warning,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+    pub fn warning(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { name: name.into(), status: Status::Warning, detail: detail.into(), fix: Some(fix.into()) }
     }
 
     /// A check that found a problem, and the fix.
-    pub fn problem(
-        name: impl Into<String>,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check {
-            name: name.into(),
-            status: Status::Problem,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
+    pub fn problem(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { name: name.into(), status: Status::Problem, detail: detail.into(), fix: Some(fix.into()) }
     }
 }
 
@@ -126,13 +103,7 @@ impl Report {
     /// sums it up.
     pub fn render(&self) -> String {
         // Long names (image references) do not push every detail to the right.
-        let width = self
-            .checks
-            .iter()
-            .map(|c| c.name.chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(24);
+        let width = self.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0).min(24);
         let mut out = String::new();
         for c in &self.checks {
             let _ = writeln!(out, "{} {:<width$}  {}", c.status.mark(), c.name, c.detail);
@@ -144,24 +115,10 @@ impl Report {
         }
         let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count();
         let _ = match self.verdict() {
-            Verdict::Ready if count(Status::Warning) == 0 => {
-                writeln!(out, "\nall {} checks passed", self.checks.len())
-            }
-            Verdict::Ready => writeln!(
-                out,
-                "\nno problems ({})",
-                plural(count(Status::Warning), "warning")
-            ),
-            Verdict::Problems => writeln!(
-                out,
-                "\n{}, {}",
-                plural(count(Status::Problem), "problem"),
-                plural(count(Status::Warning), "warning")
-            ),
-            Verdict::NoEngine => writeln!(
-                out,
-                "\nno Docker engine answered, so the other checks could not run"
-            ),
+            Verdict::Ready if count(Status::Warning) == 0 => writeln!(out, "\nall {} checks passed", self.checks.len()),
+            Verdict::Ready => writeln!(out, "\nno problems ({})", plural(count(Status::Warning), "warning")),
+            Verdict::Problems => writeln!(out, "\n{}, {}", plural(count(Status::Problem), "problem"), plural(count(Status::Warning), "warning")),
+            Verdict::NoEngine => writeln!(out, "\nno Docker engine answered, so the other checks could not run"),
         };
         out
     }
@@ -169,11 +126,7 @@ impl Report {
 
 /// `1 warning`, `2 warnings`.
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 /// The stack to check the machine against.
@@ -202,45 +155,17 @@ pub async fn diagnose(stack: Option<Subject<'_>>, project: &str) -> Report {
     let info = engine.docker().info().await;
     report.checks.push(engine::cgroup_check(info.as_ref()));
     let plan = stack.as_ref().and_then(|s| s.plan.ok());
-    report
-        .checks
-        .push(engine::privileged_check(engine.docker(), plan).await);
+    report.checks.push(engine::privileged_check(engine.docker(), plan).await);
     if let Some(stack) = &stack {
         report.checks.push(stack_check(stack));
     }
-    let own = crate::stack::status::status(&engine, project)
-        .await
-        .ok()
-        .filter(|s| s.exists());
-    let total = info
-        .as_ref()
-        .ok()
-        .and_then(|i| i.mem_total)
-        .and_then(|m| u64::try_from(m).ok());
-    let available = if engine::is_local(engine.host()) {
-        host::local_available_memory()
-    } else {
-        None
-    };
-    report.checks.push(memory_check(
-        total,
-        available,
-        plan.and_then(|p| p.memory),
-        own.is_some(),
-    ));
+    let own = crate::stack::status::status(&engine, project).await.ok().filter(|s| s.exists());
+    let total = info.as_ref().ok().and_then(|i| i.mem_total).and_then(|m| u64::try_from(m).ok());
+    let available = if engine::is_local(engine.host()) { host::local_available_memory() } else { None };
+    report.checks.push(memory_check(total, available, plan.and_then(|p| p.memory), own.is_some()));
     if let Some(plan) = plan {
-        report.checks.extend(
-            host::port_checks(
-                engine.docker(),
-                plan,
-                own.as_ref(),
-                engine::is_local(engine.host()),
-            )
-            .await,
-        );
-        report
-            .checks
-            .extend(engine::image_checks(engine.docker(), plan).await);
+        report.checks.extend(host::port_checks(engine.docker(), plan, own.as_ref(), engine::is_local(engine.host())).await);
+        report.checks.extend(engine::image_checks(engine.docker(), plan).await);
     }
     report
 }
@@ -269,37 +194,17 @@ mod tests {
         let checks = statuses
             .iter()
             .enumerate()
-            .map(|(i, s)| Check {
-                name: format!("c{i}"),
-                status: *s,
-                detail: "d".into(),
-                fix: (*s != Status::Ok).then(|| "do this".into()),
-            })
+            .map(|(i, s)| Check { name: format!("c{i}"), status: *s, detail: "d".into(), fix: (*s != Status::Ok).then(|| "do this".into()) })
             .collect();
-        Report {
-            checks,
-            engine_reachable: reachable,
-        }
+        Report { checks, engine_reachable: reachable }
     }
 
     #[test]
     fn warnings_alone_are_ready_a_problem_is_not_and_no_engine_is_its_own_answer() {
-        assert_eq!(
-            report(&[Status::Ok, Status::Ok], true).verdict(),
-            Verdict::Ready
-        );
-        assert_eq!(
-            report(&[Status::Ok, Status::Warning], true).verdict(),
-            Verdict::Ready
-        );
-        assert_eq!(
-            report(&[Status::Warning, Status::Problem], true).verdict(),
-            Verdict::Problems
-        );
-        assert_eq!(
-            report(&[Status::Problem], false).verdict(),
-            Verdict::NoEngine
-        );
+        assert_eq!(report(&[Status::Ok, Status::Ok], true).verdict(), Verdict::Ready);
+        assert_eq!(report(&[Status::Ok, Status::Warning], true).verdict(), Verdict::Ready);
+        assert_eq!(report(&[Status::Warning, Status::Problem], true).verdict(), Verdict::Problems);
+        assert_eq!(report(&[Status::Problem], false).verdict(), Verdict::NoEngine);
     }
 
     #[test]
@@ -307,11 +212,7 @@ mod tests {
         let r = Report {
             checks: vec![
                 Check::ok("docker", "Docker 27.1 at unix:///var/run/docker.sock"),
-                Check::problem(
-                    "privileged containers",
-                    "refused",
-                    "use rootful Docker\nor Kubernetes",
-                ),
+                Check::problem("privileged containers", "refused", "use rootful Docker\nor Kubernetes"),
                 Check::warning("image x:1", "missing", "run `lab pull`"),
             ],
             engine_reachable: true,
@@ -323,27 +224,13 @@ mod tests {
              ! image x:1              missing\n    → run `lab pull`\n\
              \n1 problem, 1 warning\n"
         );
-        assert!(
-            report(&[Status::Ok], true)
-                .render()
-                .ends_with("\nall 1 checks passed\n")
-        );
-        assert!(
-            report(&[Status::Warning], true)
-                .render()
-                .ends_with("\nno problems (1 warning)\n")
-        );
+        assert!(report(&[Status::Ok], true).render().ends_with("\nall 1 checks passed\n"));
+        assert!(report(&[Status::Warning], true).render().ends_with("\nno problems (1 warning)\n"));
     }
 
     #[test]
     fn the_json_report_has_name_status_detail_and_fix() {
-        let r = Report {
-            checks: vec![
-                Check::ok("docker", "fine"),
-                Check::warning("memory", "low", "close things"),
-            ],
-            engine_reachable: true,
-        };
+        let r = Report { checks: vec![Check::ok("docker", "fine"), Check::warning("memory", "low", "close things")], engine_reachable: true };
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
             json,
@@ -356,19 +243,11 @@ mod tests {
 
     #[test]
     fn a_broken_stack_file_is_a_problem_naming_its_position() {
-        let err =
-            crate::course::ContentError::file("stack.yml", "x-lab.memory: `lots` is not a size")
-                .with_fix("write `memory: 2g`");
+        let err = crate::course::ContentError::file("stack.yml", "x-lab.memory: `lots` is not a size").with_fix("write `memory: 2g`");
         let err = crate::stack::file::StackFileError::one(err);
-        let check = stack_check(&Subject {
-            file: "stack.yml",
-            plan: Err(&err),
-        });
+        let check = stack_check(&Subject { file: "stack.yml", plan: Err(&err) });
         assert_eq!(check.status, Status::Problem);
-        assert_eq!(
-            check.detail,
-            "stack.yml: x-lab.memory: `lots` is not a size"
-        );
+        assert_eq!(check.detail, "stack.yml: x-lab.memory: `lots` is not a size");
         assert_eq!(check.fix.as_deref(), Some("write `memory: 2g`"));
     }
 }

@@ -53,16 +53,10 @@ impl SiteFolder {
         let shown = site.display().to_string();
         let root = fs::canonicalize(site).map_err(|e| EditorError::io(&shown, e))?;
         if !root.is_dir() {
-            return Err(EditorError::BadPath {
-                path: shown,
-                problem: "the site folder is not a folder".into(),
-            });
+            return Err(EditorError::BadPath { path: shown, problem: "the site folder is not a folder".into() });
         }
         let Some(workspace) = root.parent() else {
-            return Err(EditorError::BadPath {
-                path: shown,
-                problem: "the site folder needs a parent folder to keep its history in".into(),
-            });
+            return Err(EditorError::BadPath { path: shown, problem: "the site folder needs a parent folder to keep its history in".into() });
         };
         let history = History::new(workspace.join(".site-history"));
         Ok(SiteFolder { root, history })
@@ -87,18 +81,8 @@ impl SiteFolder {
             .filter_map(|(site, real)| {
                 let meta = fs::metadata(&real).ok()?;
                 // An oversized file cannot be opened, so its ETag need not cost a full read.
-                let tag = if meta.len() > MAX_FILE_SIZE {
-                    format!("\"size-{}-{}\"", meta.len(), modified_ms(&meta))
-                } else {
-                    etag(&fs::read(&real).ok()?)
-                };
-                Some(Ok(FileInfo {
-                    globals: site.is_globals(),
-                    size: meta.len(),
-                    modified_ms: modified_ms(&meta),
-                    etag: tag,
-                    path: site,
-                }))
+                let tag = if meta.len() > MAX_FILE_SIZE { format!("\"size-{}-{}\"", meta.len(), modified_ms(&meta)) } else { etag(&fs::read(&real).ok()?) };
+                Some(Ok(FileInfo { globals: site.is_globals(), size: meta.len(), modified_ms: modified_ms(&meta), etag: tag, path: site }))
             })
             .collect()
     }
@@ -107,8 +91,7 @@ impl SiteFolder {
     pub(super) fn files(&self) -> Result<Vec<(SitePath, PathBuf)>, EditorError> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        walk(&self.root, &self.root, Path::new(""), &mut out, &mut seen)
-            .map_err(|e| EditorError::io(self.root.display(), e))?;
+        walk(&self.root, &self.root, Path::new(""), &mut out, &mut seen).map_err(|e| EditorError::io(self.root.display(), e))?;
         out.sort();
         Ok(out)
     }
@@ -126,20 +109,10 @@ impl SiteFolder {
         if let Ok(meta) = fs::metadata(&real) {
             check_size(&site, usize::try_from(meta.len()).unwrap_or(usize::MAX))?;
         }
-        let bytes = existing(&real, &site)?.ok_or_else(|| EditorError::NotFound {
-            path: site.to_string(),
-        })?;
+        let bytes = existing(&real, &site)?.ok_or_else(|| EditorError::NotFound { path: site.to_string() })?;
         check_size(&site, bytes.len())?;
-        let text = crate::course::files::decode_text(site.as_str(), &bytes)
-            .map_err(|e| EditorError::NotText {
-                path: site.to_string(),
-                reason: e.to_string(),
-            })?
-            .to_owned();
-        Ok(FileText {
-            info: info_of(site, &real, &bytes)?,
-            text,
-        })
+        let text = crate::course::files::decode_text(site.as_str(), &bytes).map_err(|e| EditorError::NotText { path: site.to_string(), reason: e.to_string() })?.to_owned();
+        Ok(FileText { info: info_of(site, &real, &bytes)?, text })
     }
 
     /// Writes `text` to `path`, creating it (and its folders) when `if_match` is absent or
@@ -147,40 +120,21 @@ impl SiteFolder {
     /// [`EditorError::Conflict`] and nothing is written. The text on disk before, when the
     /// editor had not seen it yet (written in a terminal), and the new text go to the
     /// history first.
-    pub fn write(
-        &self,
-        path: &str,
-        text: &str,
-        if_match: Option<&str>,
-    ) -> Result<FileInfo, EditorError> {
-        self.replace(
-            &SitePath::parse(path)?,
-            text.as_bytes(),
-            if_match,
-            VersionKind::Saved,
-        )
+    pub fn write(&self, path: &str, text: &str, if_match: Option<&str>) -> Result<FileInfo, EditorError> {
+        self.replace(&SitePath::parse(path)?, text.as_bytes(), if_match, VersionKind::Saved)
     }
 
     /// Creates a new file; [`EditorError::Exists`] if there is one.
     pub fn create(&self, path: &str, text: &str) -> Result<FileInfo, EditorError> {
         self.write(path, text, None).map_err(|e| match e {
-            EditorError::Conflict {
-                path,
-                current_etag: Some(_),
-            } => EditorError::Exists { path },
+            EditorError::Conflict { path, current_etag: Some(_) } => EditorError::Exists { path },
             other => other,
         })
     }
 
     /// The one way files change: under the lock, check the precondition, keep history,
     /// then write atomically.
-    pub(super) fn replace(
-        &self,
-        site: &SitePath,
-        bytes: &[u8],
-        if_match: Option<&str>,
-        kind: VersionKind,
-    ) -> Result<FileInfo, EditorError> {
+    pub(super) fn replace(&self, site: &SitePath, bytes: &[u8], if_match: Option<&str>, kind: VersionKind) -> Result<FileInfo, EditorError> {
         check_size(site, bytes.len())?;
         let _lock = self.lock()?;
         let real = self.resolve(site)?;
@@ -198,24 +152,14 @@ impl SiteFolder {
 
     /// Renames `from` (whose ETag is `if_match`) to `to`, which must not exist. The history
     /// keeps `from` as deleted (restorable) and starts `to`'s with the moved text.
-    pub fn rename(
-        &self,
-        from: &str,
-        to: &str,
-        if_match: Option<&str>,
-    ) -> Result<FileInfo, EditorError> {
+    pub fn rename(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<FileInfo, EditorError> {
         let (from, to) = (SitePath::parse(from)?, SitePath::parse(to)?);
         let _lock = self.lock()?;
         let (real_from, real_to) = (self.resolve(&from)?, self.resolve(&to)?);
-        let bytes = existing(&real_from, &from)?.ok_or_else(|| EditorError::Conflict {
-            path: from.to_string(),
-            current_etag: None,
-        })?;
+        let bytes = existing(&real_from, &from)?.ok_or_else(|| EditorError::Conflict { path: from.to_string(), current_etag: None })?;
         precondition(&from, if_match, Some(&bytes))?;
         if fs::symlink_metadata(&real_to).is_ok() {
-            return Err(EditorError::Exists {
-                path: to.to_string(),
-            });
+            return Err(EditorError::Exists { path: to.to_string() });
         }
         self.history.keep(&from, &bytes)?;
         if let Some(parent) = real_to.parent() {
@@ -226,11 +170,7 @@ impl SiteFolder {
         // supported, a rename right after the check above is the next best thing.
         match fs::hard_link(&real_from, &real_to) {
             Ok(()) => fs::remove_file(&real_from).map_err(|e| EditorError::io(&from, e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(EditorError::Exists {
-                    path: to.to_string(),
-                });
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(EditorError::Exists { path: to.to_string() }),
             Err(_) => fs::rename(&real_from, &real_to).map_err(|e| EditorError::io(&to, e))?,
         }
         self.history.record(&to, &bytes, VersionKind::Saved)?;
@@ -245,9 +185,7 @@ impl SiteFolder {
         let site = SitePath::parse(path)?;
         let _lock = self.lock()?;
         let real = self.resolve(&site)?;
-        let bytes = existing(&real, &site)?.ok_or_else(|| EditorError::NotFound {
-            path: site.to_string(),
-        })?;
+        let bytes = existing(&real, &site)?.ok_or_else(|| EditorError::NotFound { path: site.to_string() })?;
         precondition(&site, if_match, Some(&bytes))?;
         self.history.keep(&site, &bytes)?;
         let version = self.history.record(&site, &bytes, VersionKind::Deleted)?;
@@ -264,14 +202,8 @@ impl SiteFolder {
         let dir = self.history.dir();
         fs::create_dir_all(dir).map_err(|e| EditorError::io(dir.display(), e))?;
         let path = dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| EditorError::io(path.display(), e))?;
-        file.lock()
-            .map_err(|e| EditorError::io(path.display(), e))?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| EditorError::io(path.display(), e))?;
+        file.lock().map_err(|e| EditorError::io(path.display(), e))?;
         Ok(file)
     }
 }
@@ -287,56 +219,28 @@ pub(super) fn existing(real: &Path, site: &SitePath) -> Result<Option<Vec<u8>>, 
 
 fn check_size(site: &SitePath, len: usize) -> Result<(), EditorError> {
     let size = u64::try_from(len).unwrap_or(u64::MAX);
-    if size > MAX_FILE_SIZE {
-        Err(EditorError::TooLarge {
-            path: site.to_string(),
-            size,
-            limit: MAX_FILE_SIZE,
-        })
-    } else {
-        Ok(())
-    }
+    if size > MAX_FILE_SIZE { Err(EditorError::TooLarge { path: site.to_string(), size, limit: MAX_FILE_SIZE }) } else { Ok(()) }
 }
 
 /// If-Match as the editor uses it: absent or `none` — the file must not exist; `*` — it
 /// must exist; an ETag — the file's content must have exactly that ETag.
-fn precondition(
-    site: &SitePath,
-    if_match: Option<&str>,
-    current: Option<&[u8]>,
-) -> Result<(), EditorError> {
+fn precondition(site: &SitePath, if_match: Option<&str>, current: Option<&[u8]>) -> Result<(), EditorError> {
     let wanted = if_match.map(unquote).filter(|v| *v != "none");
     let ok = match (wanted, current) {
         (None, None) | (Some("*"), Some(_)) => true,
         (Some(tag), Some(bytes)) => tag == bare_etag(bytes),
         _ => false,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(EditorError::Conflict {
-            path: site.to_string(),
-            current_etag: current.map(etag),
-        })
-    }
+    if ok { Ok(()) } else { Err(EditorError::Conflict { path: site.to_string(), current_etag: current.map(etag) }) }
 }
 
 fn info_of(path: SitePath, real: &Path, bytes: &[u8]) -> Result<FileInfo, EditorError> {
     let meta = fs::metadata(real).map_err(|e| EditorError::io(&path, e))?;
-    Ok(FileInfo {
-        globals: path.is_globals(),
-        size: meta.len(),
-        modified_ms: modified_ms(&meta),
-        etag: etag(bytes),
-        path,
-    })
+    Ok(FileInfo { globals: path.is_globals(), size: meta.len(), modified_ms: modified_ms(&meta), etag: etag(bytes), path })
 }
 
 fn modified_ms(meta: &fs::Metadata) -> u64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Writes `bytes` to `target` so that a reader (or a crash) sees the old content or the
@@ -345,21 +249,13 @@ fn modified_ms(meta: &fs::Metadata) -> u64 {
 /// permissions are kept.
 pub(super) fn atomic_write(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = target
-        .parent()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder"))?;
+    let dir = target.parent().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder"))?;
     fs::create_dir_all(dir)?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
         if let Ok(meta) = fs::metadata(target) {
             file.set_permissions(meta.permissions())?;
         }
@@ -385,13 +281,7 @@ fn sync_dir(dir: &Path) {
 
 /// Collects site files below `dir` (real, canonical), named by `logical` (the path from the
 /// site root as the student sees it, through symlinked folders).
-fn walk(
-    root: &Path,
-    dir: &Path,
-    logical: &Path,
-    out: &mut Vec<(SitePath, PathBuf)>,
-    seen: &mut HashSet<PathBuf>,
-) -> std::io::Result<()> {
+fn walk(root: &Path, dir: &Path, logical: &Path, out: &mut Vec<(SitePath, PathBuf)>, seen: &mut HashSet<PathBuf>) -> std::io::Result<()> {
     if !seen.insert(dir.to_owned()) {
         return Ok(()); // a symlink loop, or a folder reached twice
     }
@@ -411,9 +301,7 @@ fn walk(
         } else {
             path
         };
-        let Ok(meta) = fs::metadata(&real) else {
-            continue;
-        };
+        let Ok(meta) = fs::metadata(&real) else { continue };
         let logical = logical.join(name);
         if meta.is_dir() {
             // A folder that cannot be read is left out rather than hiding the others.

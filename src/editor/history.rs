@@ -40,14 +40,7 @@ impl VersionKind {
     }
 
     fn from_name(name: &str) -> Option<VersionKind> {
-        [
-            VersionKind::Saved,
-            VersionKind::Deleted,
-            VersionKind::Restored,
-            VersionKind::External,
-        ]
-        .into_iter()
-        .find(|k| k.name() == name)
+        [VersionKind::Saved, VersionKind::Deleted, VersionKind::Restored, VersionKind::External].into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -71,18 +64,9 @@ impl Version {
     fn parse(id: &str, size: u64) -> Option<Version> {
         let mut parts = id.splitn(3, '-');
         let (ms, kind, tag) = (parts.next()?, parts.next()?, parts.next()?);
-        let ok = ms.len() == 15
-            && ms.bytes().all(|b| b.is_ascii_digit())
-            && tag.len() == 16
-            && tag.bytes().all(|b| b.is_ascii_hexdigit());
+        let ok = ms.len() == 15 && ms.bytes().all(|b| b.is_ascii_digit()) && tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit());
         ok.then_some(())?;
-        Some(Version {
-            id: id.to_owned(),
-            time_ms: ms.parse().ok()?,
-            size,
-            etag: format!("\"{tag}\""),
-            kind: VersionKind::from_name(kind)?,
-        })
+        Some(Version { id: id.to_owned(), time_ms: ms.parse().ok()?, size, etag: format!("\"{tag}\""), kind: VersionKind::from_name(kind)? })
     }
 }
 
@@ -128,8 +112,7 @@ impl History {
     /// Where one file's versions are. Site paths are checked plain names, so joining them
     /// cannot leave the history folder.
     fn file_dir(&self, site: &SitePath) -> PathBuf {
-        site.parts()
-            .fold(self.versions_root(), |p, part| p.join(part))
+        site.parts().fold(self.versions_root(), |p, part| p.join(part))
     }
 
     /// The file's versions, newest first.
@@ -141,9 +124,7 @@ impl History {
     /// version: it was written outside the editor.
     pub(super) fn keep(&self, site: &SitePath, current: &[u8]) -> Result<(), EditorError> {
         let newest = self.versions(site)?.into_iter().next();
-        let known = newest.is_some_and(|v| {
-            v.kind != VersionKind::Deleted && super::unquote(&v.etag) == bare_etag(current)
-        });
+        let known = newest.is_some_and(|v| v.kind != VersionKind::Deleted && super::unquote(&v.etag) == bare_etag(current));
         if !known {
             self.record(site, current, VersionKind::External)?;
         }
@@ -152,12 +133,7 @@ impl History {
 
     /// Keeps `bytes` as a new version. Saving the text the newest version already has adds
     /// nothing (a save without a change), but a delete or a restore always counts.
-    pub(super) fn record(
-        &self,
-        site: &SitePath,
-        bytes: &[u8],
-        kind: VersionKind,
-    ) -> Result<Version, EditorError> {
+    pub(super) fn record(&self, site: &SitePath, bytes: &[u8], kind: VersionKind) -> Result<Version, EditorError> {
         let dir = self.file_dir(site);
         let versions = self.versions(site)?;
         let tag = bare_etag(bytes);
@@ -172,26 +148,16 @@ impl History {
         // two saves share a millisecond or the clock steps back.
         let ms = versions.first().map_or(0, |v| v.time_ms + 1).max(now_ms());
         let id = format!("{ms:015}-{}-{tag}", kind.name());
-        atomic_write(&dir.join(format!("{id}.txt")), bytes)
-            .map_err(|e| EditorError::io(site, e))?;
+        atomic_write(&dir.join(format!("{id}.txt")), bytes).map_err(|e| EditorError::io(site, e))?;
         for old in versions.iter().skip(MAX_VERSIONS - 1) {
             let _ = fs::remove_file(dir.join(format!("{}.txt", old.id)));
         }
-        Ok(Version {
-            id,
-            time_ms: ms,
-            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-            etag: format!("\"{tag}\""),
-            kind,
-        })
+        Ok(Version { id, time_ms: ms, size: u64::try_from(bytes.len()).unwrap_or(u64::MAX), etag: format!("\"{tag}\""), kind })
     }
 
     /// One version's text.
     pub(super) fn text(&self, site: &SitePath, id: &str) -> Result<VersionText, EditorError> {
-        let missing = || EditorError::NoVersion {
-            path: site.to_string(),
-            version: id.chars().take(80).collect(),
-        };
+        let missing = || EditorError::NoVersion { path: site.to_string(), version: id.chars().take(80).collect() };
         // The id is checked before it is used as a file name.
         Version::parse(id, 0).ok_or_else(missing)?;
         let file = self.file_dir(site).join(format!("{id}.txt"));
@@ -200,12 +166,8 @@ impl History {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
             Err(e) => return Err(EditorError::io(site, e)),
         };
-        let version = Version::parse(id, u64::try_from(bytes.len()).unwrap_or(u64::MAX))
-            .ok_or_else(missing)?;
-        let text = String::from_utf8(bytes).map_err(|e| EditorError::NotText {
-            path: site.to_string(),
-            reason: format!("version {id}: {e}"),
-        })?;
+        let version = Version::parse(id, u64::try_from(bytes.len()).unwrap_or(u64::MAX)).ok_or_else(missing)?;
+        let text = String::from_utf8(bytes).map_err(|e| EditorError::NotText { path: site.to_string(), reason: format!("version {id}: {e}") })?;
         Ok(VersionText { version, text })
     }
 
@@ -221,12 +183,7 @@ impl History {
 fn read_versions(dir: &Path) -> std::io::Result<Vec<Version>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                || e.kind() == std::io::ErrorKind::NotADirectory =>
-        {
-            return Ok(Vec::new());
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::NotADirectory => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut versions: Vec<Version> = entries
@@ -241,15 +198,8 @@ fn read_versions(dir: &Path) -> std::io::Result<Vec<Version>> {
     Ok(versions)
 }
 
-fn collect_deleted(
-    dir: &Path,
-    logical: &Path,
-    exists: &dyn Fn(&SitePath) -> bool,
-    out: &mut Vec<DeletedFile>,
-) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
+fn collect_deleted(dir: &Path, logical: &Path, exists: &dyn Fn(&SitePath) -> bool, out: &mut Vec<DeletedFile>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.filter_map(Result::ok) {
         if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
@@ -257,16 +207,12 @@ fn collect_deleted(
         let logical = logical.join(entry.file_name());
         // A folder is a file's history when it holds versions; it may also hold the
         // histories of files in a folder that later took the same name.
-        if let (Some(site), Ok(versions)) =
-            (SitePath::from_disk(&logical), read_versions(&entry.path()))
+        if let (Some(site), Ok(versions)) = (SitePath::from_disk(&logical), read_versions(&entry.path()))
             && let Some(newest) = versions.into_iter().next()
             && newest.kind == VersionKind::Deleted
             && !exists(&site)
         {
-            out.push(DeletedFile {
-                path: site,
-                version: newest,
-            });
+            out.push(DeletedFile { path: site, version: newest });
         }
         collect_deleted(&entry.path(), &logical, exists, out);
     }
@@ -289,32 +235,16 @@ impl SiteFolder {
         let site = SitePath::parse(path)?;
         let old = self.history.text(&site, id)?;
         let current = existing(&self.resolve(&site)?, &site)?;
-        let new = current
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let now = if current.is_some() {
-            "current"
-        } else {
-            "deleted"
-        };
+        let new = current.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        let now = if current.is_some() { "current" } else { "deleted" };
         let diff = similar::TextDiff::from_lines(old.text.as_str(), new.as_ref());
-        Ok(diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("{site} ({id})"), &format!("{site} ({now})"))
-            .to_string())
+        Ok(diff.unified_diff().context_radius(3).header(&format!("{site} ({id})"), &format!("{site} ({now})")).to_string())
     }
 
     /// Writes version `id` back as the file's text, a new version of kind restored. The
     /// precondition is the same as for [`SiteFolder::write`]: the current ETag, or absent
     /// (or `none`) to bring back a deleted file.
-    pub fn restore(
-        &self,
-        path: &str,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> Result<FileInfo, EditorError> {
+    pub fn restore(&self, path: &str, id: &str, if_match: Option<&str>) -> Result<FileInfo, EditorError> {
         let site = SitePath::parse(path)?;
         let old = self.history.text(&site, id)?;
         self.replace(&site, old.text.as_bytes(), if_match, VersionKind::Restored)
@@ -322,8 +252,7 @@ impl SiteFolder {
 
     /// Deleted files that can be restored, by path.
     pub fn deleted(&self) -> Vec<DeletedFile> {
-        self.history
-            .deleted(|site| self.resolve(site).is_ok_and(|p| p.exists()))
+        self.history.deleted(|site| self.resolve(site).is_ok_and(|p| p.exists()))
     }
 }
 
@@ -334,23 +263,8 @@ mod tests {
     #[test]
     fn version_ids_are_read_strictly() {
         let v = Version::parse("001700000000123-restored-0123456789abcdef", 7).unwrap();
-        assert_eq!(
-            (v.time_ms, v.kind, v.etag.as_str(), v.size),
-            (
-                1_700_000_000_123,
-                VersionKind::Restored,
-                "\"0123456789abcdef\"",
-                7
-            )
-        );
-        for bad in [
-            "1700000000123-saved-0123456789abcdef",
-            "001700000000123-kept-0123456789abcdef",
-            "001700000000123-saved-0123",
-            "001700000000123-saved-../../../x",
-            "../001700000000123-saved-0123456789abcdef",
-            "",
-        ] {
+        assert_eq!((v.time_ms, v.kind, v.etag.as_str(), v.size), (1_700_000_000_123, VersionKind::Restored, "\"0123456789abcdef\"", 7));
+        for bad in ["1700000000123-saved-0123456789abcdef", "001700000000123-kept-0123456789abcdef", "001700000000123-saved-0123", "001700000000123-saved-../../../x", "../001700000000123-saved-0123456789abcdef", ""] {
             assert!(Version::parse(bad, 0).is_none(), "{bad}");
         }
     }
@@ -359,12 +273,7 @@ mod tests {
     fn versions_of_a_file_never_seen_are_none() {
         let dir = tempfile::tempdir().unwrap();
         let history = History::new(dir.path().join(".site-history"));
-        assert!(
-            history
-                .versions(&SitePath::parse("a.yml").unwrap())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(history.versions(&SitePath::parse("a.yml").unwrap()).unwrap().is_empty());
         assert!(history.deleted(|_| false).is_empty());
     }
 }

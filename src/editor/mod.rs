@@ -107,10 +107,7 @@ pub enum EditorError {
 
 impl EditorError {
     fn io(path: impl std::fmt::Display, source: std::io::Error) -> EditorError {
-        EditorError::Io {
-            path: path.to_string(),
-            source,
-        }
+        EditorError::Io { path: path.to_string(), source }
     }
 }
 
@@ -136,9 +133,7 @@ fn unquote(value: &str) -> &str {
 
 /// Milliseconds since 1970 (UTC).
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -148,10 +143,7 @@ mod tests {
     #[test]
     fn etags_are_quoted_content_hashes() {
         let a = etag(b"service: {}\n");
-        assert!(
-            a.starts_with('"') && a.ends_with('"') && a.len() == 18,
-            "{a}"
-        );
+        assert!(a.starts_with('"') && a.ends_with('"') && a.len() == 18, "{a}");
         assert_eq!(a, etag(b"service: {}\n"));
         assert_ne!(a, etag(b"service: {}\n\n"));
         assert_eq!(unquote(&a), bare_etag(b"service: {}\n"));
@@ -160,19 +152,9 @@ mod tests {
 
     #[test]
     fn errors_say_what_to_do() {
-        let e = EditorError::TooLarge {
-            path: "a.yml".into(),
-            size: 300_000,
-            limit: MAX_FILE_SIZE,
-        };
+        let e = EditorError::TooLarge { path: "a.yml".into(), size: 300_000, limit: MAX_FILE_SIZE };
         assert!(e.to_string().contains("256 KiB"), "{e}");
-        let e = EditorError::Conflict {
-            path: "a.yml".into(),
-            current_etag: None,
-        };
-        assert!(
-            e.to_string().contains("deleted") && e.to_string().contains("nothing was overwritten"),
-            "{e}"
-        );
+        let e = EditorError::Conflict { path: "a.yml".into(), current_etag: None };
+        assert!(e.to_string().contains("deleted") && e.to_string().contains("nothing was overwritten"), "{e}");
     }
 }

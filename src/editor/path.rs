@@ -22,15 +22,7 @@ pub struct SitePath(String);
 impl SitePath {
     /// Checks `raw` (e.g. `sub/wolf3d.yml`).
     pub fn parse(raw: &str) -> Result<SitePath, EditorError> {
-        problem(raw).map_or_else(
-            || Ok(SitePath(raw.to_owned())),
-            |problem| {
-                Err(EditorError::BadPath {
-                    path: shown(raw),
-                    problem,
-                })
-            },
-        )
+        problem(raw).map_or_else(|| Ok(SitePath(raw.to_owned())), |problem| Err(EditorError::BadPath { path: shown(raw), problem }))
     }
 
     /// The path as text.
@@ -55,10 +47,7 @@ impl SitePath {
 
     /// A path made from parts already read off the disk below the site folder.
     pub(super) fn from_disk(relative: &Path) -> Option<SitePath> {
-        let parts: Option<Vec<&str>> = relative
-            .components()
-            .map(|c| c.as_os_str().to_str())
-            .collect();
+        let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
         SitePath::parse(&parts?.join("/")).ok()
     }
 }
@@ -83,14 +72,8 @@ fn problem(raw: &str) -> Option<String> {
     if raw.len() > MAX_PATH_LEN {
         return Some(format!("the path is longer than {MAX_PATH_LEN} bytes"));
     }
-    if raw.starts_with('/')
-        || (raw.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-            && raw.as_bytes().get(1) == Some(&b':'))
-    {
-        return Some(
-            "it is an absolute path; name the file relative to the site folder, e.g. `wolf3d.yml`"
-                .into(),
-        );
+    if raw.starts_with('/') || (raw.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && raw.as_bytes().get(1) == Some(&b':')) {
+        return Some("it is an absolute path; name the file relative to the site folder, e.g. `wolf3d.yml`".into());
     }
     if raw.contains('\\') {
         return Some("it contains a backslash; separate folders with `/`".into());
@@ -104,32 +87,14 @@ fn problem(raw: &str) -> Option<String> {
     for part in raw.split('/') {
         match part {
             "" => return Some("it has an empty part (`//` or a trailing `/`)".into()),
-            "." | ".." => {
-                return Some(format!(
-                    "`{part}` is not allowed: the editor works only inside the site folder"
-                ));
-            }
-            _ if crate::course::files::is_ignored(part) => {
-                return Some(format!(
-                    "`{part}` is a hidden or temporary name that lab does not deploy"
-                ));
-            }
+            "." | ".." => return Some(format!("`{part}` is not allowed: the editor works only inside the site folder")),
+            _ if crate::course::files::is_ignored(part) => return Some(format!("`{part}` is a hidden or temporary name that lab does not deploy")),
             _ => {}
         }
     }
-    let ext = Path::new(raw)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("");
+    let ext = Path::new(raw).extension().and_then(|e| e.to_str()).unwrap_or("");
     if !EXTENSIONS.contains(&ext) {
-        return Some(format!(
-            "site files end in {}",
-            EXTENSIONS
-                .iter()
-                .map(|e| format!(".{e}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        return Some(format!("site files end in {}", EXTENSIONS.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join(", ")));
     }
     None
 }
@@ -139,10 +104,7 @@ fn problem(raw: &str) -> Option<String> {
 /// file in the middle or a folder at the end is refused. Parts that do not exist yet are
 /// appended as written (they are plain names, checked by [`SitePath::parse`]).
 pub(super) fn resolve(root: &Path, path: &SitePath) -> Result<PathBuf, EditorError> {
-    let refuse = |problem: String| EditorError::BadPath {
-        path: path.to_string(),
-        problem,
-    };
+    let refuse = |problem: String| EditorError::BadPath { path: path.to_string(), problem };
     let parts: Vec<&str> = path.parts().collect();
     let mut current = root.to_owned();
     for (i, part) in parts.iter().enumerate() {
@@ -157,20 +119,15 @@ pub(super) fn resolve(root: &Path, path: &SitePath) -> Result<PathBuf, EditorErr
             Err(e) => return Err(EditorError::io(&so_far, e)),
         };
         let real = if meta.file_type().is_symlink() {
-            let target = std::fs::canonicalize(&next)
-                .map_err(|_| refuse(format!("`{so_far}` is a symlink to nothing (or a loop)")))?;
+            let target = std::fs::canonicalize(&next).map_err(|_| refuse(format!("`{so_far}` is a symlink to nothing (or a loop)")))?;
             if !target.starts_with(root) {
-                return Err(refuse(format!(
-                    "`{so_far}` is a symlink that leads out of the site folder"
-                )));
+                return Err(refuse(format!("`{so_far}` is a symlink that leads out of the site folder")));
             }
             target
         } else {
             next
         };
-        let is_dir = std::fs::metadata(&real)
-            .map_err(|e| EditorError::io(&so_far, e))?
-            .is_dir();
+        let is_dir = std::fs::metadata(&real).map_err(|e| EditorError::io(&so_far, e))?.is_dir();
         match (last, is_dir) {
             (false, false) => return Err(refuse(format!("`{so_far}` is a file, not a folder"))),
             (true, true) => return Err(refuse("it is a folder, not a file".into())),
@@ -194,14 +151,7 @@ mod tests {
 
     #[test]
     fn plain_relative_site_files_are_accepted() {
-        for ok in [
-            "a.yml",
-            "sub/b.yaml",
-            "deep/er/c.json",
-            "globals.yml",
-            "with space.yml",
-            "ünï.yml",
-        ] {
+        for ok in ["a.yml", "sub/b.yaml", "deep/er/c.json", "globals.yml", "with space.yml", "ünï.yml"] {
             assert_eq!(SitePath::parse(ok).unwrap().as_str(), ok);
         }
         assert!(SitePath::parse("sub/globals.yml").unwrap().is_globals());
@@ -239,8 +189,7 @@ mod tests {
         let root = std::fs::canonicalize(dir.path()).unwrap();
         std::fs::create_dir(root.join("sub")).unwrap();
         std::fs::write(root.join("sub/real.yml"), "x").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.yml"), root.join("out.yml"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.yml"), root.join("out.yml")).unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("outdir")).unwrap();
         std::os::unix::fs::symlink(root.join("sub/real.yml"), root.join("inside.yml")).unwrap();
         std::os::unix::fs::symlink(root.join("nothing.yml"), root.join("dangling.yml")).unwrap();
@@ -250,26 +199,13 @@ mod tests {
             other => panic!("{raw} was not refused: {other:?}"),
         };
         assert!(problem("out.yml").contains("leads out"));
-        assert!(
-            problem("outdir/secret.yml").contains("leads out"),
-            "a parent folder that leads out"
-        );
-        assert!(
-            problem("outdir/new.yml").contains("leads out"),
-            "also for a file that does not exist yet"
-        );
+        assert!(problem("outdir/secret.yml").contains("leads out"), "a parent folder that leads out");
+        assert!(problem("outdir/new.yml").contains("leads out"), "also for a file that does not exist yet");
         assert!(problem("dangling.yml").contains("to nothing"));
         assert!(problem("sub/real.yml/x.yml").contains("not a folder"));
         std::fs::create_dir(root.join("folder.yml")).unwrap();
         assert!(problem("folder.yml").contains("is a folder"));
-        assert_eq!(
-            resolve("inside.yml").unwrap(),
-            root.join("sub/real.yml"),
-            "a symlink within the site is followed"
-        );
-        assert_eq!(
-            resolve("new/deeper/n.yml").unwrap(),
-            root.join("new/deeper/n.yml")
-        );
+        assert_eq!(resolve("inside.yml").unwrap(), root.join("sub/real.yml"), "a symlink within the site is followed");
+        assert_eq!(resolve("new/deeper/n.yml").unwrap(), root.join("new/deeper/n.yml"));
     }
 }

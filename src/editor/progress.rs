@@ -77,12 +77,7 @@ pub enum DeployProgress {
 impl DeployProgress {
     /// Whether this ends the stream.
     pub fn is_final(&self) -> bool {
-        !matches!(
-            self,
-            DeployProgress::Deploying { .. }
-                | DeployProgress::Running { .. }
-                | DeployProgress::Waiting { .. }
-        )
+        !matches!(self, DeployProgress::Deploying { .. } | DeployProgress::Running { .. } | DeployProgress::Waiting { .. })
     }
 }
 
@@ -99,31 +94,18 @@ pub struct FollowOptions {
 
 impl Default for FollowOptions {
     fn default() -> FollowOptions {
-        FollowOptions {
-            poll_every: POLL_EVERY,
-            waiting_after: Duration::from_secs(30),
-            timeout: FOLLOW_TIMEOUT,
-        }
+        FollowOptions { poll_every: POLL_EVERY, waiting_after: Duration::from_secs(30), timeout: FOLLOW_TIMEOUT }
     }
 }
 
 /// Follows `deployment_id` of `app_id` with the default options (see [`follow_with`]).
-pub fn follow(
-    marathon: &Marathon,
-    deployment_id: &str,
-    app_id: &str,
-) -> impl Stream<Item = DeployProgress> + Send + 'static {
+pub fn follow(marathon: &Marathon, deployment_id: &str, app_id: &str) -> impl Stream<Item = DeployProgress> + Send + 'static {
     follow_with(marathon, deployment_id, app_id, FollowOptions::default())
 }
 
 /// Follows a deployment until it ends: the stream yields [`DeployProgress::Deploying`]
 /// first, then changes, and ends after a final item. Dropping the stream stops following.
-pub fn follow_with(
-    marathon: &Marathon,
-    deployment_id: &str,
-    app_id: &str,
-    options: FollowOptions,
-) -> impl Stream<Item = DeployProgress> + Send + 'static {
+pub fn follow_with(marathon: &Marathon, deployment_id: &str, app_id: &str, options: FollowOptions) -> impl Stream<Item = DeployProgress> + Send + 'static {
     let state = Tracker {
         marathon: marathon.clone(),
         deployment: deployment_id.to_owned(),
@@ -138,9 +120,7 @@ pub fn follow_with(
         baseline: None,
         waiting_said: false,
     };
-    futures_util::stream::unfold(state, |mut tracker| async move {
-        tracker.next().await.map(|item| (item, tracker))
-    })
+    futures_util::stream::unfold(state, |mut tracker| async move { tracker.next().await.map(|item| (item, tracker)) })
 }
 
 /// The counts a [`DeployProgress::Running`] reports, to tell when they change.
@@ -182,17 +162,12 @@ impl Tracker {
             let Some(follower) = self.follower.as_mut() else {
                 // Subscribe before the first look, so no event between the two is missed.
                 self.follower = Some(Follower::new(&self.marathon, self.options.poll_every));
-                self.queue.push_back(DeployProgress::Deploying {
-                    deployment_id: self.deployment.clone(),
-                    app_id: self.app.clone(),
-                });
+                self.queue.push_back(DeployProgress::Deploying { deployment_id: self.deployment.clone(), app_id: self.app.clone() });
                 self.look().await;
                 continue;
             };
             match follower.next(true).await {
-                Some(Signal::Ended(id, result)) if id == self.deployment => {
-                    self.ended(result).await
-                }
+                Some(Signal::Ended(id, result)) if id == self.deployment => self.ended(result).await,
                 Some(Signal::AppChanged(Some(app))) if app != self.app => {}
                 Some(Signal::AppChanged(_) | Signal::Poll) => self.look().await,
                 // The event stream's task ended: keep looking at the pace of polls.
@@ -202,13 +177,8 @@ impl Tracker {
                 }
                 Some(Signal::Ended(..) | Signal::EventsLost(_)) => {}
             }
-            if !self.done
-                && self.queue.iter().all(|i| !i.is_final())
-                && self.started.elapsed() >= self.options.timeout
-            {
-                self.queue.push_back(DeployProgress::TimedOut {
-                    seconds: self.started.elapsed().as_secs(),
-                });
+            if !self.done && self.queue.iter().all(|i| !i.is_final()) && self.started.elapsed() >= self.options.timeout {
+                self.queue.push_back(DeployProgress::TimedOut { seconds: self.started.elapsed().as_secs() });
             }
         }
     }
@@ -218,26 +188,16 @@ impl Tracker {
         let app = self.marathon.app(&self.app).await.ok().flatten();
         match result {
             FollowResult::Failed(why) => {
-                let failure = app
-                    .as_ref()
-                    .and_then(|a| a.raw().get("lastTaskFailure"))
-                    .filter(|f| f.is_object());
+                let failure = app.as_ref().and_then(|a| a.raw().get("lastTaskFailure")).filter(|f| f.is_object());
                 self.queue.push_back(failed(failure, &why));
             }
             _ => match app {
                 Some(app) => {
                     self.counts_changed(&app);
                     let c = app.counts();
-                    self.queue.push_back(DeployProgress::Healthy {
-                        running: c.running,
-                        healthy: c.healthy,
-                        instances: app.instances(),
-                    });
+                    self.queue.push_back(DeployProgress::Healthy { running: c.running, healthy: c.healthy, instances: app.instances() });
                 }
-                None => self.queue.push_back(DeployProgress::Failed {
-                    message: format!("the app {} is no longer in Marathon", self.app),
-                    task_state: None,
-                }),
+                None => self.queue.push_back(DeployProgress::Failed { message: format!("the app {} is no longer in Marathon", self.app), task_state: None }),
             },
         }
     }
@@ -248,17 +208,13 @@ impl Tracker {
         let app = match self.marathon.app(&self.app).await {
             Ok(Some(app)) => app,
             Ok(None) => {
-                self.queue.push_back(DeployProgress::Failed {
-                    message: format!("the app {} is no longer in Marathon (deleted?)", self.app),
-                    task_state: None,
-                });
+                self.queue.push_back(DeployProgress::Failed { message: format!("the app {} is no longer in Marathon (deleted?)", self.app), task_state: None });
                 return;
             }
             Err(_) => return,
         };
         if let Some(failure) = self.new_failure(&app) {
-            self.queue
-                .push_back(failed(Some(&failure), "a task of the new version failed"));
+            self.queue.push_back(failed(Some(&failure), "a task of the new version failed"));
             return;
         }
         self.counts_changed(&app);
@@ -266,11 +222,7 @@ impl Tracker {
         if !deployments.contains(&self.deployment) {
             let c = app.counts();
             self.queue.push_back(if deployments.is_empty() {
-                DeployProgress::Healthy {
-                    running: c.running,
-                    healthy: c.healthy,
-                    instances: app.instances(),
-                }
+                DeployProgress::Healthy { running: c.running, healthy: c.healthy, instances: app.instances() }
             } else {
                 DeployProgress::Replaced { by: deployments }
             });
@@ -279,10 +231,7 @@ impl Tracker {
         let still = self.last_change.elapsed();
         if !self.waiting_said && still >= self.options.waiting_after {
             self.waiting_said = true;
-            self.queue.push_back(DeployProgress::Waiting {
-                seconds: still.as_secs(),
-                message: stall_reason(&app),
-            });
+            self.queue.push_back(DeployProgress::Waiting { seconds: still.as_secs(), message: stall_reason(&app) });
         }
     }
 
@@ -294,43 +243,23 @@ impl Tracker {
             self.counts = Some(counts);
             self.last_change = Instant::now();
             self.waiting_said = false;
-            self.queue.push_back(DeployProgress::Running {
-                running: c.running,
-                healthy: c.healthy,
-                staged: c.staged,
-                instances: app.instances(),
-                health_checks: !app.health_checks().is_empty(),
-            });
+            self.queue.push_back(DeployProgress::Running { running: c.running, healthy: c.healthy, staged: c.staged, instances: app.instances(), health_checks: !app.health_checks().is_empty() });
         }
     }
 
     /// The app's `lastTaskFailure`, when it is one this deployment caused: not the one the
     /// app had when following began, and of the app's current version when it names one.
     fn new_failure(&mut self, app: &App) -> Option<Value> {
-        let failure = app
-            .raw()
-            .get("lastTaskFailure")
-            .filter(|f| f.is_object())
-            .cloned();
-        let id: FailureId = failure
-            .as_ref()
-            .map(|f| (text(f, "taskId"), text(f, "timestamp")));
+        let failure = app.raw().get("lastTaskFailure").filter(|f| f.is_object()).cloned();
+        let id: FailureId = failure.as_ref().map(|f| (text(f, "taskId"), text(f, "timestamp")));
         let version = app.raw().get("version").and_then(Value::as_str);
-        let of_this_version = |f: &Value| match (f.get("version").and_then(Value::as_str), version)
-        {
+        let of_this_version = |f: &Value| match (f.get("version").and_then(Value::as_str), version) {
             (Some(failed), Some(current)) => failed == current,
             _ => true,
         };
         let baseline = self.baseline.get_or_insert_with(|| {
             // A failure of the new version seen at the first look is this deployment's own.
-            if failure
-                .as_ref()
-                .is_some_and(|f| of_this_version(f) && f.get("version").is_some())
-            {
-                None
-            } else {
-                id.clone()
-            }
+            if failure.as_ref().is_some_and(|f| of_this_version(f) && f.get("version").is_some()) { None } else { id.clone() }
         });
         match failure {
             Some(f) if id != *baseline && of_this_version(&f) => Some(f),
@@ -340,23 +269,14 @@ impl Tracker {
 }
 
 fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
 fn failed(failure: Option<&Value>, fallback: &str) -> DeployProgress {
-    let message = failure
-        .and_then(|f| f.get("message"))
-        .and_then(Value::as_str)
-        .filter(|m| !m.trim().is_empty());
+    let message = failure.and_then(|f| f.get("message")).and_then(Value::as_str).filter(|m| !m.trim().is_empty());
     DeployProgress::Failed {
         message: message.map_or_else(|| fallback.to_owned(), str::to_owned),
-        task_state: failure
-            .and_then(|f| f.get("state"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        task_state: failure.and_then(|f| f.get("state")).and_then(Value::as_str).map(str::to_owned),
     }
 }
 
@@ -365,20 +285,11 @@ fn stall_reason(app: &App) -> String {
     let c = app.counts();
     let wanted = app.instances();
     if c.staged > 0 {
-        format!(
-            "{} task(s) staged but not running: the image may still be downloading, or no agent has the resources",
-            c.staged
-        )
+        format!("{} task(s) staged but not running: the image may still be downloading, or no agent has the resources", c.staged)
     } else if c.running < wanted {
-        format!(
-            "{} of {wanted} tasks running and none starting: no agent offers the CPU, memory or ports the app asks for",
-            c.running
-        )
+        format!("{} of {wanted} tasks running and none starting: no agent offers the CPU, memory or ports the app asks for", c.running)
     } else if !app.health_checks().is_empty() && c.healthy < wanted {
-        format!(
-            "{} of {wanted} tasks running but only {} healthy: check the health check's path, port and grace period",
-            c.running, c.healthy
-        )
+        format!("{} of {wanted} tasks running but only {} healthy: check the health check's path, port and grace period", c.running, c.healthy)
     } else {
         "Marathon has not finished the deployment yet".to_owned()
     }
@@ -418,60 +329,23 @@ mod tests {
     fn only_failures_of_this_deployment_count() {
         let old = json!({"lastTaskFailure": {"taskId": "t0", "timestamp": "1", "version": "v1", "message": "old", "state": "TASK_FAILED"}});
         let mut t = tracker();
-        assert_eq!(
-            t.new_failure(&app(old.clone())),
-            None,
-            "the old version's failure was there before"
-        );
+        assert_eq!(t.new_failure(&app(old.clone())), None, "the old version's failure was there before");
         assert_eq!(t.new_failure(&app(old)), None);
         let new = json!({"lastTaskFailure": {"taskId": "t1", "timestamp": "2", "version": "v2", "message": "pull failed", "state": "TASK_FAILED"}});
-        assert_eq!(
-            t.new_failure(&app(new.clone())).unwrap()["message"],
-            "pull failed"
-        );
+        assert_eq!(t.new_failure(&app(new.clone())).unwrap()["message"], "pull failed");
         let mut fresh = tracker();
-        assert!(
-            fresh.new_failure(&app(new)).is_some(),
-            "a failure of the new version at the first look is this deployment's"
-        );
-        let unversioned =
-            json!({"lastTaskFailure": {"taskId": "t2", "timestamp": "3", "message": "m"}});
+        assert!(fresh.new_failure(&app(new)).is_some(), "a failure of the new version at the first look is this deployment's");
+        let unversioned = json!({"lastTaskFailure": {"taskId": "t2", "timestamp": "3", "message": "m"}});
         let mut t = tracker();
-        assert_eq!(
-            t.new_failure(&app(unversioned)),
-            None,
-            "without a version, what was there at first is the baseline"
-        );
+        assert_eq!(t.new_failure(&app(unversioned)), None, "without a version, what was there at first is the baseline");
     }
 
     #[test]
     fn failures_carry_marathons_message_and_state() {
         let f = json!({"message": "Docker container run error: image not found", "state": "TASK_FAILED"});
-        assert_eq!(
-            failed(Some(&f), "x"),
-            DeployProgress::Failed {
-                message: "Docker container run error: image not found".into(),
-                task_state: Some("TASK_FAILED".into())
-            }
-        );
-        assert_eq!(
-            failed(None, "fallback"),
-            DeployProgress::Failed {
-                message: "fallback".into(),
-                task_state: None
-            }
-        );
-        assert!(
-            failed(None, "x").is_final()
-                && !DeployProgress::Running {
-                    running: 0,
-                    healthy: 0,
-                    staged: 0,
-                    instances: 1,
-                    health_checks: false
-                }
-                .is_final()
-        );
+        assert_eq!(failed(Some(&f), "x"), DeployProgress::Failed { message: "Docker container run error: image not found".into(), task_state: Some("TASK_FAILED".into()) });
+        assert_eq!(failed(None, "fallback"), DeployProgress::Failed { message: "fallback".into(), task_state: None });
+        assert!(failed(None, "x").is_final() && !DeployProgress::Running { running: 0, healthy: 0, staged: 0, instances: 1, health_checks: false }.is_final());
     }
 
     #[test]
@@ -483,16 +357,7 @@ mod tests {
 
     #[test]
     fn progress_serialises_with_its_state() {
-        let p = DeployProgress::Running {
-            running: 1,
-            healthy: 0,
-            staged: 1,
-            instances: 2,
-            health_checks: true,
-        };
-        assert_eq!(
-            serde_json::to_value(&p).unwrap(),
-            json!({"state": "running", "running": 1, "healthy": 0, "staged": 1, "instances": 2, "health_checks": true})
-        );
+        let p = DeployProgress::Running { running: 1, healthy: 0, staged: 1, instances: 2, health_checks: true };
+        assert_eq!(serde_json::to_value(&p).unwrap(), json!({"state": "running", "running": 1, "healthy": 0, "staged": 1, "instances": 2, "health_checks": true}));
     }
 }

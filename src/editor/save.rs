@@ -6,10 +6,10 @@
 //! `lab watch` does. Files left pending are listed in `.site-history/pending.json`, so a
 //! later [`SiteFolder::redeploy_pending`] (after a restart too) sends them.
 
-use super::EditorError;
 use super::folder::{FileInfo, SiteFolder, atomic_write};
 use super::history::VersionKind;
 use super::path::SitePath;
+use super::EditorError;
 use crate::course::ContentError;
 use crate::marathon::deploy::{self, FileResult, Outcome, SiteFile};
 use crate::marathon::site::Env;
@@ -54,13 +54,7 @@ pub struct LineError {
 
 impl LineError {
     fn from_content(e: &ContentError) -> LineError {
-        LineError {
-            file: e.file.clone(),
-            line: e.position.map(|p| p.0),
-            col: e.position.map(|p| p.1),
-            message: e.message.clone(),
-            fix: e.fix.clone(),
-        }
+        LineError { file: e.file.clone(), line: e.position.map(|p| p.0), col: e.position.map(|p| p.1), message: e.message.clone(), fix: e.fix.clone() }
     }
 }
 
@@ -117,14 +111,7 @@ impl SiteFolder {
     /// Saves `text` to `path` (If-Match as for [`SiteFolder::write`]), then renders and
     /// deploys it to `marathon`. Only a save that could not be written is an `Err`; how the
     /// deploy went is the report's outcome.
-    pub async fn save(
-        &self,
-        path: &str,
-        text: &str,
-        if_match: Option<&str>,
-        marathon: &Marathon,
-        env: &dyn Env,
-    ) -> Result<SaveReport, EditorError> {
+    pub async fn save(&self, path: &str, text: &str, if_match: Option<&str>, marathon: &Marathon, env: &dyn Env) -> Result<SaveReport, EditorError> {
         let site = SitePath::parse(path)?;
         let file = self.replace(&site, text.as_bytes(), if_match, VersionKind::Saved)?;
         if site.is_globals() {
@@ -135,13 +122,9 @@ impl SiteFolder {
             let batch = self.deploy_batch(&below, marathon, env).await?;
             return Ok(globals_report(&site, batch, file));
         }
-        let mut batch = self
-            .deploy_batch(std::slice::from_ref(&site), marathon, env)
-            .await?;
+        let mut batch = self.deploy_batch(std::slice::from_ref(&site), marathon, env).await?;
         let Some(each) = batch.files.pop() else {
-            return Err(EditorError::NotFound {
-                path: site.to_string(),
-            });
+            return Err(EditorError::NotFound { path: site.to_string() });
         };
         let deployment = match &each.result.outcome {
             Outcome::Deployed { deployment } => Some(deployment.clone()),
@@ -149,13 +132,7 @@ impl SiteFolder {
         };
         Ok(SaveReport {
             outcome: each.outcome,
-            message: message(
-                each.outcome,
-                &each.errors,
-                deployment.as_ref(),
-                batch.unreachable.as_deref(),
-                None,
-            ),
+            message: message(each.outcome, &each.errors, deployment.as_ref(), batch.unreachable.as_deref(), None),
             errors: each.errors,
             warnings: each.result.warnings,
             app: each.app,
@@ -169,27 +146,13 @@ impl SiteFolder {
 
     /// Sends the files left pending because Marathon could not be reached (call it when
     /// Marathon answers again, or now and then). Files deleted meanwhile are dropped.
-    pub async fn redeploy_pending(
-        &self,
-        marathon: &Marathon,
-        env: &dyn Env,
-    ) -> Result<PendingRun, EditorError> {
+    pub async fn redeploy_pending(&self, marathon: &Marathon, env: &dyn Env) -> Result<PendingRun, EditorError> {
         let pending = self.pending()?;
-        let (there, gone): (Vec<SitePath>, Vec<SitePath>) = pending
-            .into_iter()
-            .partition(|s| self.resolve(s).is_ok_and(|p| p.is_file()));
+        let (there, gone): (Vec<SitePath>, Vec<SitePath>) = pending.into_iter().partition(|s| self.resolve(s).is_ok_and(|p| p.is_file()));
         self.update_pending(&gone, &[])?;
         let batch = self.deploy_batch(&there, marathon, env).await?;
-        let still_pending = batch
-            .files
-            .iter()
-            .filter(|e| e.outcome == SaveOutcome::NotDeployed)
-            .map(|e| e.site.clone())
-            .collect();
-        Ok(PendingRun {
-            results: batch.files.into_iter().map(|e| e.result).collect(),
-            still_pending,
-        })
+        let still_pending = batch.files.iter().filter(|e| e.outcome == SaveOutcome::NotDeployed).map(|e| e.site.clone()).collect();
+        Ok(PendingRun { results: batch.files.into_iter().map(|e| e.result).collect(), still_pending })
     }
 
     /// Files saved but not yet sent, because Marathon could not be reached.
@@ -202,17 +165,10 @@ impl SiteFolder {
         };
         // A damaged list loses only reminders, never text: read what can be read.
         let names: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
-        Ok(names
-            .iter()
-            .filter_map(|n| SitePath::parse(n).ok())
-            .collect())
+        Ok(names.iter().filter_map(|n| SitePath::parse(n).ok()).collect())
     }
 
-    fn update_pending(
-        &self,
-        answered: &[SitePath],
-        missed: &[SitePath],
-    ) -> Result<(), EditorError> {
+    fn update_pending(&self, answered: &[SitePath], missed: &[SitePath]) -> Result<(), EditorError> {
         if answered.is_empty() && missed.is_empty() {
             return Ok(());
         }
@@ -239,32 +195,13 @@ impl SiteFolder {
             "" => String::new(),
             folder => format!("{folder}/"),
         };
-        Ok(self
-            .files()?
-            .into_iter()
-            .map(|(site, _)| site)
-            .filter(|s| !s.is_globals() && s.as_str().starts_with(&prefix))
-            .collect())
+        Ok(self.files()?.into_iter().map(|(site, _)| site).filter(|s| !s.is_globals() && s.as_str().starts_with(&prefix)).collect())
     }
 
     /// Renders `targets` as `lab deploy` does (one renderer, so each `globals.yml` is read
     /// once), deploys those that render, and notes what is left pending.
-    async fn deploy_batch(
-        &self,
-        targets: &[SitePath],
-        marathon: &Marathon,
-        env: &dyn Env,
-    ) -> Result<Batch, EditorError> {
-        let files = targets
-            .iter()
-            .map(|t| {
-                Ok(SiteFile {
-                    path: self.resolve(t)?,
-                    display: t.to_string(),
-                    root: self.root().to_owned(),
-                })
-            })
-            .collect::<Result<Vec<_>, EditorError>>()?;
+    async fn deploy_batch(&self, targets: &[SitePath], marathon: &Marathon, env: &dyn Env) -> Result<Batch, EditorError> {
+        let files = targets.iter().map(|t| Ok(SiteFile { path: self.resolve(t)?, display: t.to_string(), root: self.root().to_owned() })).collect::<Result<Vec<_>, EditorError>>()?;
         let mut rendered = deploy::render_all(&files, env);
         let mut apps = Vec::with_capacity(rendered.len());
         let mut invalid = Vec::with_capacity(rendered.len());
@@ -287,98 +224,39 @@ impl SiteFolder {
                     (Some(e), _) => (SaveOutcome::Invalid, vec![e]),
                     (None, Outcome::Deployed { .. }) => (SaveOutcome::Deployed, Vec::new()),
                     (None, Outcome::Unchanged) => (SaveOutcome::Unchanged, Vec::new()),
-                    (None, Outcome::Failed { .. }) if run.not_tried.contains(&result.file) => {
-                        (SaveOutcome::NotDeployed, Vec::new())
-                    }
-                    (
-                        None,
-                        Outcome::Failed {
-                            error,
-                            hint,
-                            position,
-                            ..
-                        },
-                    ) => {
-                        let e = LineError {
-                            file: site.to_string(),
-                            line: position.map(|p| p.0),
-                            col: position.map(|p| p.1),
-                            message: error.clone(),
-                            fix: hint.clone(),
-                        };
+                    (None, Outcome::Failed { .. }) if run.not_tried.contains(&result.file) => (SaveOutcome::NotDeployed, Vec::new()),
+                    (None, Outcome::Failed { error, hint, position, .. }) => {
+                        let e = LineError { file: site.to_string(), line: position.map(|p| p.0), col: position.map(|p| p.1), message: error.clone(), fix: hint.clone() };
                         (SaveOutcome::Failed, vec![e])
                     }
                 };
-                Each {
-                    site: site.clone(),
-                    outcome,
-                    errors,
-                    app,
-                    result,
-                }
+                Each { site: site.clone(), outcome, errors, app, result }
             })
             .collect();
-        let (missed, answered): (Vec<&Each>, Vec<&Each>) = files
-            .iter()
-            .partition(|e| e.outcome == SaveOutcome::NotDeployed);
+        let (missed, answered): (Vec<&Each>, Vec<&Each>) = files.iter().partition(|e| e.outcome == SaveOutcome::NotDeployed);
         let names = |list: Vec<&Each>| list.into_iter().map(|e| e.site.clone()).collect::<Vec<_>>();
         self.update_pending(&names(answered), &names(missed))?;
-        Ok(Batch {
-            files,
-            unreachable: run.unreachable,
-        })
+        Ok(Batch { files, unreachable: run.unreachable })
     }
 }
 
 /// `path` relative to the site folder when it lies inside it.
 fn relative_name(root: &Path, path: &str) -> String {
-    Path::new(path)
-        .strip_prefix(root)
-        .ok()
-        .and_then(SitePath::from_disk)
-        .map_or_else(|| path.to_owned(), |s| s.to_string())
+    Path::new(path).strip_prefix(root).ok().and_then(SitePath::from_disk).map_or_else(|| path.to_owned(), |s| s.to_string())
 }
 
 /// A `globals.yml` with no file below it: only its YAML can be checked.
 fn globals_alone(site: &SitePath, text: &str, file: FileInfo) -> SaveReport {
-    let errors: Vec<LineError> = crate::marathon::yaml::Node::parse(site.as_str(), text)
-        .err()
-        .iter()
-        .map(LineError::from_content)
-        .collect();
-    let outcome = if errors.is_empty() {
-        SaveOutcome::Unchanged
-    } else {
-        SaveOutcome::Invalid
-    };
-    let message = if errors.is_empty() {
-        format!("saved; no site file below {site} uses it yet")
-    } else {
-        message(outcome, &errors, None, None, None)
-    };
-    SaveReport {
-        outcome,
-        message,
-        errors,
-        warnings: Vec::new(),
-        app: None,
-        app_id: None,
-        deployment: None,
-        file,
-        also_deployed: Vec::new(),
-        pending: false,
-    }
+    let errors: Vec<LineError> = crate::marathon::yaml::Node::parse(site.as_str(), text).err().iter().map(LineError::from_content).collect();
+    let outcome = if errors.is_empty() { SaveOutcome::Unchanged } else { SaveOutcome::Invalid };
+    let message = if errors.is_empty() { format!("saved; no site file below {site} uses it yet") } else { message(outcome, &errors, None, None, None) };
+    SaveReport { outcome, message, errors, warnings: Vec::new(), app: None, app_id: None, deployment: None, file, also_deployed: Vec::new(), pending: false }
 }
 
 /// A `globals.yml` save: the worst outcome among the files below it (invalid, refused,
 /// not sent, deployed, unchanged), each file's result, every distinct error.
 fn globals_report(site: &SitePath, batch: Batch, file: FileInfo) -> SaveReport {
-    let outcome = batch
-        .files
-        .iter()
-        .map(|e| e.outcome)
-        .max()
-        .unwrap_or(SaveOutcome::Unchanged);
+    let outcome = batch.files.iter().map(|e| e.outcome).max().unwrap_or(SaveOutcome::Unchanged);
     let mut errors: Vec<LineError> = Vec::new();
     let mut warnings = Vec::new();
     for each in &batch.files {
@@ -400,47 +278,27 @@ fn globals_report(site: &SitePath, batch: Batch, file: FileInfo) -> SaveReport {
         app_id: None,
         deployment: None,
         file,
-        pending: outcome == SaveOutcome::NotDeployed
-            || batch
-                .files
-                .iter()
-                .any(|e| e.outcome == SaveOutcome::NotDeployed),
+        pending: outcome == SaveOutcome::NotDeployed || batch.files.iter().any(|e| e.outcome == SaveOutcome::NotDeployed),
         also_deployed: batch.files.into_iter().map(|e| e.result).collect(),
     }
 }
 
 /// The sentence the student reads after a save.
-fn message(
-    outcome: SaveOutcome,
-    errors: &[LineError],
-    deployment: Option<&DeploymentRef>,
-    unreachable: Option<&str>,
-    globals: Option<(&SitePath, usize)>,
-) -> String {
-    let what = globals.map_or_else(String::new, |(site, n)| {
-        format!(" ({n} file{} below {site})", if n == 1 { "" } else { "s" })
-    });
+fn message(outcome: SaveOutcome, errors: &[LineError], deployment: Option<&DeploymentRef>, unreachable: Option<&str>, globals: Option<(&SitePath, usize)>) -> String {
+    let what = globals.map_or_else(String::new, |(site, n)| format!(" ({n} file{} below {site})", if n == 1 { "" } else { "s" }));
     let problems = match errors.len() {
         1 => "1 problem".to_owned(),
         n => format!("{n} problems"),
     };
     match outcome {
         SaveOutcome::Deployed => match deployment {
-            Some(d) => format!(
-                "saved and sent to Marathon (deployment {})",
-                d.deployment_id
-            ),
+            Some(d) => format!("saved and sent to Marathon (deployment {})", d.deployment_id),
             None => format!("saved and sent to Marathon{what}"),
         },
         SaveOutcome::Unchanged => format!("saved; Marathon already runs this definition{what}"),
         SaveOutcome::Invalid => format!("saved, not deployed{what}: {problems} to fix first"),
-        SaveOutcome::Failed => format!(
-            "saved, not deployed{what}: Marathon refused it ({problems}); the running version keeps running"
-        ),
-        SaveOutcome::NotDeployed => format!(
-            "saved, not deployed{what}: {}; it will be sent when Marathon answers",
-            unreachable.unwrap_or("Marathon could not be reached")
-        ),
+        SaveOutcome::Failed => format!("saved, not deployed{what}: Marathon refused it ({problems}); the running version keeps running"),
+        SaveOutcome::NotDeployed => format!("saved, not deployed{what}: {}; it will be sent when Marathon answers", unreachable.unwrap_or("Marathon could not be reached")),
     }
 }
 
@@ -465,85 +323,33 @@ mod tests {
     async fn an_invalid_file_is_saved_with_its_line_and_never_sent() {
         let (_ws, folder) = folder();
         let text = "service:\n  id: /demo/a\n  instances: [\n";
-        let report = folder
-            .save("a.yml", text, None, &down(), &ProcessEnv)
-            .await
-            .unwrap();
+        let report = folder.save("a.yml", text, None, &down(), &ProcessEnv).await.unwrap();
         assert_eq!(report.outcome, SaveOutcome::Invalid);
-        assert_eq!(
-            std::fs::read_to_string(folder.root().join("a.yml")).unwrap(),
-            text,
-            "the text is written first"
-        );
+        assert_eq!(std::fs::read_to_string(folder.root().join("a.yml")).unwrap(), text, "the text is written first");
         let e = &report.errors[0];
         assert_eq!((e.file.as_str(), e.line), ("a.yml", Some(3)), "{e:?}");
-        assert!(
-            !report.pending,
-            "an invalid file is not waiting for Marathon"
-        );
-        assert!(
-            report.message.contains("not deployed"),
-            "{}",
-            report.message
-        );
+        assert!(!report.pending, "an invalid file is not waiting for Marathon");
+        assert!(report.message.contains("not deployed"), "{}", report.message);
     }
 
     #[tokio::test]
     async fn an_error_in_globals_names_the_globals_file_relative_to_the_site() {
         let (_ws, folder) = folder();
-        folder
-            .create(
-                "sub/globals.yml",
-                "variables: {n: 1}\nservice:\n  instances: \"%{missing}\"\n",
-            )
-            .unwrap();
-        let report = folder
-            .save(
-                "sub/a.yml",
-                "service:\n  id: /demo/a\n",
-                None,
-                &down(),
-                &ProcessEnv,
-            )
-            .await
-            .unwrap();
+        folder.create("sub/globals.yml", "variables: {n: 1}\nservice:\n  instances: \"%{missing}\"\n").unwrap();
+        let report = folder.save("sub/a.yml", "service:\n  id: /demo/a\n", None, &down(), &ProcessEnv).await.unwrap();
         assert_eq!(report.outcome, SaveOutcome::Invalid);
-        assert_eq!(
-            report.errors[0].file, "sub/globals.yml",
-            "{:?}",
-            report.errors
-        );
+        assert_eq!(report.errors[0].file, "sub/globals.yml", "{:?}", report.errors);
         assert_eq!(report.errors[0].line, Some(3));
     }
 
     #[tokio::test]
     async fn unreachable_marathon_leaves_the_file_saved_and_pending() {
         let (_ws, folder) = folder();
-        let report = folder
-            .save(
-                "a.yml",
-                "service:\n  id: /demo/a\n",
-                None,
-                &down(),
-                &ProcessEnv,
-            )
-            .await
-            .unwrap();
+        let report = folder.save("a.yml", "service:\n  id: /demo/a\n", None, &down(), &ProcessEnv).await.unwrap();
         assert_eq!(report.outcome, SaveOutcome::NotDeployed);
-        assert!(
-            report.pending && report.message.contains("cannot reach Marathon"),
-            "{}",
-            report.message
-        );
-        assert_eq!(
-            report.app.as_ref().and_then(|a| a["id"].as_str()),
-            Some("/demo/a"),
-            "the rendered app is shown"
-        );
-        assert_eq!(
-            folder.pending().unwrap(),
-            vec![SitePath::parse("a.yml").unwrap()]
-        );
+        assert!(report.pending && report.message.contains("cannot reach Marathon"), "{}", report.message);
+        assert_eq!(report.app.as_ref().and_then(|a| a["id"].as_str()), Some("/demo/a"), "the rendered app is shown");
+        assert_eq!(folder.pending().unwrap(), vec![SitePath::parse("a.yml").unwrap()]);
         // Still down: it stays pending; deleted meanwhile: it is dropped.
         let run = folder.redeploy_pending(&down(), &ProcessEnv).await.unwrap();
         assert_eq!(run.still_pending.len(), 1);
@@ -557,27 +363,9 @@ mod tests {
     #[tokio::test]
     async fn a_globals_file_alone_is_checked_as_yaml() {
         let (_ws, folder) = folder();
-        let ok = folder
-            .save(
-                "globals.yml",
-                "service:\n  labels: {a: b}\n",
-                None,
-                &down(),
-                &ProcessEnv,
-            )
-            .await
-            .unwrap();
+        let ok = folder.save("globals.yml", "service:\n  labels: {a: b}\n", None, &down(), &ProcessEnv).await.unwrap();
         assert_eq!(ok.outcome, SaveOutcome::Unchanged);
-        let bad = folder
-            .save(
-                "globals.yml",
-                "service: [\n",
-                Some(&ok.file.etag),
-                &down(),
-                &ProcessEnv,
-            )
-            .await
-            .unwrap();
+        let bad = folder.save("globals.yml", "service: [\n", Some(&ok.file.etag), &down(), &ProcessEnv).await.unwrap();
         assert_eq!(bad.outcome, SaveOutcome::Invalid);
         assert_eq!(bad.errors[0].file, "globals.yml");
     }
@@ -586,29 +374,8 @@ mod tests {
     async fn a_conflicting_save_writes_nothing() {
         let (_ws, folder) = folder();
         folder.create("a.yml", "one").unwrap();
-        let err = folder
-            .save(
-                "a.yml",
-                "two",
-                Some("\"0000000000000000\""),
-                &down(),
-                &ProcessEnv,
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                EditorError::Conflict {
-                    current_etag: Some(_),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(folder.root().join("a.yml")).unwrap(),
-            "one"
-        );
+        let err = folder.save("a.yml", "two", Some("\"0000000000000000\""), &down(), &ProcessEnv).await.unwrap_err();
+        assert!(matches!(err, EditorError::Conflict { current_etag: Some(_), .. }), "{err:?}");
+        assert_eq!(std::fs::read_to_string(folder.root().join("a.yml")).unwrap(), "one");
     }
 }

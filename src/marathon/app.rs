@@ -47,9 +47,7 @@ pub struct PortMapping {
 impl PortMapping {
     /// Whether the mapping carries `protocol` (`udp,tcp` carries both).
     pub fn carries(&self, protocol: &str) -> bool {
-        self.protocol
-            .split(',')
-            .any(|p| p.trim().eq_ignore_ascii_case(protocol))
+        self.protocol.split(',').any(|p| p.trim().eq_ignore_ascii_case(protocol))
     }
 }
 
@@ -67,11 +65,7 @@ pub fn canonical_image(image: &str) -> String {
     }
     let first = rest.split('/').next().unwrap_or_default();
     let has_registry = rest.contains('/') && (first.contains(['.', ':']) || first == "localhost");
-    if has_registry || rest.contains('/') {
-        rest.to_owned()
-    } else {
-        format!("library/{rest}")
-    }
+    if has_registry || rest.contains('/') { rest.to_owned() } else { format!("library/{rest}") }
 }
 
 /// An HTTP/TCP/command health check.
@@ -120,16 +114,7 @@ pub struct Task {
 impl Task {
     /// Reads a task object.
     pub fn from_json(v: &Value) -> Task {
-        let ports = |key: &str| {
-            v.get(key)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let ports = |key: &str| v.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok())).collect()).unwrap_or_default();
         Task {
             id: str_of(v, "id"),
             app_id: str_of(v, "appId"),
@@ -140,22 +125,13 @@ impl Task {
                 Some(state) => state.to_owned(),
                 // Marathon ≤ 1.2 wrote no state (and ≤ 1.3 none before Mesos reported one): a
                 // task is running once it has started, staging until then.
-                None if v
-                    .get("startedAt")
-                    .is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty())) =>
-                {
-                    "TASK_RUNNING".to_owned()
-                }
+                None if v.get("startedAt").is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty())) => "TASK_RUNNING".to_owned(),
                 None => "TASK_STAGING".to_owned(),
             },
             health: v
                 .get("healthCheckResults")
                 .and_then(Value::as_array)
-                .map(|r| {
-                    r.iter()
-                        .map(|h| h.get("alive").and_then(Value::as_bool).unwrap_or(false))
-                        .collect()
-                })
+                .map(|r| r.iter().map(|h| h.get("alive").and_then(Value::as_bool).unwrap_or(false)).collect())
                 .unwrap_or_default(),
         }
     }
@@ -172,10 +148,7 @@ impl Task {
 }
 
 fn str_of(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
 /// An app as Marathon returned it.
@@ -202,42 +175,27 @@ impl App {
 
     /// The app id.
     pub fn id(&self) -> &str {
-        self.raw
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.raw.get("id").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// Desired instance count.
     pub fn instances(&self) -> u64 {
-        self.raw
-            .get("instances")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
+        self.raw.get("instances").and_then(Value::as_u64).unwrap_or(1)
     }
 
     /// Docker image, if it is a Docker app.
     pub fn image(&self) -> Option<&str> {
-        self.raw
-            .pointer("/container/docker/image")
-            .and_then(Value::as_str)
+        self.raw.pointer("/container/docker/image").and_then(Value::as_str)
     }
 
     /// A label's value.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.raw
-            .get("labels")
-            .and_then(|l| l.get(key))
-            .and_then(Value::as_str)
+        self.raw.get("labels").and_then(|l| l.get(key)).and_then(Value::as_str)
     }
 
     /// Network mode from either shape; HOST when nothing says otherwise (Marathon's default).
     pub fn network_mode(&self) -> NetworkMode {
-        if let Some(mode) = self
-            .raw
-            .pointer("/container/docker/network")
-            .and_then(Value::as_str)
-        {
+        if let Some(mode) = self.raw.pointer("/container/docker/network").and_then(Value::as_str) {
             return match mode.to_ascii_uppercase().as_str() {
                 "BRIDGE" => NetworkMode::Bridge,
                 "USER" => NetworkMode::User,
@@ -254,30 +212,18 @@ impl App {
 
     /// Port mappings from either shape.
     pub fn port_mappings(&self) -> Vec<PortMapping> {
-        let list = self
-            .raw
-            .pointer("/container/docker/portMappings")
-            .or_else(|| self.raw.pointer("/container/portMappings"));
+        let list = self.raw.pointer("/container/docker/portMappings").or_else(|| self.raw.pointer("/container/portMappings"));
         list.and_then(Value::as_array)
             .map(|items| {
                 items
                     .iter()
                     .map(|m| {
-                        let port = |k: &str| {
-                            m.get(k)
-                                .and_then(Value::as_u64)
-                                .and_then(|p| u16::try_from(p).ok())
-                                .unwrap_or(0)
-                        };
+                        let port = |k: &str| m.get(k).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
                         PortMapping {
                             container_port: port("containerPort"),
                             host_port: port("hostPort"),
                             service_port: port("servicePort"),
-                            protocol: m
-                                .get("protocol")
-                                .and_then(Value::as_str)
-                                .unwrap_or("tcp")
-                                .to_ascii_lowercase(),
+                            protocol: m.get("protocol").and_then(Value::as_str).unwrap_or("tcp").to_ascii_lowercase(),
                         }
                     })
                     .collect()
@@ -288,35 +234,16 @@ impl App {
     /// Service ports of HOST networking (`portDefinitions` or the old `ports`).
     pub fn port_definitions(&self) -> Vec<u16> {
         if let Some(defs) = self.raw.get("portDefinitions").and_then(Value::as_array) {
-            return defs
-                .iter()
-                .filter_map(|d| {
-                    d.get("port")
-                        .and_then(Value::as_u64)
-                        .and_then(|p| u16::try_from(p).ok())
-                })
-                .collect();
+            return defs.iter().filter_map(|d| d.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())).collect();
         }
-        self.raw
-            .get("ports")
-            .and_then(Value::as_array)
-            .map(|p| {
-                p.iter()
-                    .filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.raw.get("ports").and_then(Value::as_array).map(|p| p.iter().filter_map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok())).collect()).unwrap_or_default()
     }
 
     /// All service ports, whichever networking the app uses.
     pub fn service_ports(&self) -> Vec<u16> {
         match self.network_mode() {
             NetworkMode::Host => self.port_definitions(),
-            _ => self
-                .port_mappings()
-                .into_iter()
-                .map(|m| m.service_port)
-                .collect(),
+            _ => self.port_mappings().into_iter().map(|m| m.service_port).collect(),
         }
     }
 
@@ -329,17 +256,9 @@ impl App {
                 items
                     .iter()
                     .map(|h| HealthCheck {
-                        protocol: h
-                            .get("protocol")
-                            .and_then(Value::as_str)
-                            .unwrap_or("HTTP")
-                            .to_ascii_uppercase(),
+                        protocol: h.get("protocol").and_then(Value::as_str).unwrap_or("HTTP").to_ascii_uppercase(),
                         path: h.get("path").and_then(Value::as_str).map(str::to_owned),
-                        port_index: h
-                            .get("portIndex")
-                            .and_then(Value::as_u64)
-                            .and_then(|i| u32::try_from(i).ok())
-                            .unwrap_or(0),
+                        port_index: h.get("portIndex").and_then(Value::as_u64).and_then(|i| u32::try_from(i).ok()).unwrap_or(0),
                     })
                     .collect()
             })
@@ -349,21 +268,12 @@ impl App {
     /// Task counts.
     pub fn counts(&self) -> TaskCounts {
         let n = |k: &str| self.raw.get(k).and_then(Value::as_u64).unwrap_or(0);
-        TaskCounts {
-            staged: n("tasksStaged"),
-            running: n("tasksRunning"),
-            healthy: n("tasksHealthy"),
-            unhealthy: n("tasksUnhealthy"),
-        }
+        TaskCounts { staged: n("tasksStaged"), running: n("tasksRunning"), healthy: n("tasksHealthy"), unhealthy: n("tasksUnhealthy") }
     }
 
     /// Tasks (present when embedded).
     pub fn tasks(&self) -> Vec<Task> {
-        self.raw
-            .get("tasks")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().map(Task::from_json).collect())
-            .unwrap_or_default()
+        self.raw.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default()
     }
 
     /// Ids of deployments touching the app.
@@ -371,11 +281,7 @@ impl App {
         self.raw
             .get("deployments")
             .and_then(Value::as_array)
-            .map(|d| {
-                d.iter()
-                    .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
+            .map(|d| d.iter().filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 }
@@ -394,15 +300,7 @@ impl Deployment {
     pub fn from_json(v: &Value) -> Deployment {
         Deployment {
             id: str_of(v, "id"),
-            affected_apps: v
-                .get("affectedApps")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            affected_apps: v.get("affectedApps").and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
         }
     }
 }
@@ -444,10 +342,7 @@ mod tests {
             let app = App::new(raw);
             assert_eq!(app.network_mode(), NetworkMode::Bridge);
             let m = &app.port_mappings()[0];
-            assert_eq!(
-                (m.container_port, m.service_port, m.protocol.as_str()),
-                (80, 8888, "tcp")
-            );
+            assert_eq!((m.container_port, m.service_port, m.protocol.as_str()), (80, 8888, "tcp"));
             assert_eq!(app.service_ports(), vec![8888]);
             assert_eq!(app.image(), Some("srenkens/wolfenstein3d:latest"));
             assert_eq!(app.health_checks()[0].path.as_deref(), Some("/"));
@@ -456,91 +351,53 @@ mod tests {
 
     #[test]
     fn host_networking_in_both_shapes() {
-        let old = App::new(
-            json!({"id": "/a", "container": {"docker": {"network": "HOST"}}, "ports": [1234]}),
-        );
-        let new = App::new(
-            json!({"id": "/a", "networks": [{"mode": "host"}], "portDefinitions": [{"port": 1234, "protocol": "tcp"}]}),
-        );
+        let old = App::new(json!({"id": "/a", "container": {"docker": {"network": "HOST"}}, "ports": [1234]}));
+        let new = App::new(json!({"id": "/a", "networks": [{"mode": "host"}], "portDefinitions": [{"port": 1234, "protocol": "tcp"}]}));
         let bare = App::new(json!({"id": "/a"}));
         for app in [old, new, bare] {
             assert_eq!(app.network_mode(), NetworkMode::Host);
         }
-        assert_eq!(
-            App::new(json!({"portDefinitions": [{"port": 1234}]})).service_ports(),
-            vec![1234]
-        );
+        assert_eq!(App::new(json!({"portDefinitions": [{"port": 1234}]})).service_ports(), vec![1234]);
     }
 
     #[test]
     fn counts_tasks_and_deployments() {
         let app = App::new(old_shape());
-        assert_eq!(
-            app.counts(),
-            TaskCounts {
-                staged: 0,
-                running: 2,
-                healthy: 2,
-                unhealthy: 0
-            }
-        );
+        assert_eq!(app.counts(), TaskCounts { staged: 0, running: 2, healthy: 2, unhealthy: 0 });
         let t = &app.tasks()[0];
         assert!(t.is_healthy() && t.is_running());
-        assert_eq!(
-            (t.ports.clone(), t.service_ports.clone()),
-            (vec![31005], vec![8888])
-        );
+        assert_eq!((t.ports.clone(), t.service_ports.clone()), (vec![31005], vec![8888]));
         assert_eq!(App::new(new_shape()).deployments(), vec!["d-1"]);
     }
 
     #[test]
     fn tasks_without_a_state_are_staging_until_started() {
         let started = Task::from_json(&json!({"id": "a", "startedAt": "2014-09-13T00:24:46.959Z"}));
-        let staging = Task::from_json(
-            &json!({"id": "b", "startedAt": null, "stagedAt": "2014-09-13T00:24:46.959Z"}),
-        );
+        let staging = Task::from_json(&json!({"id": "b", "startedAt": null, "stagedAt": "2014-09-13T00:24:46.959Z"}));
         let bare = Task::from_json(&json!({"id": "c"}));
         assert!(started.is_running());
         assert!(!staging.is_running() && !bare.is_running());
         assert_eq!(staging.state, "TASK_STAGING");
-        assert_eq!(
-            Task::from_json(&json!({"state": "TASK_KILLING", "startedAt": "x"})).state,
-            "TASK_KILLING",
-            "a state, when written, wins"
-        );
+        assert_eq!(Task::from_json(&json!({"state": "TASK_KILLING", "startedAt": "x"})).state, "TASK_KILLING", "a state, when written, wins");
     }
 
     #[test]
     fn image_spellings_of_docker_hub_are_the_same_image() {
         for (a, b) in [
-            (
-                "docker.io/srenkens/wolfenstein3d:latest",
-                "srenkens/wolfenstein3d:latest",
-            ),
-            (
-                "index.docker.io/srenkens/wolfenstein3d",
-                "srenkens/wolfenstein3d",
-            ),
+            ("docker.io/srenkens/wolfenstein3d:latest", "srenkens/wolfenstein3d:latest"),
+            ("index.docker.io/srenkens/wolfenstein3d", "srenkens/wolfenstein3d"),
             ("nginx:1.25", "library/nginx:1.25"),
             ("docker.io/library/nginx:1.25", "nginx:1.25"),
         ] {
             assert_eq!(canonical_image(a), canonical_image(b), "{a} vs {b}");
         }
-        assert_ne!(
-            canonical_image("quay.io/srenkens/wolfenstein3d"),
-            canonical_image("srenkens/wolfenstein3d")
-        );
-        assert_eq!(
-            canonical_image("localhost:5000/app:1"),
-            "localhost:5000/app:1"
-        );
+        assert_ne!(canonical_image("quay.io/srenkens/wolfenstein3d"), canonical_image("srenkens/wolfenstein3d"));
+        assert_eq!(canonical_image("localhost:5000/app:1"), "localhost:5000/app:1");
     }
 
     #[test]
     fn a_udp_tcp_mapping_carries_tcp() {
-        let app = App::new(
-            json!({"container": {"docker": {"network": "BRIDGE", "portMappings": [{"containerPort": 80, "servicePort": 8888, "protocol": "udp,tcp"}]}}}),
-        );
+        let app = App::new(json!({"container": {"docker": {"network": "BRIDGE", "portMappings": [{"containerPort": 80, "servicePort": 8888, "protocol": "udp,tcp"}]}}}));
         let m = &app.port_mappings()[0];
         assert!(m.carries("tcp") && m.carries("udp") && !m.carries("sctp"));
     }

@@ -47,9 +47,7 @@ pub enum MarathonError {
         problem: String,
     },
     /// A success status whose body is not what Marathon sends (a proxy, another server).
-    #[error(
-        "the answer from {url} is not Marathon's ({status}: {body}); is that URL your Marathon?"
-    )]
+    #[error("the answer from {url} is not Marathon's ({status}: {body}); is that URL your Marathon?")]
     Unexpected {
         /// Marathon's base URL.
         url: String,
@@ -103,10 +101,7 @@ impl Marathon {
 
     /// A client whose requests give up after `timeout`.
     pub fn with_timeout(url: &str, timeout: Duration) -> Marathon {
-        Marathon {
-            base: url.trim_end_matches('/').to_owned(),
-            timeout,
-        }
+        Marathon { base: url.trim_end_matches('/').to_owned(), timeout }
     }
 
     /// The base URL.
@@ -114,34 +109,15 @@ impl Marathon {
         &self.base
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), MarathonError> {
-        let mut request = crate::net::http_client()?
-            .request(method, format!("{}{path}", self.base))
-            .timeout(self.timeout);
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), MarathonError> {
+        let mut request = crate::net::http_client()?.request(method, format!("{}{path}", self.base)).timeout(self.timeout);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| MarathonError::Unreachable {
-                url: self.base.clone(),
-                reason: reason(&e),
-            })?;
+        let response = request.send().await.map_err(|e| MarathonError::Unreachable { url: self.base.clone(), reason: reason(&e) })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| MarathonError::Unreachable {
-                url: self.base.clone(),
-                reason: reason(&e),
-            })?;
+        let text = response.text().await.map_err(|e| MarathonError::Unreachable { url: self.base.clone(), reason: reason(&e) })?;
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok((status, headers, json))
     }
@@ -149,11 +125,7 @@ impl Marathon {
     /// `GET /ping`.
     pub async fn ping(&self) -> Result<(), MarathonError> {
         let (status, _, body) = self.call(Method::GET, "/ping", None).await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(http_error(status, &body))
-        }
+        if status.is_success() { Ok(()) } else { Err(http_error(status, &body)) }
     }
 
     /// `GET /v2/info`.
@@ -163,18 +135,12 @@ impl Marathon {
 
     async fn get_json(&self, path: &str) -> Result<Value, MarathonError> {
         let (status, _, body) = self.call(Method::GET, path, None).await?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(http_error(status, &body))
-        }
+        if status.is_success() { Ok(body) } else { Err(http_error(status, &body)) }
     }
 
     /// `GET /v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments`.
     pub async fn apps(&self) -> Result<Vec<App>, MarathonError> {
-        let body = self
-            .get_json("/v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments")
-            .await?;
+        let body = self.get_json("/v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments").await?;
         match body.get("apps").and_then(Value::as_array) {
             Some(apps) => Ok(apps.iter().cloned().map(App::new).collect()),
             None => Err(self.unexpected(StatusCode::OK, &body)),
@@ -182,25 +148,12 @@ impl Marathon {
     }
 
     fn unexpected(&self, status: StatusCode, body: &Value) -> MarathonError {
-        MarathonError::Unexpected {
-            url: self.base.clone(),
-            status: status.as_u16(),
-            body: short(body),
-        }
+        MarathonError::Unexpected { url: self.base.clone(), status: status.as_u16(), body: short(body) }
     }
 
     /// `GET /v2/apps/{id}` with tasks, counts and deployments; `None` if it does not exist.
     pub async fn app(&self, id: &str) -> Result<Option<App>, MarathonError> {
-        let (status, _, body) = self
-            .call(
-                Method::GET,
-                &format!(
-                    "/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments",
-                    app_path(id)?
-                ),
-                None,
-            )
-            .await?;
+        let (status, _, body) = self.call(Method::GET, &format!("/v2/apps{}?embed=app.tasks&embed=app.counts&embed=app.deployments", app_path(id)?), None).await?;
         match status {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => match body.get("app").filter(|a| a.is_object()) {
@@ -212,17 +165,8 @@ impl Marathon {
     }
 
     /// `PUT /v2/apps/{id}`: create or update.
-    pub async fn put_app(
-        &self,
-        id: &str,
-        app: &Value,
-        force: bool,
-    ) -> Result<DeploymentRef, MarathonError> {
-        let path = format!(
-            "/v2/apps{}{}",
-            app_path(id)?,
-            if force { "?force=true" } else { "" }
-        );
+    pub async fn put_app(&self, id: &str, app: &Value, force: bool) -> Result<DeploymentRef, MarathonError> {
+        let path = format!("/v2/apps{}{}", app_path(id)?, if force { "?force=true" } else { "" });
         let (status, headers, body) = self.call(Method::PUT, &path, Some(app)).await?;
         deployment_result(status, &headers, &body, &self.base)
     }
@@ -235,53 +179,33 @@ impl Marathon {
 
     /// `DELETE /v2/apps/{id}`.
     pub async fn delete_app(&self, id: &str) -> Result<DeploymentRef, MarathonError> {
-        let (status, headers, body) = self
-            .call(
-                Method::DELETE,
-                &format!("/v2/apps{}?force=true", app_path(id)?),
-                None,
-            )
-            .await?;
+        let (status, headers, body) = self.call(Method::DELETE, &format!("/v2/apps{}?force=true", app_path(id)?), None).await?;
         deployment_result(status, &headers, &body, &self.base)
     }
 
     /// `GET /v2/tasks`.
     pub async fn tasks(&self) -> Result<Vec<Task>, MarathonError> {
         let body = self.get_json("/v2/tasks").await?;
-        Ok(body
-            .get("tasks")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().map(Task::from_json).collect())
-            .unwrap_or_default())
+        Ok(body.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default())
     }
 
     /// `GET /v2/deployments`.
     pub async fn deployments(&self) -> Result<Vec<Deployment>, MarathonError> {
         let body = self.get_json("/v2/deployments").await?;
-        Ok(body
-            .as_array()
-            .map(|d| d.iter().map(Deployment::from_json).collect())
-            .unwrap_or_default())
+        Ok(body.as_array().map(|d| d.iter().map(Deployment::from_json).collect()).unwrap_or_default())
     }
 }
 
 /// An app id with its leading `/` (Marathon accepts both spellings).
 pub fn normalize_id(id: &str) -> String {
-    if id.starts_with('/') {
-        id.to_owned()
-    } else {
-        format!("/{id}")
-    }
+    if id.starts_with('/') { id.to_owned() } else { format!("/{id}") }
 }
 
 /// The id as a URL path, refused unless it is a valid Marathon app id: a `..` segment or
 /// a `?` would make the request address another endpoint.
 fn app_path(id: &str) -> Result<String, MarathonError> {
     let id = normalize_id(id);
-    check_app_id(&id).map_err(|problem| MarathonError::BadId {
-        id: id.clone(),
-        problem,
-    })?;
+    check_app_id(&id).map_err(|problem| MarathonError::BadId { id: id.clone(), problem })?;
     Ok(id)
 }
 
@@ -296,13 +220,8 @@ pub fn check_app_id(id: &str) -> Result<(), String> {
         if s == "." || s == ".." {
             return Err(format!("`{s}` is not allowed as a part of an app id"));
         }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        {
-            return Err(format!(
-                "`{s}` may only contain lowercase letters, digits, dashes and dots"
-            ));
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+            return Err(format!("`{s}` may only contain lowercase letters, digits, dashes and dots"));
         }
         if s.starts_with('-') || s.ends_with('-') {
             return Err(format!("`{s}` may not start or end with a dash"));
@@ -315,69 +234,31 @@ fn reason(err: &reqwest::Error) -> String {
     crate::net::describe_error(err)
 }
 
-fn deployment_result(
-    status: StatusCode,
-    headers: &reqwest::header::HeaderMap,
-    body: &Value,
-    url: &str,
-) -> Result<DeploymentRef, MarathonError> {
+fn deployment_result(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value, url: &str) -> Result<DeploymentRef, MarathonError> {
     if !status.is_success() {
         return Err(http_error(status, body));
     }
     // A 2xx that does not name a deployment is not a deploy (a proxy's page, another server).
-    let names_one = body.get("deploymentId").is_some_and(Value::is_string)
-        || headers.contains_key("Marathon-Deployment-Id")
-        || body
-            .pointer("/deployments/0/id")
-            .is_some_and(Value::is_string);
+    let names_one = body.get("deploymentId").is_some_and(Value::is_string) || headers.contains_key("Marathon-Deployment-Id") || body.pointer("/deployments/0/id").is_some_and(Value::is_string);
     if !body.is_object() || !names_one {
-        return Err(MarathonError::Unexpected {
-            url: url.to_owned(),
-            status: status.as_u16(),
-            body: short(body),
-        });
+        return Err(MarathonError::Unexpected { url: url.to_owned(), status: status.as_u16(), body: short(body) });
     }
-    let header = headers
-        .get("Marathon-Deployment-Id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = headers.get("Marathon-Deployment-Id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let deployment_id = body
         .get("deploymentId")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or(header)
-        .or_else(|| {
-            body.pointer("/deployments/0/id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .or_else(|| body.pointer("/deployments/0/id").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    Ok(DeploymentRef {
-        deployment_id,
-        version: body
-            .get("version")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    })
+    Ok(DeploymentRef { deployment_id, version: body.get("version").and_then(Value::as_str).map(str::to_owned) })
 }
 
 fn http_error(status: StatusCode, body: &Value) -> MarathonError {
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| short(body));
+    let message = body.get("message").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| short(body));
     match status.as_u16() {
         409 if message.contains("locked") => MarathonError::Locked {
-            deployments: body
-                .get("deployments")
-                .and_then(Value::as_array)
-                .map(|d| {
-                    d.iter()
-                        .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            deployments: body.get("deployments").and_then(Value::as_array).map(|d| d.iter().filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned)).collect()).unwrap_or_default(),
         },
         409 => MarathonError::Exists { message },
         400 | 422 => MarathonError::Invalid {
@@ -388,30 +269,15 @@ fn http_error(status: StatusCode, body: &Value) -> MarathonError {
                 .map(|d| {
                     d.iter()
                         .map(|e| {
-                            let path = e
-                                .get("path")
-                                .and_then(Value::as_str)
-                                .unwrap_or("/")
-                                .to_owned();
-                            let errors = e
-                                .get("errors")
-                                .and_then(Value::as_array)
-                                .map(|x| {
-                                    x.iter()
-                                        .filter_map(|s| s.as_str().map(str::to_owned))
-                                        .collect()
-                                })
-                                .unwrap_or_default();
+                            let path = e.get("path").and_then(Value::as_str).unwrap_or("/").to_owned();
+                            let errors = e.get("errors").and_then(Value::as_array).map(|x| x.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default();
                             (path, errors)
                         })
                         .collect()
                 })
                 .unwrap_or_default(),
         },
-        code => MarathonError::Http {
-            status: code,
-            body: short(body),
-        },
+        code => MarathonError::Http { status: code, body: short(body) },
     }
 }
 

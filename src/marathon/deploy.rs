@@ -61,13 +61,7 @@ impl FileResult {
         FileResult {
             file: file.to_owned(),
             app,
-            outcome: Outcome::Failed {
-                location: error.location(),
-                error: error.message.clone(),
-                hint: error.fix.clone(),
-                line: error.source_line.clone(),
-                position: error.position,
-            },
+            outcome: Outcome::Failed { location: error.location(), error: error.message.clone(), hint: error.fix.clone(), line: error.source_line.clone(), position: error.position },
             warnings: Vec::new(),
         }
     }
@@ -102,26 +96,12 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SiteFile>, String> {
             let mut found = Vec::new();
             walk(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             found.sort();
-            out.extend(found.into_iter().map(|p| SiteFile {
-                display: display_name(path, &p),
-                path: p,
-                root: path.clone(),
-            }));
+            out.extend(found.into_iter().map(|p| SiteFile { display: display_name(path, &p), path: p, root: path.clone() }));
         } else if path.is_file() {
             if !is_globals(path) {
                 let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-                let root = if absolute.starts_with(&cwd) {
-                    cwd.clone()
-                } else {
-                    absolute
-                        .parent()
-                        .map_or_else(|| cwd.clone(), Path::to_owned)
-                };
-                out.push(SiteFile {
-                    path: path.clone(),
-                    display: path.display().to_string(),
-                    root,
-                });
+                let root = if absolute.starts_with(&cwd) { cwd.clone() } else { absolute.parent().map_or_else(|| cwd.clone(), Path::to_owned) };
+                out.push(SiteFile { path: path.clone(), display: path.display().to_string(), root });
             }
         } else {
             return Err(format!("{} does not exist", path.display()));
@@ -134,26 +114,18 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SiteFile>, String> {
 /// file in `~/ws/site` reads `site/app.yml`.
 pub fn display_name(dir: &Path, path: &Path) -> String {
     let base = dir.parent().unwrap_or(dir);
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(base).unwrap_or(path).display().to_string()
 }
 
 /// Whether `path` is a file lab deploys.
 pub fn is_site_file(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    matches!(ext, "yml" | "yaml" | "json")
-        && !is_globals(path)
-        && path
-            .file_name()
-            .is_some_and(|n| !crate::course::files::is_ignored(&n.to_string_lossy()))
+    matches!(ext, "yml" | "yaml" | "json") && !is_globals(path) && path.file_name().is_some_and(|n| !crate::course::files::is_ignored(&n.to_string_lossy()))
 }
 
 /// Whether `path` is a `globals.yml`.
 pub fn is_globals(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n == "globals.yml" || n == "globals.yaml")
+    path.file_name().is_some_and(|n| n == "globals.yml" || n == "globals.yaml")
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -174,38 +146,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Renders every file, keeping failures alongside successes.
-pub fn render_all(
-    files: &[SiteFile],
-    env: &dyn Env,
-) -> Vec<(SiteFile, Result<RenderedApp, ContentError>)> {
+pub fn render_all(files: &[SiteFile], env: &dyn Env) -> Vec<(SiteFile, Result<RenderedApp, ContentError>)> {
     let renderer = site::Renderer::default();
-    files
-        .iter()
-        .map(|f| {
-            (
-                f.clone(),
-                renderer.render(&f.path, &f.display, &f.root, env),
-            )
-        })
-        .collect()
+    files.iter().map(|f| (f.clone(), renderer.render(&f.path, &f.display, &f.root, env))).collect()
 }
 
 /// Deploys one rendered app. Only an unreachable Marathon (or no HTTP client) is an `Err`:
 /// every other problem is this file's `Failed` outcome.
-pub async fn deploy(
-    marathon: &Marathon,
-    rendered: &RenderedApp,
-) -> Result<FileResult, MarathonError> {
-    let result = |outcome| FileResult {
-        file: rendered.file.clone(),
-        app: Some(rendered.id.clone()),
-        outcome,
-        warnings: rendered.warnings.clone(),
-    };
+pub async fn deploy(marathon: &Marathon, rendered: &RenderedApp) -> Result<FileResult, MarathonError> {
+    let result = |outcome| FileResult { file: rendered.file.clone(), app: Some(rendered.id.clone()), outcome, warnings: rendered.warnings.clone() };
     match marathon.app(&rendered.id).await {
-        Ok(Some(running)) if running.label(CHECKSUM_LABEL) == Some(rendered.checksum.as_str()) => {
-            return Ok(result(Outcome::Unchanged));
-        }
+        Ok(Some(running)) if running.label(CHECKSUM_LABEL) == Some(rendered.checksum.as_str()) => return Ok(result(Outcome::Unchanged)),
         Ok(_) => {}
         Err(e @ (MarathonError::Unreachable { .. } | MarathonError::Client(_))) => return Err(e),
         Err(e) => return Ok(result(failure(rendered, &e))),
@@ -226,14 +177,9 @@ pub async fn deploy(
 
 /// lighter deploys with force; lab asks politely first and forces only when a deployment
 /// holds the app (409), which replaces that deployment.
-async fn put_with_force_retry(
-    marathon: &Marathon,
-    rendered: &RenderedApp,
-) -> Result<DeploymentRef, MarathonError> {
+async fn put_with_force_retry(marathon: &Marathon, rendered: &RenderedApp) -> Result<DeploymentRef, MarathonError> {
     match marathon.put_app(&rendered.id, &rendered.app, false).await {
-        Err(MarathonError::Locked { .. }) => {
-            marathon.put_app(&rendered.id, &rendered.app, true).await
-        }
+        Err(MarathonError::Locked { .. }) => marathon.put_app(&rendered.id, &rendered.app, true).await,
         other => other,
     }
 }
@@ -241,67 +187,33 @@ async fn put_with_force_retry(
 /// Turns Marathon's refusal into an outcome that points at the student's own line.
 fn failure(rendered: &RenderedApp, err: &MarathonError) -> Outcome {
     let MarathonError::Invalid { message, details } = err else {
-        return Outcome::Failed {
-            location: rendered.file.clone(),
-            error: err.to_string(),
-            hint: None,
-            line: None,
-            position: None,
-        };
+        return Outcome::Failed { location: rendered.file.clone(), error: err.to_string(), hint: None, line: None, position: None };
     };
     let Some((path, errors)) = details.first() else {
-        return Outcome::Failed {
-            location: rendered.file.clone(),
-            error: format!("Marathon rejected the app: {message}"),
-            hint: None,
-            line: None,
-            position: None,
-        };
+        return Outcome::Failed { location: rendered.file.clone(), error: format!("Marathon rejected the app: {message}"), hint: None, line: None, position: None };
     };
     let segments = parse_path(path);
     // In a YAML file the app lives under `service:` (or `override:`); in JSON at the top.
     let roots: Vec<&super::yaml::Node> = match rendered.format {
-        Format::Yaml => ["override", "service"]
-            .iter()
-            .filter_map(|k| rendered.source.get(k))
-            .collect(),
+        Format::Yaml => ["override", "service"].iter().filter_map(|k| rendered.source.get(k)).collect(),
         Format::Json => vec![&rendered.source],
     };
-    let best = roots
-        .iter()
-        .map(|root| root.locate(&segments))
-        .max_by_key(|(_, depth)| *depth);
+    let best = roots.iter().map(|root| root.locate(&segments)).max_by_key(|(_, depth)| *depth);
     let (location, line, position) = match best {
         Some((node, depth)) if depth > 0 || segments.is_empty() => (
             format!("{}:{}:{}", rendered.file, node.line, node.column),
-            usize::try_from(node.line)
-                .ok()
-                .and_then(|l| rendered.text.lines().nth(l.saturating_sub(1)))
-                .map(|l| crate::course::error::quote_line(l, node.column)),
+            usize::try_from(node.line).ok().and_then(|l| rendered.text.lines().nth(l.saturating_sub(1))).map(|l| crate::course::error::quote_line(l, node.column)),
             Some((node.line, node.column)),
         ),
         _ => (rendered.file.clone(), None, None),
     };
-    let field = if segments.is_empty() {
-        "the app".to_owned()
-    } else {
-        display_path(&segments)
-    };
+    let field = if segments.is_empty() { "the app".to_owned() } else { display_path(&segments) };
     let mut error = format!("Marathon rejected {field}: {}", errors.join("; "));
     if details.len() > 1 {
-        let others: Vec<String> = details[1..]
-            .iter()
-            .map(|(p, e)| format!("{}: {}", display_path(&parse_path(p)), e.join("; ")))
-            .collect();
+        let others: Vec<String> = details[1..].iter().map(|(p, e)| format!("{}: {}", display_path(&parse_path(p)), e.join("; "))).collect();
         error.push_str(&format!(" (also: {})", others.join(", ")));
     }
-    Outcome::Failed {
-        location,
-        error,
-        hint: Some("fix the value and save again; the running version keeps running".into()),
-        line,
-        position,
-    }
+    Outcome::Failed { location, error, hint: Some("fix the value and save again; the running version keeps running".into()), line, position }
 }
 
 /// The results of deploying several files.
@@ -320,20 +232,13 @@ pub struct DeployRun {
 
 /// Deploys the rendered files in order. A file that fails never stops the others; once
 /// Marathon turns out unreachable, the remaining files are reported as not tried.
-pub async fn deploy_all(
-    marathon: &Marathon,
-    rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>,
-) -> DeployRun {
+pub async fn deploy_all(marathon: &Marathon, rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>) -> DeployRun {
     deploy_each(marathon, rendered, &mut |_| {}).await
 }
 
 /// [`deploy_all`], calling `each` with every result as soon as it is known (a watcher starts
 /// following a deployment before the next file is sent).
-pub async fn deploy_each(
-    marathon: &Marathon,
-    rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>,
-    each: &mut (dyn FnMut(&FileResult) + Send),
-) -> DeployRun {
+pub async fn deploy_each(marathon: &Marathon, rendered: Vec<(SiteFile, Result<RenderedApp, ContentError>)>, each: &mut (dyn FnMut(&FileResult) + Send)) -> DeployRun {
     let mut run = DeployRun::default();
     for (file, app) in rendered {
         let result = match (app, &run.unreachable) {
@@ -366,13 +271,7 @@ fn not_tried(app: &RenderedApp, reason: &str) -> FileResult {
     FileResult {
         file: app.file.clone(),
         app: Some(app.id.clone()),
-        outcome: Outcome::Failed {
-            location: app.file.clone(),
-            error: format!("not deployed: {reason}"),
-            hint: None,
-            line: None,
-            position: None,
-        },
+        outcome: Outcome::Failed { location: app.file.clone(), error: format!("not deployed: {reason}"), hint: None, line: None, position: None },
         warnings: app.warnings.clone(),
     }
 }

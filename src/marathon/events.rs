@@ -25,10 +25,7 @@ impl MarathonEvent {
 
     /// For deployment events: the deployment's id.
     pub fn deployment_id(&self) -> Option<&str> {
-        self.data
-            .get("id")
-            .and_then(Value::as_str)
-            .or_else(|| self.data.pointer("/plan/id").and_then(Value::as_str))
+        self.data.get("id").and_then(Value::as_str).or_else(|| self.data.pointer("/plan/id").and_then(Value::as_str))
     }
 }
 
@@ -116,11 +113,7 @@ async fn connect(marathon: &Marathon) -> Result<reqwest::Response, String> {
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(response)
-    } else {
-        Err(format!("Marathon answered {}", response.status()))
-    }
+    if response.status().is_success() { Ok(response) } else { Err(format!("Marathon answered {}", response.status())) }
 }
 
 /// Incremental parser for `text/event-stream`. Bytes are buffered until an event is
@@ -135,8 +128,7 @@ impl SseParser {
     pub fn push(&mut self, bytes: &[u8]) -> Vec<MarathonEvent> {
         // Lines may end in \r\n; dropping every \r leaves \n endings (a lone \r ending, which
         // no Marathon sends, is not supported).
-        self.buffer
-            .extend(bytes.iter().copied().filter(|b| *b != b'\r'));
+        self.buffer.extend(bytes.iter().copied().filter(|b| *b != b'\r'));
         let mut out = Vec::new();
         while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
             let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
@@ -155,14 +147,7 @@ impl SseParser {
             }
             let text = data.join("\n");
             let data = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            let kind = if kind == "message" {
-                data.get("eventType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("message")
-                    .to_owned()
-            } else {
-                kind
-            };
+            let kind = if kind == "message" { data.get("eventType").and_then(Value::as_str).unwrap_or("message").to_owned() } else { kind };
             out.push(MarathonEvent { kind, data });
         }
         out
@@ -176,10 +161,7 @@ mod tests {
     #[test]
     fn events_split_across_chunks_are_assembled() {
         let mut p = SseParser::default();
-        assert!(
-            p.push(b"event: deployment_success\ndata: {\"id\":\"d1\",")
-                .is_empty()
-        );
+        assert!(p.push(b"event: deployment_success\ndata: {\"id\":\"d1\",").is_empty());
         let events = p.push(b"\"eventType\":\"deployment_success\"}\n\n: comment\n\nevent: status_update_event\r\ndata: {\"appId\":\"/a\"}\r\n\r\n");
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].kind, "deployment_success");

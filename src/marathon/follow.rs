@@ -52,11 +52,7 @@ impl Follower {
         let mut poll = tokio::time::interval(poll_every);
         // A slow answer must not be followed by a burst of polls.
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Follower {
-            stream: subscribe(marathon),
-            poll,
-            lost: false,
-        }
+        Follower { stream: subscribe(marathon), poll, lost: false }
     }
 
     /// The next signal. Poll ticks come only while `polling` (nothing followed, nothing
@@ -85,28 +81,16 @@ impl Follower {
 pub fn signal_of(event: &MarathonEvent) -> Signal {
     match (event.kind.as_str(), event.deployment_id()) {
         ("deployment_success", Some(id)) => Signal::Ended(id.to_owned(), FollowResult::Succeeded),
-        ("deployment_failed", Some(id)) => Signal::Ended(
-            id.to_owned(),
-            FollowResult::Failed("Marathon reported the deployment failed".into()),
-        ),
+        ("deployment_failed", Some(id)) => Signal::Ended(id.to_owned(), FollowResult::Failed("Marathon reported the deployment failed".into())),
         _ => Signal::AppChanged(event.app_id().map(str::to_owned)),
     }
 }
 
 /// Of the deployment ids in `following`, those no longer in `/v2/deployments`: they ended.
 /// `None` when Marathon did not answer (nothing can be said then).
-pub async fn ended<'a>(
-    marathon: &Marathon,
-    following: impl IntoIterator<Item = &'a String>,
-) -> Option<Vec<String>> {
+pub async fn ended<'a>(marathon: &Marathon, following: impl IntoIterator<Item = &'a String>) -> Option<Vec<String>> {
     let running = marathon.deployments().await.ok()?;
-    Some(
-        following
-            .into_iter()
-            .filter(|id| !running.iter().any(|d| &d.id == *id))
-            .cloned()
-            .collect(),
-    )
+    Some(following.into_iter().filter(|id| !running.iter().any(|d| &d.id == *id)).cloned().collect())
 }
 
 #[cfg(test)]
@@ -116,24 +100,10 @@ mod tests {
 
     #[test]
     fn deployment_events_end_a_deployment_and_others_name_their_app() {
-        let event = |kind: &str, data| MarathonEvent {
-            kind: kind.into(),
-            data,
-        };
-        assert_eq!(
-            signal_of(&event("deployment_success", json!({"id": "d1"}))),
-            Signal::Ended("d1".into(), FollowResult::Succeeded)
-        );
-        assert!(
-            matches!(signal_of(&event("deployment_failed", json!({"plan": {"id": "d2"}}))), Signal::Ended(id, FollowResult::Failed(_)) if id == "d2")
-        );
-        assert_eq!(
-            signal_of(&event("status_update_event", json!({"appId": "/a"}))),
-            Signal::AppChanged(Some("/a".into()))
-        );
-        assert_eq!(
-            signal_of(&event("deployment_success", json!({}))),
-            Signal::AppChanged(None)
-        );
+        let event = |kind: &str, data| MarathonEvent { kind: kind.into(), data };
+        assert_eq!(signal_of(&event("deployment_success", json!({"id": "d1"}))), Signal::Ended("d1".into(), FollowResult::Succeeded));
+        assert!(matches!(signal_of(&event("deployment_failed", json!({"plan": {"id": "d2"}}))), Signal::Ended(id, FollowResult::Failed(_)) if id == "d2"));
+        assert_eq!(signal_of(&event("status_update_event", json!({"appId": "/a"}))), Signal::AppChanged(Some("/a".into())));
+        assert_eq!(signal_of(&event("deployment_success", json!({}))), Signal::AppChanged(None));
     }
 }

@@ -6,11 +6,11 @@ pub mod client;
 pub mod deploy;
 pub mod events;
 pub mod follow;
-pub mod python;
-pub mod secrets;
 pub mod site;
 pub mod watch;
 pub mod workspace;
+pub mod python;
+pub mod secrets;
 pub mod yaml;
 
 pub use app::{App, NetworkMode, Task, canonical_image};

@@ -15,11 +15,7 @@ pub fn float_str(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let text = format_g(x, 12);
-    if text.contains(['.', 'e']) {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    if text.contains(['.', 'e']) { text } else { format!("{text}.0") }
 }
 
 /// Python 2.7's `repr(float)`: the shortest text that reads back the same, fixed notation
@@ -35,22 +31,14 @@ pub fn float_repr(x: f64) -> String {
     let (mantissa, exp) = split_exponent(&sci);
     let negative = mantissa.starts_with('-');
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let body = if (-4..16).contains(&exp) {
-        fixed(&digits, exp, true)
-    } else {
-        scientific(&digits, exp)
-    };
+    let body = if (-4..16).contains(&exp) { fixed(&digits, exp, true) } else { scientific(&digits, exp) };
     if negative { format!("-{body}") } else { body }
 }
 
 /// `%.{precision}g`.
 fn format_g(x: f64, precision: usize) -> String {
     if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{:.*e}", precision - 1, x);
     let (mantissa, exp) = split_exponent(&sci);
@@ -60,11 +48,7 @@ fn format_g(x: f64, precision: usize) -> String {
         digits.pop();
     }
     let precision = i32::try_from(precision).unwrap_or(i32::MAX);
-    let body = if exp < -4 || exp >= precision {
-        scientific(&digits, exp)
-    } else {
-        fixed(&digits, exp, false)
-    };
+    let body = if exp < -4 || exp >= precision { scientific(&digits, exp) } else { fixed(&digits, exp, false) };
     if negative { format!("-{body}") } else { body }
 }
 
@@ -95,11 +79,7 @@ fn fixed(digits: &str, exp: i32, always_point: bool) -> String {
 }
 
 fn scientific(digits: &str, exp: i32) -> String {
-    let mantissa = if digits.len() > 1 {
-        format!("{}.{}", &digits[..1], &digits[1..])
-    } else {
-        digits.to_owned()
-    };
+    let mantissa = if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits.to_owned() };
     let sign = if exp < 0 { '-' } else { '+' };
     format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
 }
@@ -134,33 +114,16 @@ pub fn repr(value: &Value) -> String {
             _ => n.to_string(),
         },
         Value::String(s) => string_repr(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(repr).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", string_repr(k), repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{}: {}", string_repr(k), repr(v))).collect::<Vec<_>>().join(", ")),
     }
 }
 
 /// `'text'`, or `u'text'` when it is not ASCII: PyYAML handed out `str` for ASCII text
 /// and `unicode` for the rest.
 fn string_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = if s.is_ascii() {
-        quote.to_string()
-    } else {
-        format!("u{quote}")
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = if s.is_ascii() { quote.to_string() } else { format!("u{quote}") };
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -171,15 +134,9 @@ fn string_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if (c as u32) > 0x7f && (c as u32) <= 0xff => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if (c as u32) > 0xff && (c as u32) <= 0xffff => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) > 0x7f && (c as u32) <= 0xff => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) > 0xff && (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
             c if (c as u32) > 0xffff => out.push_str(&format!("\\U{:08x}", c as u32)),
             c => out.push(c),
         }
@@ -285,16 +242,7 @@ mod tests {
 
     #[test]
     fn repr_is_the_shortest_round_trip() {
-        let cases = [
-            (1.5, "1.5"),
-            (10.0, "10.0"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (-1.25e-7, "-1.25e-07"),
-        ];
+        let cases = [(1.5, "1.5"), (10.0, "10.0"), (1e16, "1e+16"), (1e15, "1000000000000000.0"), (0.1 + 0.2, "0.30000000000000004"), (0.0001, "0.0001"), (0.00001, "1e-05"), (-1.25e-7, "-1.25e-07")];
         for (x, want) in cases {
             assert_eq!(float_repr(x), want, "{x}");
         }
@@ -307,32 +255,15 @@ mod tests {
         assert_eq!(unicode(&json!(null)), "None");
         assert_eq!(unicode(&json!(2)), "2");
         assert_eq!(unicode(&json!(2.5)), "2.5");
-        assert_eq!(
-            unicode(&json!(0.1 + 0.2)),
-            "0.3",
-            "str() of a float, not repr()"
-        );
-        assert_eq!(
-            unicode(&json!([0.1 + 0.2])),
-            "[0.30000000000000004]",
-            "repr() inside a list"
-        );
-        assert_eq!(
-            unicode(&json!(["a", 1, false, "é"])),
-            "['a', 1, False, u'\\xe9']"
-        );
+        assert_eq!(unicode(&json!(0.1 + 0.2)), "0.3", "str() of a float, not repr()");
+        assert_eq!(unicode(&json!([0.1 + 0.2])), "[0.30000000000000004]", "repr() inside a list");
+        assert_eq!(unicode(&json!(["a", 1, false, "é"])), "['a', 1, False, u'\\xe9']");
         assert_eq!(unicode(&json!({"k": "it's"})), "{'k': \"it's\"}");
     }
 
     #[test]
     fn json_dumps_uses_pythons_separators_and_ascii_escapes() {
-        assert_eq!(
-            json_dumps(&json!({"a": [1, 2.5, null], "b": "é\n\"x\""})),
-            r#"{"a": [1, 2.5, null], "b": "\u00e9\n\"x\""}"#
-        );
-        assert_eq!(
-            json_dumps(&json!(["😀", 1e16])),
-            r#"["\ud83d\ude00", 1e+16]"#
-        );
+        assert_eq!(json_dumps(&json!({"a": [1, 2.5, null], "b": "é\n\"x\""})), r#"{"a": [1, 2.5, null], "b": "\u00e9\n\"x\""}"#);
+        assert_eq!(json_dumps(&json!(["😀", 1e16])), r#"["\ud83d\ude00", 1e+16]"#);
     }
 }

@@ -255,9 +255,7 @@ pub fn decrypt(
         ));
     }
     let (nonce, sealed) = payload.split_at(NONCE_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce
-        .try_into()
-        .map_err(|_| "envelope too short".to_owned())?;
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| "envelope too short".to_owned())?;
     let salsa_box = SalsaBox::new(
         &PublicKey::from_bytes(*config_public),
         &SecretKey::from_bytes(*master_private),

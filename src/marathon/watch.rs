@@ -58,8 +58,7 @@ pub async fn watch(
     let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
     let dir = canonical.as_path();
     // Watch first, so edits made during the first deploy are not lost.
-    let (_watcher, mut changes) = crate::course::watch::watch_dir(dir)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    let (_watcher, mut changes) = crate::course::watch::watch_dir(dir).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     let (follow_tx, follow_rx) = mpsc::unbounded_channel::<(String, String, String)>();
     let follower = tokio::spawn(follow(marathon.clone(), follow_rx, events.clone()));
     let _ = events.send(WatchEvent::Watching(dir.to_owned())).await;
@@ -109,35 +108,21 @@ pub async fn watch(
 }
 
 /// Deploys `files`; returns those Marathon was not reached for.
-async fn deploy_files(
-    files: &[SiteFile],
-    marathon: &Marathon,
-    env: &dyn Env,
-    events: &mpsc::Sender<WatchEvent>,
-    follow: &mpsc::UnboundedSender<(String, String, String)>,
-) -> Vec<SiteFile> {
+async fn deploy_files(files: &[SiteFile], marathon: &Marathon, env: &dyn Env, events: &mpsc::Sender<WatchEvent>, follow: &mpsc::UnboundedSender<(String, String, String)>) -> Vec<SiteFile> {
     // Each deployment is followed from the moment Marathon accepts it, so its end is not
     // missed while later files are still being sent.
     let mut register = |result: &FileResult| {
         if let (Outcome::Deployed { deployment }, Some(app)) = (&result.outcome, &result.app)
             && !deployment.deployment_id.is_empty()
         {
-            let _ = follow.send((
-                deployment.deployment_id.clone(),
-                result.file.clone(),
-                app.clone(),
-            ));
+            let _ = follow.send((deployment.deployment_id.clone(), result.file.clone(), app.clone()));
         }
     };
     let run = deploy::deploy_each(marathon, deploy::render_all(files, env), &mut register).await;
     for result in run.results {
         let _ = events.send(WatchEvent::File(result)).await;
     }
-    files
-        .iter()
-        .filter(|f| run.not_tried.contains(&f.display))
-        .cloned()
-        .collect()
+    files.iter().filter(|f| run.not_tried.contains(&f.display)).cloned().collect()
 }
 
 /// The site files a burst of changes affects, and the site files that disappeared.
@@ -158,29 +143,17 @@ fn affected(dir: &Path, changed: &BTreeSet<PathBuf>) -> (Vec<SiteFile>, Vec<Stri
             }
         }
     }
-    let files = files
-        .into_iter()
-        .map(|p| SiteFile {
-            display: deploy::display_name(dir, &p),
-            path: p,
-            root: dir.to_owned(),
-        })
-        .collect();
+    let files = files.into_iter().map(|p| SiteFile { display: deploy::display_name(dir, &p), path: p, root: dir.to_owned() }).collect();
     (files, removed)
 }
 
 /// Follows deployments until they leave `/v2/deployments` (success), Marathon reports them
 /// failed, or time runs out.
-async fn follow(
-    marathon: Marathon,
-    mut incoming: mpsc::UnboundedReceiver<(String, String, String)>,
-    events: mpsc::Sender<WatchEvent>,
-) {
+async fn follow(marathon: Marathon, mut incoming: mpsc::UnboundedReceiver<(String, String, String)>, events: mpsc::Sender<WatchEvent>) {
     let mut follower = Follower::new(&marathon, POLL_EVERY);
     let mut pending: HashMap<String, (String, String, Instant)> = HashMap::new();
     // Deployments Marathon reported finished, for registrations that arrive after the event.
-    let mut reported: std::collections::VecDeque<(String, FollowResult)> =
-        std::collections::VecDeque::new();
+    let mut reported: std::collections::VecDeque<(String, FollowResult)> = std::collections::VecDeque::new();
     loop {
         let finished: Vec<(String, FollowResult)> = tokio::select! {
             item = incoming.recv() => {
@@ -209,14 +182,7 @@ async fn follow(
         for (id, result) in finished {
             match pending.remove(&id) {
                 Some((file, app, _)) => {
-                    let _ = events
-                        .send(WatchEvent::Followed {
-                            file,
-                            app,
-                            deployment: id,
-                            result,
-                        })
-                        .await;
+                    let _ = events.send(WatchEvent::Followed { file, app, deployment: id, result }).await;
                 }
                 None => {
                     reported.push_back((id, result));

@@ -14,10 +14,7 @@ pub fn site_dir(workspace: &Path) -> PathBuf {
 pub fn install_site(files: &Files, lab: &str, workspace: &Path) -> std::io::Result<Vec<PathBuf>> {
     let target = site_dir(workspace);
     let prefix = format!("labs/{lab}/site/");
-    let sources: Vec<(&str, &[u8])> = files
-        .paths()
-        .filter_map(|p| Some((p.strip_prefix(&prefix)?, files.bytes(p)?)))
-        .collect();
+    let sources: Vec<(&str, &[u8])> = files.paths().filter_map(|p| Some((p.strip_prefix(&prefix)?, files.bytes(p)?))).collect();
     if target.exists() || sources.is_empty() {
         return Ok(Vec::new());
     }
@@ -35,10 +32,7 @@ pub fn install_site(files: &Files, lab: &str, workspace: &Path) -> std::io::Resu
         std::fs::write(&path, bytes)?;
     }
     std::fs::rename(&staging, &target)?;
-    Ok(sources
-        .iter()
-        .map(|(relative, _)| target.join(relative))
-        .collect())
+    Ok(sources.iter().map(|(relative, _)| target.join(relative)).collect())
 }
 
 #[cfg(test)]
@@ -55,20 +49,10 @@ mod tests {
         let ws = tempfile::tempdir().unwrap();
         let written = install_site(&files, "l", ws.path()).unwrap();
         assert_eq!(written.len(), 2);
-        assert_eq!(
-            std::fs::read_to_string(ws.path().join("site/sub/app.yml")).unwrap(),
-            "b: 2"
-        );
+        assert_eq!(std::fs::read_to_string(ws.path().join("site/sub/app.yml")).unwrap(), "b: 2");
         std::fs::write(ws.path().join("site/sub/app.yml"), "edited").unwrap();
         assert!(install_site(&files, "l", ws.path()).unwrap().is_empty());
-        assert_eq!(
-            std::fs::read_to_string(ws.path().join("site/sub/app.yml")).unwrap(),
-            "edited"
-        );
-        assert!(
-            install_site(&files, "other", tempfile::tempdir().unwrap().path())
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(std::fs::read_to_string(ws.path().join("site/sub/app.yml")).unwrap(), "edited");
+        assert!(install_site(&files, "other", tempfile::tempdir().unwrap().path()).unwrap().is_empty());
     }
 }

@@ -60,16 +60,11 @@ pub fn build_hash(build: &BuildPlan) -> Result<String, String> {
 pub fn pack(build: &BuildPlan) -> Result<(String, Vec<u8>, usize), String> {
     let mut tar = tar::Builder::new(Vec::new());
     let (hash, count) = scan(build, Some(&mut tar))?;
-    let bytes = tar
-        .into_inner()
-        .map_err(|e| format!("cannot pack the build context: {e}"))?;
+    let bytes = tar.into_inner().map_err(|e| format!("cannot pack the build context: {e}"))?;
     Ok((hash, bytes, count))
 }
 
-fn scan(
-    build: &BuildPlan,
-    mut tar: Option<&mut tar::Builder<Vec<u8>>>,
-) -> Result<(String, usize), String> {
+fn scan(build: &BuildPlan, mut tar: Option<&mut tar::Builder<Vec<u8>>>) -> Result<(String, usize), String> {
     let entries = context_entries(build)?;
     let mut hasher = Sha256::new();
     let mut feed = |part: &[u8]| {
@@ -86,8 +81,7 @@ fn scan(
         feed(k.as_bytes());
         feed(v.as_bytes());
     }
-    let unreadable =
-        |path: &Path, e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let unreadable = |path: &Path, e: std::io::Error| format!("cannot read {}: {e}", path.display());
     for entry in &entries {
         let mut header = tar::Header::new_gnu();
         header.set_mode(entry.mode);
@@ -101,8 +95,7 @@ fn scan(
                 feed(b"dir");
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
-                tar.as_mut()
-                    .map(|t| t.append_data(&mut header, &entry.relative, std::io::empty()))
+                tar.as_mut().map(|t| t.append_data(&mut header, &entry.relative, std::io::empty()))
             }
             Kind::File => {
                 let data = std::fs::read(&entry.path).map_err(|e| unreadable(&entry.path, e))?;
@@ -110,21 +103,17 @@ fn scan(
                 feed(&data);
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(data.len() as u64);
-                tar.as_mut()
-                    .map(|t| t.append_data(&mut header, &entry.relative, data.as_slice()))
+                tar.as_mut().map(|t| t.append_data(&mut header, &entry.relative, data.as_slice()))
             }
             Kind::Link(target) => {
                 feed(b"link");
                 feed(target.as_os_str().as_encoded_bytes());
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
-                tar.as_mut()
-                    .map(|t| t.append_link(&mut header, &entry.relative, target))
+                tar.as_mut().map(|t| t.append_link(&mut header, &entry.relative, target))
             }
         };
-        appended
-            .transpose()
-            .map_err(|e| format!("cannot pack {}: {e}", entry.path.display()))?;
+        appended.transpose().map_err(|e| format!("cannot pack {}: {e}", entry.path.display()))?;
     }
     Ok((crate::digest::hex(&hasher.finalize()[..16]), entries.len()))
 }
@@ -143,58 +132,32 @@ fn context_entries(build: &BuildPlan) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    ignore: &Ignore,
-    dockerfile: &str,
-    out: &mut Vec<Entry>,
-) -> Result<(), String> {
-    let listing = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read the folder {}: {e}", dir.display()))?;
+fn walk(dir: &Path, prefix: &str, ignore: &Ignore, dockerfile: &str, out: &mut Vec<Entry>) -> Result<(), String> {
+    let listing = std::fs::read_dir(dir).map_err(|e| format!("cannot read the folder {}: {e}", dir.display()))?;
     for item in listing {
         let item = item.map_err(|e| format!("cannot read the folder {}: {e}", dir.display()))?;
         let path = item.path();
         let name = item.file_name().to_string_lossy().into_owned();
-        let relative = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         // The builder always needs these two, whatever .dockerignore says.
-        let excluded =
-            ignore.excludes(&relative) && relative != dockerfile && relative != ".dockerignore";
+        let excluded = ignore.excludes(&relative) && relative != dockerfile && relative != ".dockerignore";
         let kind = if meta.is_dir() {
             Kind::Dir
         } else if meta.is_file() {
             Kind::File
         } else if meta.file_type().is_symlink() {
-            Kind::Link(
-                std::fs::read_link(&path)
-                    .map_err(|e| format!("cannot read the link {}: {e}", path.display()))?,
-            )
+            Kind::Link(std::fs::read_link(&path).map_err(|e| format!("cannot read the link {}: {e}", path.display()))?)
         } else {
             // Sockets, pipes and devices cannot be sent; the Docker CLI skips them too.
             continue;
         };
         let is_dir = matches!(kind, Kind::Dir);
         if !excluded {
-            out.push(Entry {
-                relative: relative.clone(),
-                path: path.clone(),
-                mode: mode(&meta),
-                mtime: mtime(&meta),
-                kind,
-            });
+            out.push(Entry { relative: relative.clone(), path: path.clone(), mode: mode(&meta), mtime: mtime(&meta), kind });
         }
         // An excluded folder may still hold paths a `!` line takes back in.
-        if is_dir
-            && (!excluded
-                || ignore.has_exceptions()
-                || dockerfile.starts_with(&format!("{relative}/")))
-        {
+        if is_dir && (!excluded || ignore.has_exceptions() || dockerfile.starts_with(&format!("{relative}/"))) {
             walk(&path, &relative, ignore, dockerfile, out)?;
         }
     }
@@ -213,33 +176,21 @@ fn mode(meta: &Metadata) -> u32 {
 }
 
 fn mtime(meta: &Metadata) -> u64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
+    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs())
 }
 
 /// Builds every service image whose context changed since it was last built (once per
 /// image name), in file order. Returns the built images by name.
-pub(super) async fn ensure_built(
-    docker: &Docker,
-    plan: &Plan,
-    progress: &dyn Progress,
-) -> Result<HashMap<String, Built>, StackError> {
+pub(super) async fn ensure_built(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, Built>, StackError> {
     let mut built = HashMap::new();
     for service in &plan.services {
-        let Some(build) = &service.build else {
-            continue;
-        };
+        let Some(build) = &service.build else { continue };
         if built.contains_key(&service.image) {
             continue;
         }
         let fail = |reason: String| build_error(service, reason);
         let to_hash = build.clone();
-        let hash = tokio::task::spawn_blocking(move || build_hash(&to_hash))
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .map_err(fail)?;
+        let hash = tokio::task::spawn_blocking(move || build_hash(&to_hash)).await.map_err(|e| fail(e.to_string()))?.map_err(fail)?;
         let image = match current(docker, &service.image, &hash).await? {
             Some(id) => Built { id, hash },
             None => run_build(docker, &plan.project, service, build, progress).await?,
@@ -250,11 +201,7 @@ pub(super) async fn ensure_built(
 }
 
 fn build_error(service: &ServicePlan, reason: String) -> StackError {
-    StackError::Build {
-        image: service.image.clone(),
-        service: service.name.clone(),
-        reason,
-    }
+    StackError::Build { image: service.image.clone(), service: service.name.clone(), reason }
 }
 
 /// The id of the image tagged `image` when it was built from a context with `hash`.
@@ -262,10 +209,7 @@ async fn current(docker: &Docker, image: &str, hash: &str) -> Result<Option<Stri
     match docker.inspect_image(image).await {
         Ok(found) => {
             let labels = found.config.and_then(|c| c.labels).unwrap_or_default();
-            Ok(
-                (labels.get(labels::BUILD_HASH).map(String::as_str) == Some(hash))
-                    .then(|| found.id.unwrap_or_default()),
-            )
+            Ok((labels.get(labels::BUILD_HASH).map(String::as_str) == Some(hash)).then(|| found.id.unwrap_or_default()))
         }
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(StackError::Engine(e)),
@@ -275,105 +219,47 @@ async fn current(docker: &Docker, image: &str, hash: &str) -> Result<Option<Stri
 /// How many lines of the builder's output a failure quotes.
 const TAIL: usize = 8;
 
-async fn run_build(
-    docker: &Docker,
-    project: &str,
-    service: &ServicePlan,
-    build: &BuildPlan,
-    progress: &dyn Progress,
-) -> Result<Built, StackError> {
+async fn run_build(docker: &Docker, project: &str, service: &ServicePlan, build: &BuildPlan, progress: &dyn Progress) -> Result<Built, StackError> {
     let (image, name) = (service.image.as_str(), service.name.as_str());
     let to_pack = build.clone();
-    let (hash, context, count) = tokio::task::spawn_blocking(move || pack(&to_pack))
-        .await
-        .map_err(|e| build_error(service, e.to_string()))?
-        .map_err(|e| build_error(service, e))?;
-    let line = format!(
-        "sending the build context: {count} paths, {} KiB",
-        context.len().div_ceil(1024)
-    );
-    progress.event(StackEvent::Build {
-        service: name,
-        image,
-        line: &line,
-    });
+    let (hash, context, count) =
+        tokio::task::spawn_blocking(move || pack(&to_pack)).await.map_err(|e| build_error(service, e.to_string()))?.map_err(|e| build_error(service, e))?;
+    let line = format!("sending the build context: {count} paths, {} KiB", context.len().div_ceil(1024));
+    progress.event(StackEvent::Build { service: name, image, line: &line });
 
     let image_labels = HashMap::from([
         (labels::BUILD_HASH, hash.as_str()),
         (labels::PROJECT, project),
         (labels::SERVICE, name),
     ]);
-    let args: HashMap<&str, &str> = build
-        .args
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut options = BuildImageOptionsBuilder::default()
-        .dockerfile(&build.dockerfile)
-        .t(image)
-        .rm(true)
-        .forcerm(true)
-        .labels(&image_labels)
-        .buildargs(&args);
+    let args: HashMap<&str, &str> = build.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut options = BuildImageOptionsBuilder::default().dockerfile(&build.dockerfile).t(image).rm(true).forcerm(true).labels(&image_labels).buildargs(&args);
     if let Some(target) = &build.target {
         options = options.target(target);
     }
-    let mut stream = docker.build_image(
-        options.build(),
-        None,
-        Some(bollard::body_full(context.into())),
-    );
+    let mut stream = docker.build_image(options.build(), None, Some(bollard::body_full(context.into())));
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL);
     let failed = |message: String, tail: &VecDeque<String>| {
-        let output = if tail.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "\n  last output:\n    {}",
-                tail.iter().cloned().collect::<Vec<_>>().join("\n    ")
-            )
-        };
+        let output = if tail.is_empty() { String::new() } else { format!("\n  last output:\n    {}", tail.iter().cloned().collect::<Vec<_>>().join("\n    ")) };
         build_error(service, format!("{message}{output}"))
     };
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| failed(engine_message(&e), &tail))?;
         if let Some(detail) = info.error_detail {
-            return Err(failed(
-                detail.message.unwrap_or_else(|| "the build failed".into()),
-                &tail,
-            ));
+            return Err(failed(detail.message.unwrap_or_else(|| "the build failed".into()), &tail));
         }
         let text = info.stream.or(info.status).unwrap_or_default();
-        for line in text
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()) {
             if tail.len() == TAIL {
                 tail.pop_front();
             }
             tail.push_back(line.to_owned());
-            progress.event(StackEvent::Build {
-                service: name,
-                image,
-                line,
-            });
+            progress.event(StackEvent::Build { service: name, image, line });
         }
     }
-    let found = docker.inspect_image(image).await.map_err(|e| {
-        failed(
-            format!("the built image is missing: {}", engine_message(&e)),
-            &tail,
-        )
-    })?;
-    progress.event(StackEvent::Built {
-        service: name,
-        image,
-    });
-    Ok(Built {
-        id: found.id.unwrap_or_default(),
-        hash,
-    })
+    let found = docker.inspect_image(image).await.map_err(|e| failed(format!("the built image is missing: {}", engine_message(&e)), &tail))?;
+    progress.event(StackEvent::Built { service: name, image });
+    Ok(Built { id: found.id.unwrap_or_default(), hash })
 }
 
 #[cfg(test)]

@@ -28,15 +28,8 @@ impl Ignore {
                     Some(rest) => (true, rest.trim()),
                     None => (false, line),
                 };
-                let segments: Vec<String> = line
-                    .split('/')
-                    .filter(|s| !s.is_empty() && *s != ".")
-                    .map(str::to_owned)
-                    .collect();
-                (!segments.is_empty()).then_some(Pattern {
-                    segments,
-                    exception,
-                })
+                let segments: Vec<String> = line.split('/').filter(|s| !s.is_empty() && *s != ".").map(str::to_owned).collect();
+                (!segments.is_empty()).then_some(Pattern { segments, exception })
             })
             .collect();
         Ignore { patterns }
@@ -65,9 +58,7 @@ impl Ignore {
 fn match_segments(pattern: &[String], path: &[&str]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| match_segments(rest, &path[skip..]))
-        }
+        Some((first, rest)) if first == "**" => (0..=path.len()).any(|skip| match_segments(rest, &path[skip..])),
         Some((first, rest)) => path.split_first().is_some_and(|(segment, tail)| {
             let pattern: Vec<char> = first.chars().collect();
             let segment: Vec<char> = segment.chars().collect();
@@ -87,9 +78,7 @@ fn match_glob(p: &[char], s: &[char]) -> bool {
             (Some(c), None) => *c == '[' && match_glob(rest, &s[1..]),
             (None, _) => false,
         },
-        Some(('\\', rest)) if !rest.is_empty() => {
-            s.first() == Some(&rest[0]) && match_glob(&rest[1..], &s[1..])
-        }
+        Some(('\\', rest)) if !rest.is_empty() => s.first() == Some(&rest[0]) && match_glob(&rest[1..], &s[1..]),
         Some((c, rest)) => s.first() == Some(c) && match_glob(rest, &s[1..]),
     }
 }
@@ -131,16 +120,10 @@ mod tests {
     fn plain_names_and_folders() {
         let ignore = Ignore::parse("# build output\ntarget\n/.git\n*.log\n");
         assert!(ignore.excludes("target"));
-        assert!(
-            ignore.excludes("target/debug/app"),
-            "a matched folder takes its contents"
-        );
+        assert!(ignore.excludes("target/debug/app"), "a matched folder takes its contents");
         assert!(ignore.excludes(".git/config"));
         assert!(ignore.excludes("app.log"));
-        assert!(
-            !ignore.excludes("logs/app.log"),
-            "* stays within one segment"
-        );
+        assert!(!ignore.excludes("logs/app.log"), "* stays within one segment");
         assert!(!ignore.excludes("src/main.rs"));
     }
 

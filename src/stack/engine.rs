@@ -41,9 +41,7 @@ pub enum StackError {
         reason: String,
     },
     /// Something on the engine already uses a name lab needs.
-    #[error(
-        "a {kind} named {name} already exists and does not belong to project {project}; remove it or pick another project with --project"
-    )]
+    #[error("a {kind} named {name} already exists and does not belong to project {project}; remove it or pick another project with --project")]
     NameTaken {
         /// container, network or volume.
         kind: &'static str,
@@ -63,9 +61,7 @@ pub enum StackError {
         waited: Option<std::time::Duration>,
     },
     /// The project's lock file could not be used.
-    #[error(
-        "cannot use the lock file {path}: {reason}\n  lab keeps one per project there so that two `lab up` never run at once; check that the folder is writable (LAB_HOME moves it)"
-    )]
+    #[error("cannot use the lock file {path}: {reason}\n  lab keeps one per project there so that two `lab up` never run at once; check that the folder is writable (LAB_HOME moves it)")]
     Lock {
         /// The file or folder.
         path: String,
@@ -126,10 +122,7 @@ impl Engine {
     pub async fn connect() -> Result<Engine, StackError> {
         crate::net::install_crypto_provider();
         let host = docker_host();
-        let unreachable = |reason: String| StackError::Unreachable {
-            host: host.clone(),
-            reason,
-        };
+        let unreachable = |reason: String| StackError::Unreachable { host: host.clone(), reason };
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
         // bollard waits up to two minutes for a network engine; a student should not.
         let handshake = async {
@@ -140,12 +133,7 @@ impl Engine {
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
-            Err(_) => {
-                return Err(unreachable(format!(
-                    "no answer within {}s",
-                    CONNECT_TIMEOUT.as_secs()
-                )));
-            }
+            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
         };
         Ok(Engine { docker, host })
     }
@@ -169,19 +157,13 @@ impl Engine {
 
 /// `DOCKER_HOST`, or the default socket.
 pub fn docker_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into())
 }
 
 /// The host name at which ports published by the engine at `docker_host` are reached:
 /// the engine's host for a network engine, else `localhost`.
 pub fn published_host(docker_host: &str) -> String {
-    if ["tcp://", "http://", "https://"]
-        .iter()
-        .any(|p| docker_host.starts_with(p))
-    {
+    if ["tcp://", "http://", "https://"].iter().any(|p| docker_host.starts_with(p)) {
         crate::net::host_of(docker_host)
     } else {
         "localhost".into()
@@ -190,10 +172,7 @@ pub fn published_host(docker_host: &str) -> String {
 
 /// Label filter for every object of `project`.
 pub fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([(
-        "label".to_owned(),
-        vec![format!("{}={project}", super::plan::labels::PROJECT)],
-    )])
+    HashMap::from([("label".to_owned(), vec![format!("{}={project}", super::plan::labels::PROJECT)])])
 }
 
 /// The message inside an engine error, without bollard's wrapping.
@@ -207,28 +186,16 @@ pub fn engine_message(err: &bollard::errors::Error) -> String {
 
 /// Whether a bollard error is a 404.
 pub fn is_not_found(err: &bollard::errors::Error) -> bool {
-    matches!(
-        err,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
+    matches!(err, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn published_host_follows_docker_host() {
-        assert_eq!(
-            super::published_host("unix:///var/run/docker.sock"),
-            "localhost"
-        );
+        assert_eq!(super::published_host("unix:///var/run/docker.sock"), "localhost");
         assert_eq!(super::published_host("tcp://10.0.0.5:2376"), "10.0.0.5");
         assert_eq!(super::published_host("tcp://0.0.0.0:2375"), "localhost");
-        assert_eq!(
-            super::published_host("https://docker.example:2376/"),
-            "docker.example"
-        );
+        assert_eq!(super::published_host("https://docker.example:2376/"), "docker.example");
     }
 }

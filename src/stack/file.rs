@@ -306,36 +306,9 @@ pub struct VolumeDef {
 
 /// The keys lab accepts in a service, for error messages.
 pub const SERVICE_KEYS: &[&str] = &[
-    "image",
-    "build",
-    "command",
-    "entrypoint",
-    "environment",
-    "env_file",
-    "ports",
-    "expose",
-    "volumes",
-    "network_mode",
-    "networks",
-    "privileged",
-    "cap_add",
-    "cgroup",
-    "cgroupns",
-    "devices",
-    "depends_on",
-    "healthcheck",
-    "restart",
-    "labels",
-    "mem_limit",
-    "cpus",
-    "pids_limit",
-    "hostname",
-    "extra_hosts",
-    "working_dir",
-    "user",
-    "stop_grace_period",
-    "sysctls",
-    "tmpfs",
+    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "network_mode",
+    "networks", "privileged", "cap_add", "cgroup", "cgroupns", "devices", "depends_on", "healthcheck", "restart", "labels",
+    "mem_limit", "cpus", "pids_limit", "hostname", "extra_hosts", "working_dir", "user", "stop_grace_period", "sysctls", "tmpfs",
 ];
 
 /// Every problem found in one stack file, in file order. One problem displays as itself;
@@ -349,20 +322,13 @@ pub struct StackFileError {
 impl StackFileError {
     /// A single problem.
     pub fn one(problem: ContentError) -> StackFileError {
-        StackFileError {
-            problems: vec![problem],
-        }
+        StackFileError { problems: vec![problem] }
     }
 
     /// Problems found in `text` (the file as parsed), sorted by position, repeats removed
     /// (a mistake inside a YAML anchor shows once however often it is used).
-    pub(crate) fn at(
-        file: &str,
-        text: &str,
-        mut problems: Vec<super::schema::Problem>,
-    ) -> StackFileError {
-        problems
-            .sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
+    pub(crate) fn at(file: &str, text: &str, mut problems: Vec<super::schema::Problem>) -> StackFileError {
+        problems.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
         problems.dedup();
         let problems = problems
             .into_iter()
@@ -415,52 +381,29 @@ pub fn default_ports(text: &str) -> Vec<(String, u16)> {
         #[serde(default)]
         ports: OrderedMap<u16>,
     }
-    crate::course::error::yaml_from_str::<Top>(text)
-        .ok()
-        .and_then(|t| t.x_lab)
-        .map(|p| p.ports.0)
-        .unwrap_or_default()
+    crate::course::error::yaml_from_str::<Top>(text).ok().and_then(|t| t.x_lab).map(|p| p.ports.0).unwrap_or_default()
 }
 
 impl StackFile {
     /// Interpolates `text` with `vars` and parses it, in either form. `file` names the file
     /// in errors; every problem in the file is reported at once.
     pub fn parse(file: &str, text: &str, vars: &dyn Vars) -> Result<StackFile, StackFileError> {
-        let text = interpolate_text(text, vars).map_err(|e| {
-            ContentError::at(
-                file,
-                text,
-                e.line as u64,
-                e.column as u64,
-                e.message.clone(),
-            )
-        })?;
+        let text = interpolate_text(text, vars).map_err(|e| ContentError::at(file, text, e.line as u64, e.column as u64, e.message.clone()))?;
         let tree = super::yaml::read(file, &text)?;
         let (tree, format, mut problems) = super::v1::read(tree);
         let (json, more) = super::schema::check(&tree);
         problems.extend(more);
-        let positions: HashMap<String, (u64, u64)> = tree
-            .get("services")
-            .and_then(|s| s.entries())
-            .unwrap_or_default()
-            .iter()
-            .map(|(k, _)| (k.name.clone(), (k.line, k.column)))
-            .collect();
+        let positions: HashMap<String, (u64, u64)> =
+            tree.get("services").and_then(|s| s.entries()).unwrap_or_default().iter().map(|(k, _)| (k.name.clone(), (k.line, k.column))).collect();
         if problems.is_empty() && positions.is_empty() {
             let at = tree.get("services").map_or((1, 1), |s| (s.line, s.column));
-            return Err(
-                ContentError::at(file, &text, at.0, at.1, "the stack has no services")
-                    .with_fix("add at least one service under `services:`")
-                    .into(),
-            );
+            return Err(ContentError::at(file, &text, at.0, at.1, "the stack has no services").with_fix("add at least one service under `services:`").into());
         }
         if !problems.is_empty() {
             return Err(StackFileError::at(file, &text, problems));
         }
         // The schema accepts exactly what the types accept; a failure here is lab's bug.
-        let mut stack: StackFile = serde_json::from_value(json).map_err(|e| {
-            ContentError::file(file, format!("lab could not read the checked file: {e}"))
-        })?;
+        let mut stack: StackFile = serde_json::from_value(json).map_err(|e| ContentError::file(file, format!("lab could not read the checked file: {e}")))?;
         stack.format = format;
         stack.positions = positions;
         Ok(stack)

@@ -20,10 +20,7 @@ pub fn split_image(image: &str) -> (String, String) {
     }
     let slash = image.rfind('/').map_or(0, |i| i + 1);
     match image[slash..].rfind(':') {
-        Some(i) => (
-            image[..slash + i].to_owned(),
-            image[slash + i + 1..].to_owned(),
-        ),
+        Some(i) => (image[..slash + i].to_owned(), image[slash + i + 1..].to_owned()),
         None => (image.to_owned(), "latest".to_owned()),
     }
 }
@@ -32,10 +29,7 @@ pub fn split_image(image: &str) -> (String, String) {
 pub fn wanted_images(plan: &Plan) -> BTreeMap<String, Vec<String>> {
     let mut images: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in &plan.services {
-        images
-            .entry(s.image.clone())
-            .or_default()
-            .push(s.name.clone());
+        images.entry(s.image.clone()).or_default().push(s.name.clone());
     }
     images
 }
@@ -74,10 +68,7 @@ pub struct PullSummary {
 impl PullSummary {
     /// The images that could not be pulled.
     pub fn failed(&self) -> Vec<&ImagePull> {
-        self.images
-            .iter()
-            .filter(|i| matches!(i.outcome, PullOutcome::Failed(_)))
-            .collect()
+        self.images.iter().filter(|i| matches!(i.outcome, PullOutcome::Failed(_))).collect()
     }
 
     /// Whether every image is on the engine now.
@@ -92,14 +83,10 @@ impl PullSummary {
             let _ = match &i.outcome {
                 PullOutcome::Present => writeln!(out, "✓ already present  {}", i.image),
                 PullOutcome::Pulled => writeln!(out, "✓ pulled           {}", i.image),
-                PullOutcome::Failed(reason) => {
-                    writeln!(out, "✗ failed           {}\n    {reason}", i.image)
-                }
+                PullOutcome::Failed(reason) => writeln!(out, "✗ failed           {}\n    {reason}", i.image),
             };
         }
-        let count = |want: fn(&PullOutcome) -> bool| {
-            self.images.iter().filter(|i| want(&i.outcome)).count()
-        };
+        let count = |want: fn(&PullOutcome) -> bool| self.images.iter().filter(|i| want(&i.outcome)).count();
         let _ = writeln!(
             out,
             "{} image{}: {} pulled, {} already present, {} failed",
@@ -112,9 +99,7 @@ impl PullSummary {
         let failed = self.failed();
         if !failed.is_empty() {
             out.push_str(&causes(failed.iter().map(|f| failure_reason(f))));
-            out.push_str(&get_them_hint(
-                &failed.iter().map(|f| f.image.as_str()).collect::<Vec<_>>(),
-            ));
+            out.push_str(&get_them_hint(&failed.iter().map(|f| f.image.as_str()).collect::<Vec<_>>()));
         }
         out
     }
@@ -155,28 +140,9 @@ pub enum Cause {
 pub fn cause(reason: &str) -> Cause {
     let r = reason.to_ascii_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| r.contains(w));
-    if any(&[
-        "no such host",
-        "lookup ",
-        "name resolution",
-        "connection refused",
-        "timeout",
-        "timed out",
-        "tls handshake",
-        "network is unreachable",
-        "no route to host",
-        "connection reset",
-        "dial tcp",
-        "proxyconnect",
-        "deadline exceeded",
-    ]) {
+    if any(&["no such host", "lookup ", "name resolution", "connection refused", "timeout", "timed out", "tls handshake", "network is unreachable", "no route to host", "connection reset", "dial tcp", "proxyconnect", "deadline exceeded"]) {
         Cause::Unreachable
-    } else if any(&[
-        "pull access denied",
-        "unauthorized",
-        "denied",
-        "authentication required",
-    ]) {
+    } else if any(&["pull access denied", "unauthorized", "denied", "authentication required"]) {
         Cause::Denied
     } else if any(&["manifest unknown", "not found"]) {
         Cause::NotFound
@@ -213,11 +179,7 @@ pub fn get_them_hint(images: &[&str]) -> String {
 pub fn describe_missing(missing: &[MissingImage]) -> String {
     let mut out = format!(
         "cannot get {} the stack needs, so nothing was started:\n",
-        if missing.len() == 1 {
-            "1 image".to_owned()
-        } else {
-            format!("{} images", missing.len())
-        }
+        if missing.len() == 1 { "1 image".to_owned() } else { format!("{} images", missing.len()) }
     );
     // Images failing for the same reason (the same unreachable registry) share one line.
     let mut groups: Vec<(&str, Vec<&MissingImage>)> = Vec::new();
@@ -229,40 +191,23 @@ pub fn describe_missing(missing: &[MissingImage]) -> String {
     }
     for (reason, list) in &groups {
         for m in list {
-            let s = if m.services.len() == 1 {
-                "service"
-            } else {
-                "services"
-            };
+            let s = if m.services.len() == 1 { "service" } else { "services" };
             let _ = writeln!(out, "  {} ({s} {})", m.image, m.services.join(", "));
         }
         let _ = writeln!(out, "    the engine says: {reason}");
     }
     out.push_str(&causes(missing.iter().map(|m| m.reason.as_str())));
-    out.push_str(&get_them_hint(
-        &missing.iter().map(|m| m.image.as_str()).collect::<Vec<_>>(),
-    ));
+    out.push_str(&get_them_hint(&missing.iter().map(|m| m.image.as_str()).collect::<Vec<_>>()));
     out.trim_end().to_owned()
 }
 
 /// Pulls every image of `wanted` (image → services, see [`wanted_images`]) that is not on
 /// the engine, concurrently, and says what happened to each. Only an engine that stops
 /// answering is an error.
-pub async fn pull_images(
-    docker: &Docker,
-    wanted: BTreeMap<String, Vec<String>>,
-    progress: &dyn Progress,
-) -> Result<PullSummary, StackError> {
+pub async fn pull_images(docker: &Docker, wanted: BTreeMap<String, Vec<String>>, progress: &dyn Progress) -> Result<PullSummary, StackError> {
     let pulls = wanted.into_iter().map(|(image, services)| async move {
         match docker.inspect_image(&image).await {
-            Ok(found) => {
-                return Ok(ImagePull {
-                    image,
-                    services,
-                    outcome: PullOutcome::Present,
-                    id: found.id,
-                });
-            }
+            Ok(found) => return Ok(ImagePull { image, services, outcome: PullOutcome::Present, id: found.id }),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(StackError::Engine(e)),
         }
@@ -276,17 +221,9 @@ pub async fn pull_images(
                 (PullOutcome::Failed(reason), None)
             }
         };
-        Ok(ImagePull {
-            image,
-            services,
-            outcome,
-            id,
-        })
+        Ok(ImagePull { image, services, outcome, id })
     });
-    let images = futures_util::future::join_all(pulls)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    let images = futures_util::future::join_all(pulls).await.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(PullSummary { images })
 }
 
@@ -308,63 +245,29 @@ pub fn images_to_pull(plan: &Plan, built: &dyn Fn(&str) -> bool) -> BTreeMap<Str
 
 /// The images of `plan` that come from a registry: every one but those a service builds.
 pub fn pulled_images(plan: &Plan) -> BTreeMap<String, Vec<String>> {
-    images_to_pull(plan, &|image| {
-        plan.services
-            .iter()
-            .any(|s| s.build.is_some() && s.image == image)
-    })
+    images_to_pull(plan, &|image| plan.services.iter().any(|s| s.build.is_some() && s.image == image))
 }
 
 /// Makes sure every image is present: built ones first, then missing ones pulled
 /// concurrently. Images that cannot be had make one error naming all of them.
-pub(super) async fn ensure_images(
-    docker: &Docker,
-    plan: &Plan,
-    progress: &dyn Progress,
-) -> Result<HashMap<String, ImageState>, StackError> {
+pub(super) async fn ensure_images(docker: &Docker, plan: &Plan, progress: &dyn Progress) -> Result<HashMap<String, ImageState>, StackError> {
     let built = super::build::ensure_built(docker, plan, progress).await?;
     // A service may run, by name, an image another service builds.
-    let summary = pull_images(
-        docker,
-        images_to_pull(plan, &|image| built.contains_key(image)),
-        progress,
-    )
-    .await?;
+    let summary = pull_images(docker, images_to_pull(plan, &|image| built.contains_key(image)), progress).await?;
     let missing: Vec<MissingImage> = summary
         .images
         .iter()
         .filter_map(|i| match &i.outcome {
-            PullOutcome::Failed(reason) => Some(MissingImage {
-                image: i.image.clone(),
-                services: i.services.clone(),
-                reason: reason.clone(),
-            }),
+            PullOutcome::Failed(reason) => Some(MissingImage { image: i.image.clone(), services: i.services.clone(), reason: reason.clone() }),
             _ => None,
         })
         .collect();
     if !missing.is_empty() {
         return Err(StackError::ImagesUnavailable(missing));
     }
-    let mut images: HashMap<String, ImageState> = built
-        .into_iter()
-        .map(|(image, b)| {
-            (
-                image,
-                ImageState {
-                    id: b.id,
-                    build_hash: Some(b.hash),
-                },
-            )
-        })
-        .collect();
+    let mut images: HashMap<String, ImageState> = built.into_iter().map(|(image, b)| (image, ImageState { id: b.id, build_hash: Some(b.hash) })).collect();
     for i in summary.images {
-        images.insert(
-            i.image,
-            ImageState {
-                id: i.id.unwrap_or_default(),
-                build_hash: None,
-            },
-        );
+        images.insert(i.image, ImageState { id: i.id.unwrap_or_default(), build_hash: None });
     }
     Ok(images)
 }
@@ -372,26 +275,15 @@ pub(super) async fn ensure_images(
 /// Pulls one image, reporting progress; the error is the engine's reason.
 async fn pull(docker: &Docker, image: &str, progress: &dyn Progress) -> Result<(), String> {
     let (repo, tag) = split_image(image);
-    let options = CreateImageOptionsBuilder::default()
-        .from_image(&repo)
-        .tag(&tag)
-        .build();
+    let options = CreateImageOptionsBuilder::default().from_image(&repo).tag(&tag).build();
     let mut stream = docker.create_image(Some(options), None, None);
-    progress.event(StackEvent::Pull {
-        image,
-        layer: None,
-        status: "pulling",
-        current: None,
-        total: None,
-    });
+    progress.event(StackEvent::Pull { image, layer: None, status: "pulling", current: None, total: None });
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| engine_message(&e))?;
         if let Some(detail) = info.error_detail {
             return Err(detail.message.unwrap_or_else(|| "unknown error".into()));
         }
-        let (current, total) = info.progress_detail.map_or((None, None), |d| {
-            (d.current.map(|c| c as u64), d.total.map(|t| t as u64))
-        });
+        let (current, total) = info.progress_detail.map_or((None, None), |d| (d.current.map(|c| c as u64), d.total.map(|t| t as u64)));
         progress.event(StackEvent::Pull {
             image,
             layer: info.id.as_deref(),
@@ -411,22 +303,10 @@ mod tests {
     #[test]
     fn image_references_split_into_repo_and_tag() {
         assert_eq!(split_image("busybox"), ("busybox".into(), "latest".into()));
-        assert_eq!(
-            split_image("mesosphere/marathon:v1.11.24"),
-            ("mesosphere/marathon".into(), "v1.11.24".into())
-        );
-        assert_eq!(
-            split_image("localhost:5000/x/y"),
-            ("localhost:5000/x/y".into(), "latest".into())
-        );
-        assert_eq!(
-            split_image("localhost:5000/x:1"),
-            ("localhost:5000/x".into(), "1".into())
-        );
-        assert_eq!(
-            split_image("x@sha256:abc"),
-            ("x".into(), "sha256:abc".into())
-        );
+        assert_eq!(split_image("mesosphere/marathon:v1.11.24"), ("mesosphere/marathon".into(), "v1.11.24".into()));
+        assert_eq!(split_image("localhost:5000/x/y"), ("localhost:5000/x/y".into(), "latest".into()));
+        assert_eq!(split_image("localhost:5000/x:1"), ("localhost:5000/x".into(), "1".into()));
+        assert_eq!(split_image("x@sha256:abc"), ("x".into(), "sha256:abc".into()));
     }
 
     const DNS: &str = "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.0.0.53:53: no such host";
@@ -434,39 +314,15 @@ mod tests {
     #[test]
     fn pull_errors_are_classified_from_the_engines_words() {
         assert_eq!(cause(DNS), Cause::Unreachable);
-        assert_eq!(
-            cause(
-                "Get \"http://127.0.0.1:9/v2/\": dial tcp 127.0.0.1:9: connect: connection refused"
-            ),
-            Cause::Unreachable
-        );
-        assert_eq!(
-            cause("Get \"https://r.example/v2/\": net/http: TLS handshake timeout"),
-            Cause::Unreachable
-        );
-        assert_eq!(
-            cause(
-                "pull access denied for none/x, repository does not exist or may require 'docker login'"
-            ),
-            Cause::Denied
-        );
-        assert_eq!(
-            cause("manifest for busybox:nope not found: manifest unknown: manifest unknown"),
-            Cause::NotFound
-        );
-        assert_eq!(
-            cause("write /var/lib/docker/tmp: no space left on device"),
-            Cause::Other
-        );
+        assert_eq!(cause("Get \"http://127.0.0.1:9/v2/\": dial tcp 127.0.0.1:9: connect: connection refused"), Cause::Unreachable);
+        assert_eq!(cause("Get \"https://r.example/v2/\": net/http: TLS handshake timeout"), Cause::Unreachable);
+        assert_eq!(cause("pull access denied for none/x, repository does not exist or may require 'docker login'"), Cause::Denied);
+        assert_eq!(cause("manifest for busybox:nope not found: manifest unknown: manifest unknown"), Cause::NotFound);
+        assert_eq!(cause("write /var/lib/docker/tmp: no space left on device"), Cause::Other);
     }
 
     fn entry(image: &str, outcome: PullOutcome) -> ImagePull {
-        ImagePull {
-            image: image.into(),
-            services: vec!["s".into()],
-            outcome,
-            id: None,
-        }
+        ImagePull { image: image.into(), services: vec!["s".into()], outcome, id: None }
     }
 
     #[test]
@@ -483,28 +339,13 @@ mod tests {
         let text = summary.render();
         assert!(text.contains("✓ already present  a:1\n"), "{text}");
         assert!(text.contains("✓ pulled           b:1\n"), "{text}");
-        assert!(
-            text.contains(&format!("✗ failed           c:1\n    {DNS}\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains("4 images: 1 pulled, 1 already present, 2 failed\n"),
-            "{text}"
-        );
-        assert_eq!(
-            text.matches("No registry could be reached").count(),
-            1,
-            "the cause is said once: {text}"
-        );
-        assert!(
-            text.contains("docker save -o lab-images.tar c:1 d:1\n"),
-            "only the failed ones: {text}"
-        );
+        assert!(text.contains(&format!("✗ failed           c:1\n    {DNS}\n")), "{text}");
+        assert!(text.contains("4 images: 1 pulled, 1 already present, 2 failed\n"), "{text}");
+        assert_eq!(text.matches("No registry could be reached").count(), 1, "the cause is said once: {text}");
+        assert!(text.contains("docker save -o lab-images.tar c:1 d:1\n"), "only the failed ones: {text}");
         assert!(text.contains("docker load -i lab-images.tar"), "{text}");
 
-        let fine = PullSummary {
-            images: vec![entry("a:1", PullOutcome::Present)],
-        };
+        let fine = PullSummary { images: vec![entry("a:1", PullOutcome::Present)] };
         assert!(fine.all_present());
         assert!(!fine.render().contains("docker load"), "{}", fine.render());
     }
@@ -512,48 +353,16 @@ mod tests {
     #[test]
     fn missing_images_make_one_message_naming_them_all() {
         let missing = vec![
-            MissingImage {
-                image: "x:1".into(),
-                services: vec!["web".into()],
-                reason: DNS.into(),
-            },
-            MissingImage {
-                image: "y:1".into(),
-                services: vec!["db".into(), "worker".into()],
-                reason: DNS.into(),
-            },
-            MissingImage {
-                image: "z:1".into(),
-                services: vec!["z".into()],
-                reason: "pull access denied for z".into(),
-            },
+            MissingImage { image: "x:1".into(), services: vec!["web".into()], reason: DNS.into() },
+            MissingImage { image: "y:1".into(), services: vec!["db".into(), "worker".into()], reason: DNS.into() },
+            MissingImage { image: "z:1".into(), services: vec!["z".into()], reason: "pull access denied for z".into() },
         ];
         let text = describe_missing(&missing);
-        assert!(
-            text.starts_with("cannot get 3 images the stack needs, so nothing was started:\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("  x:1 (service web)\n  y:1 (services db, worker)\n"),
-            "{text}"
-        );
-        assert_eq!(
-            text.matches(DNS).count(),
-            1,
-            "a shared reason is said once: {text}"
-        );
-        assert!(
-            text.contains("No registry could be reached") && text.contains("needs `docker login`"),
-            "{text}"
-        );
-        assert!(
-            text.contains("`lab pull`")
-                && text.contains("docker save -o lab-images.tar x:1 y:1 z:1"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("run `docker load -i lab-images.tar`."),
-            "{text}"
-        );
+        assert!(text.starts_with("cannot get 3 images the stack needs, so nothing was started:\n"), "{text}");
+        assert!(text.contains("  x:1 (service web)\n  y:1 (services db, worker)\n"), "{text}");
+        assert_eq!(text.matches(DNS).count(), 1, "a shared reason is said once: {text}");
+        assert!(text.contains("No registry could be reached") && text.contains("needs `docker login`"), "{text}");
+        assert!(text.contains("`lab pull`") && text.contains("docker save -o lab-images.tar x:1 y:1 z:1"), "{text}");
+        assert!(text.ends_with("run `docker load -i lab-images.tar`."), "{text}");
     }
 }

@@ -44,26 +44,19 @@ pub const MAX_EXPANDED_BYTES: usize = 8 << 20;
 /// Interpolates a whole stack file's text.
 pub fn interpolate_text(text: &str, vars: &dyn Vars) -> Result<String, InterpolationError> {
     let mut out = String::with_capacity(text.len());
-    let mut expander = Expander {
-        vars,
-        budget: MAX_EXPANDED_BYTES,
-    };
+    let mut expander = Expander { vars, budget: MAX_EXPANDED_BYTES };
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let (content, comment) = split_comment(line);
-        let replaced = expander
-            .run(content, 0)
-            .map_err(|(at, message)| InterpolationError {
-                line: i + 1,
-                column: content[..at].chars().count() + 1,
-                message,
-            })?;
+        let replaced = expander.run(content, 0).map_err(|(at, message)| InterpolationError {
+            line: i + 1,
+            column: content[..at].chars().count() + 1,
+            message,
+        })?;
         if replaced.matches('\n').count() != content.matches('\n').count() {
             return Err(InterpolationError {
                 line: i + 1,
                 column: 1,
-                message:
-                    "a variable's value contains a line break, which a stack file line cannot hold"
-                        .into(),
+                message: "a variable's value contains a line break, which a stack file line cannot hold".into(),
             });
         }
         out.push_str(&replaced);
@@ -92,20 +85,12 @@ fn split_comment(line: &str) -> (&str, &str) {
 
 /// A quote opens a quoted scalar only at the start of a value (after space, `:`, `-`, `[`, `{` or `,`).
 fn prev_space_or_indicator(line: &str, i: usize) -> bool {
-    line[..i]
-        .trim_end()
-        .chars()
-        .last()
-        .is_none_or(|c| matches!(c, ':' | '-' | '[' | '{' | ','))
+    line[..i].trim_end().chars().last().is_none_or(|c| matches!(c, ':' | '-' | '[' | '{' | ','))
 }
 
 /// Interpolates one string. On error returns the byte offset of the failing `$` and a message.
 pub fn interpolate(input: &str, vars: &dyn Vars) -> Result<String, (usize, String)> {
-    Expander {
-        vars,
-        budget: MAX_EXPANDED_BYTES,
-    }
-    .run(input, 0)
+    Expander { vars, budget: MAX_EXPANDED_BYTES }.run(input, 0)
 }
 
 /// One interpolation run: the variables and what is left of the size budget, shared by
@@ -148,15 +133,9 @@ impl Expander<'_> {
                 }
                 Some(b'{') => {
                     if depth >= MAX_DEPTH {
-                        return Err((
-                            i,
-                            format!(
-                                "variables nest more than {MAX_DEPTH} levels deep (`${{A:-${{B:-…}}}}`); lab stops here"
-                            ),
-                        ));
+                        return Err((i, format!("variables nest more than {MAX_DEPTH} levels deep (`${{A:-${{B:-…}}}}`); lab stops here")));
                     }
-                    let close = matching_brace(input, i + 2)
-                        .ok_or((i, "`${` is never closed with `}`".to_owned()))?;
+                    let close = matching_brace(input, i + 2).ok_or((i, "`${` is never closed with `}`".to_owned()))?;
                     let body = &input[i + 2..close];
                     let value = self.expand(body, depth).map_err(|e| match e {
                         // An error inside the body points into it; others at this `${`.
@@ -185,14 +164,10 @@ impl Expander<'_> {
 
     /// Expands the body of one `${...}` found `depth` levels deep.
     fn expand(&mut self, body: &str, depth: usize) -> Result<String, BodyError> {
-        let name_end = body
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(body.len());
+        let name_end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
         let name = &body[..name_end];
         if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(Here(format!(
-                "`${{{body}}}` is not a valid variable reference"
-            )));
+            return Err(Here(format!("`${{{body}}}` is not a valid variable reference")));
         }
         let op = &body[name_end..];
         let vars = self.vars;
@@ -200,48 +175,21 @@ impl Expander<'_> {
         let set_nonempty = value.is_some_and(|v| !v.is_empty());
         // The operand starts `skip` bytes into `op`; errors inside it keep their offset.
         let operand_start = |skip: usize| name_end + skip;
-        let mut nested = |skip: usize| {
-            self.run(&op[skip..], depth + 1)
-                .map_err(|(at, m)| Nested(operand_start(skip) + at, m))
-        };
+        let mut nested = |skip: usize| self.run(&op[skip..], depth + 1).map_err(|(at, m)| Nested(operand_start(skip) + at, m));
         match op {
             "" => Ok(value.unwrap_or("").to_owned()),
-            _ if op.starts_with(":-") => {
-                if set_nonempty {
-                    Ok(value.unwrap_or("").to_owned())
-                } else {
-                    nested(2)
-                }
-            }
+            _ if op.starts_with(":-") => if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { nested(2) },
             _ if op.starts_with('-') => value.map_or_else(|| nested(1), |v| Ok(v.to_owned())),
             _ if op.starts_with(":?") => {
-                if set_nonempty {
-                    Ok(value.unwrap_or("").to_owned())
-                } else {
-                    Err(Here(required(name, &nested(2)?)))
-                }
+                if set_nonempty { Ok(value.unwrap_or("").to_owned()) } else { Err(Here(required(name, &nested(2)?))) }
             }
             _ if op.starts_with('?') => match value {
                 Some(v) => Ok(v.to_owned()),
                 None => Err(Here(required(name, &nested(1)?))),
             },
-            _ if op.starts_with(":+") => {
-                if set_nonempty {
-                    nested(2)
-                } else {
-                    Ok(String::new())
-                }
-            }
-            _ if op.starts_with('+') => {
-                if value.is_some() {
-                    nested(1)
-                } else {
-                    Ok(String::new())
-                }
-            }
-            _ => Err(Here(format!(
-                "`${{{body}}}`: unknown operator after `{name}` (use :-, -, :?, ?, :+ or +)"
-            ))),
+            _ if op.starts_with(":+") => if set_nonempty { nested(2) } else { Ok(String::new()) },
+            _ if op.starts_with('+') => if value.is_some() { nested(1) } else { Ok(String::new()) },
+            _ => Err(Here(format!("`${{{body}}}`: unknown operator after `{name}` (use :-, -, :?, ?, :+ or +)"))),
         }
     }
 }
@@ -290,11 +238,7 @@ mod tests {
     use super::*;
 
     fn vars() -> HashMap<String, String> {
-        HashMap::from([
-            ("HOST".into(), "db.local".into()),
-            ("EMPTY".into(), String::new()),
-            ("PORT".into(), "5432".into()),
-        ])
+        HashMap::from([("HOST".into(), "db.local".into()), ("EMPTY".into(), String::new()), ("PORT".into(), "5432".into())])
     }
 
     fn i(s: &str) -> Result<String, (usize, String)> {
@@ -329,12 +273,7 @@ mod tests {
         assert_eq!(msg, "variable MISSING is required: set it to the db host");
         assert!(i("${EMPTY:?no}").is_err());
         assert_eq!(i("${EMPTY?no}").unwrap(), "");
-        assert!(
-            i("${MISSING?}")
-                .unwrap_err()
-                .1
-                .contains("required but not set")
-        );
+        assert!(i("${MISSING?}").unwrap_err().1.contains("required but not set"));
     }
 
     #[test]
@@ -364,10 +303,7 @@ mod tests {
     #[test]
     fn errors_inside_a_default_point_at_the_inner_reference() {
         let (at, msg) = i("a ${MISSING:-${NOPE:?needed}}").unwrap_err();
-        assert_eq!(
-            (at, msg.as_str()),
-            (13, "variable NOPE is required: needed")
-        );
+        assert_eq!((at, msg.as_str()), (13, "variable NOPE is required: needed"));
         let err = interpolate_text("x:\n  y: ${A-${B-${C:?set C}}}\n", &vars()).unwrap_err();
         assert_eq!((err.line, err.column), (2, 14), "at `${{C`");
     }
@@ -375,18 +311,10 @@ mod tests {
     #[test]
     fn nesting_is_limited_and_reported_where_it_goes_too_deep() {
         let nested = |n: usize| format!("v: \"{}x{}\"\n", "${X:-".repeat(n), "}".repeat(n));
-        assert_eq!(
-            interpolate_text(&nested(MAX_DEPTH), &vars()).unwrap(),
-            "v: \"x\"\n",
-            "the limit itself is fine"
-        );
+        assert_eq!(interpolate_text(&nested(MAX_DEPTH), &vars()).unwrap(), "v: \"x\"\n", "the limit itself is fine");
         let err = interpolate_text(&nested(MAX_DEPTH + 1), &vars()).unwrap_err();
         assert_eq!((err.line, err.column), (1, 5 + 5 * MAX_DEPTH), "{err}");
-        assert!(
-            err.message
-                .contains(&format!("nest more than {MAX_DEPTH} levels")),
-            "{err}"
-        );
+        assert!(err.message.contains(&format!("nest more than {MAX_DEPTH} levels")), "{err}");
         // What used to overflow the stack and abort the process is an error (in debug
         // builds too, where frames are large).
         let err = interpolate_text(&nested(100_000), &vars()).unwrap_err();
@@ -398,11 +326,7 @@ mod tests {
         let vars = HashMap::from([("BIG".to_owned(), "x".repeat(1 << 20))]);
         let text = format!("v: {}\n", "$BIG".repeat(20));
         let err = interpolate_text(&text, &vars).unwrap_err();
-        assert_eq!(
-            (err.line, err.column),
-            (1, 4 + 4 * 7),
-            "the eighth 1 MiB reference crosses 8 MiB: {err}"
-        );
+        assert_eq!((err.line, err.column), (1, 4 + 4 * 7), "the eighth 1 MiB reference crosses 8 MiB: {err}");
         assert!(err.message.contains("larger than 8 MiB"), "{err}");
         assert!(interpolate_text(&format!("v: {}\n", "$BIG".repeat(7)), &vars).is_ok());
     }

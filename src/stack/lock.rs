@@ -50,42 +50,19 @@ pub fn lock_dir() -> PathBuf {
 /// The lock file of `project` on the engine at `engine_host`.
 pub fn lock_path(dir: &Path, engine_host: &str, project: &str) -> PathBuf {
     // Readable, but never a path: keep safe characters and tell projects apart by digest.
-    let readable: String = project
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
-        .collect();
+    let readable: String = project.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(64).collect();
     let digest = crate::digest::short_hash(&[engine_host, project], 12);
     dir.join(format!("{readable}-{digest}.lock"))
 }
 
 /// Takes the lock of `project` on the engine at `engine_host`, for `command` (`up`,
 /// `down`). `waiting` is told, once, who holds it when lab waits.
-pub async fn acquire(
-    dir: &Path,
-    engine_host: &str,
-    project: &str,
-    command: &str,
-    wait: LockWait,
-    waiting: &(dyn Fn(&str) + Sync),
-) -> Result<ProjectLock, StackError> {
-    let io = |e: std::io::Error| StackError::Lock {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    };
+pub async fn acquire(dir: &Path, engine_host: &str, project: &str, command: &str, wait: LockWait, waiting: &(dyn Fn(&str) + Sync)) -> Result<ProjectLock, StackError> {
+    let io = |e: std::io::Error| StackError::Lock { path: dir.display().to_string(), reason: e.to_string() };
     std::fs::create_dir_all(dir).map_err(io)?;
     let path = lock_path(dir, engine_host, project);
-    let io = |e: std::io::Error| StackError::Lock {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let io = |e: std::io::Error| StackError::Lock { path: path.display().to_string(), reason: e.to_string() };
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
     let started = tokio::time::Instant::now();
     let mut told = false;
     loop {
@@ -95,11 +72,7 @@ pub async fn acquire(
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         let holder = holder(&path);
-        let busy = || StackError::Busy {
-            project: project.to_owned(),
-            holder: holder.clone(),
-            waited: (wait != LockWait::FailFast).then(|| started.elapsed()),
-        };
+        let busy = || StackError::Busy { project: project.to_owned(), holder: holder.clone(), waited: (wait != LockWait::FailFast).then(|| started.elapsed()) };
         match wait {
             LockWait::FailFast => return Err(busy()),
             LockWait::Wait(Some(limit)) if started.elapsed() >= limit => return Err(busy()),
@@ -112,30 +85,17 @@ pub async fn acquire(
         tokio::time::sleep(RETRY).await;
     }
     // Who holds it, for anyone who finds it taken.
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let note = format!(
-        "lab {command}, pid {}, on {}, since {since}\n",
-        std::process::id(),
-        host_name()
-    );
-    file.set_len(0)
-        .and_then(|()| file.write_all(note.as_bytes()))
-        .and_then(|()| file.flush())
-        .map_err(io)?;
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let note = format!("lab {command}, pid {}, on {}, since {since}\n", std::process::id(), host_name());
+    file.set_len(0).and_then(|()| file.write_all(note.as_bytes())).and_then(|()| file.flush()).map_err(io)?;
     Ok(ProjectLock { _file: file })
 }
 
 /// Who holds the lock at `path`, in words: "lab up, pid 4242, on pc-12, for 35s".
 fn holder(path: &Path) -> String {
     let note = std::fs::read_to_string(path).unwrap_or_default();
-    let Some((who, since)) = note.trim().rsplit_once(", since ") else {
-        return "another process".into();
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let Some((who, since)) = note.trim().rsplit_once(", since ") else { return "another process".into() };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     match since.parse::<u64>() {
         Ok(since) => format!("{who}, for {}s", now.saturating_sub(since)),
         Err(_) => who.to_owned(),
@@ -162,65 +122,17 @@ mod tests {
     #[tokio::test]
     async fn a_second_holder_fails_fast_or_waits_until_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(
-            dir.path(),
-            "unix:///s",
-            "p",
-            "up",
-            LockWait::FailFast,
-            &noop,
-        )
-        .await
-        .expect("free");
-        let err = acquire(
-            dir.path(),
-            "unix:///s",
-            "p",
-            "up",
-            LockWait::FailFast,
-            &noop,
-        )
-        .await
-        .expect_err("taken");
+        let first = acquire(dir.path(), "unix:///s", "p", "up", LockWait::FailFast, &noop).await.expect("free");
+        let err = acquire(dir.path(), "unix:///s", "p", "up", LockWait::FailFast, &noop).await.expect_err("taken");
         let text = err.to_string();
-        assert!(
-            text.starts_with("another lab up or down is running for project p (lab up, pid "),
-            "{text}"
-        );
+        assert!(text.starts_with("another lab up or down is running for project p (lab up, pid "), "{text}");
         assert!(text.contains("--wait"), "{text}");
-        let err = acquire(
-            dir.path(),
-            "unix:///s",
-            "p",
-            "up",
-            LockWait::Wait(Some(Duration::from_millis(300))),
-            &noop,
-        )
-        .await
-        .expect_err("still taken");
+        let err = acquire(dir.path(), "unix:///s", "p", "up", LockWait::Wait(Some(Duration::from_millis(300))), &noop).await.expect_err("still taken");
         assert!(err.to_string().contains("waited"), "{err}");
 
         // Another project, or the same name on another engine, is another lock.
-        acquire(
-            dir.path(),
-            "unix:///s",
-            "q",
-            "up",
-            LockWait::FailFast,
-            &noop,
-        )
-        .await
-        .expect("other project");
-        acquire(
-            dir.path(),
-            "tcp://h:2375",
-            "p",
-            "up",
-            LockWait::FailFast,
-            &noop,
-        )
-        .await
-        .expect("other engine");
+        acquire(dir.path(), "unix:///s", "q", "up", LockWait::FailFast, &noop).await.expect("other project");
+        acquire(dir.path(), "tcp://h:2375", "p", "up", LockWait::FailFast, &noop).await.expect("other engine");
 
         let told = std::sync::Mutex::new(Vec::new());
         let record = |h: &str| told.lock().unwrap().push(h.to_owned());
@@ -228,17 +140,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(500)).await;
             drop(first);
         };
-        let (second, ()) = tokio::join!(
-            acquire(
-                dir.path(),
-                "unix:///s",
-                "p",
-                "down",
-                LockWait::Wait(None),
-                &record
-            ),
-            release
-        );
+        let (second, ()) = tokio::join!(acquire(dir.path(), "unix:///s", "p", "down", LockWait::Wait(None), &record), release);
         second.expect("free once the first is dropped");
         let told = told.into_inner().unwrap();
         assert_eq!(told.len(), 1, "told once: {told:?}");
@@ -249,16 +151,7 @@ mod tests {
     fn lock_files_are_named_safely() {
         let a = lock_path(Path::new("/l"), "unix:///s", "../x y");
         assert_eq!(a.parent(), Some(Path::new("/l")));
-        assert!(
-            a.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("..xy-"),
-            "{a:?}"
-        );
-        assert_ne!(
-            lock_path(Path::new("/l"), "unix:///s", "p"),
-            lock_path(Path::new("/l"), "tcp://h", "p")
-        );
+        assert!(a.file_name().unwrap().to_string_lossy().starts_with("..xy-"), "{a:?}");
+        assert_ne!(lock_path(Path::new("/l"), "unix:///s", "p"), lock_path(Path::new("/l"), "tcp://h", "p"));
     }
 }

@@ -44,19 +44,11 @@ impl Attachment {
     pub fn problem(&self, service: &str, target: &str) -> Option<String> {
         let what = match self {
             Attachment::Current => return None,
-            Attachment::TargetGone => format!(
-                "shares the network of {target}, whose container was replaced or removed after {service} joined it"
-            ),
-            Attachment::TargetRestarted => {
-                format!("shares the network of {target}, which restarted after {service} joined it")
-            }
-            Attachment::TargetStopped => {
-                format!("shares the network of {target}, which is not running")
-            }
+            Attachment::TargetGone => format!("shares the network of {target}, whose container was replaced or removed after {service} joined it"),
+            Attachment::TargetRestarted => format!("shares the network of {target}, which restarted after {service} joined it"),
+            Attachment::TargetStopped => format!("shares the network of {target}, which is not running"),
         };
-        Some(format!(
-            "{what}: it cannot reach anything. Run `lab up` to reattach it"
-        ))
+        Some(format!("{what}: it cannot reach anything. Run `lab up` to reattach it"))
     }
 }
 
@@ -79,22 +71,15 @@ pub struct Facts {
 /// Decides how a sharer stands from its own facts, the id its network mode names, and the
 /// facts of the container that id should be: the target service's current container.
 pub fn attachment(sharer: &Facts, joined: &str, target: Option<&Facts>) -> Attachment {
-    let Some(target) = target.filter(|t| same_id(&t.id, joined)) else {
-        return Attachment::TargetGone;
-    };
+    let Some(target) = target.filter(|t| same_id(&t.id, joined)) else { return Attachment::TargetGone };
     if !sharer.running {
         return Attachment::Current;
     }
     if !target.running {
         return Attachment::TargetStopped;
     }
-    match (
-        target.started_at.as_deref().and_then(instant),
-        sharer.started_at.as_deref().and_then(instant),
-    ) {
-        (Some(target_start), Some(sharer_start)) if target_start > sharer_start => {
-            Attachment::TargetRestarted
-        }
+    match (target.started_at.as_deref().and_then(instant), sharer.started_at.as_deref().and_then(instant)) {
+        (Some(target_start), Some(sharer_start)) if target_start > sharer_start => Attachment::TargetRestarted,
         // Unknown times cannot prove anything: keep what works as far as we can tell.
         _ => Attachment::Current,
     }
@@ -115,32 +100,16 @@ pub(super) fn instant(text: &str) -> Option<(&str, u32)> {
     if seconds.len() != 19 || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let nanos = if fraction.is_empty() {
-        0
-    } else {
-        fraction.parse::<u32>().ok()? * 10u32.pow(9 - fraction.len() as u32)
-    };
+    let nanos = if fraction.is_empty() { 0 } else { fraction.parse::<u32>().ok()? * 10u32.pow(9 - fraction.len() as u32) };
     Some((seconds, nanos))
 }
 
 /// Inspects one container for its facts and the id its network mode names, if any.
 async fn inspect(docker: &Docker, id: &str) -> Option<(Facts, Option<String>)> {
-    let info = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .ok()?;
+    let info = docker.inspect_container(id, None::<InspectContainerOptions>).await.ok()?;
     let state = info.state.unwrap_or_default();
-    let joined = info
-        .host_config
-        .and_then(|h| h.network_mode)
-        .as_deref()
-        .and_then(network_target)
-        .map(str::to_owned);
-    let facts = Facts {
-        id: info.id.unwrap_or_else(|| id.to_owned()),
-        running: state.running.unwrap_or(false),
-        started_at: state.started_at,
-    };
+    let joined = info.host_config.and_then(|h| h.network_mode).as_deref().and_then(network_target).map(str::to_owned);
+    let facts = Facts { id: info.id.unwrap_or_else(|| id.to_owned()), running: state.running.unwrap_or(false), started_at: state.started_at };
     Some((facts, joined))
 }
 
@@ -156,43 +125,22 @@ pub struct Sharer {
 /// For every container of the project (by service) that joins another's namespace, how it
 /// stands. The target is the container of the service in its `lab.network-of` label, or
 /// else whichever project container its network mode names.
-pub async fn sharers(
-    docker: &Docker,
-    containers: &HashMap<String, ContainerSummary>,
-) -> HashMap<String, Sharer> {
+pub async fn sharers(docker: &Docker, containers: &HashMap<String, ContainerSummary>) -> HashMap<String, Sharer> {
     let mut out = HashMap::new();
     let mut targets: HashMap<String, Option<Facts>> = HashMap::new();
     for (service, summary) in containers {
-        let Some(id) = summary.id.as_deref() else {
-            continue;
-        };
+        let Some(id) = summary.id.as_deref() else { continue };
         // The list's own copy of the network mode saves inspecting everyone else.
-        let listed_mode = summary
-            .host_config
-            .as_ref()
-            .and_then(|h| h.network_mode.as_deref());
+        let listed_mode = summary.host_config.as_ref().and_then(|h| h.network_mode.as_deref());
         if listed_mode.is_some_and(|m| network_target(m).is_none()) {
             continue;
         }
-        let Some((facts, Some(joined))) = inspect(docker, id).await else {
-            continue;
-        };
-        let label = summary
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(labels::NETWORK_OF))
-            .cloned();
+        let Some((facts, Some(joined))) = inspect(docker, id).await else { continue };
+        let label = summary.labels.as_ref().and_then(|l| l.get(labels::NETWORK_OF)).cloned();
         let target_service = label.clone().or_else(|| {
-            containers
-                .iter()
-                .find(|(_, c)| c.id.as_deref().is_some_and(|cid| same_id(cid, &joined)))
-                .map(|(s, _)| s.clone())
+            containers.iter().find(|(_, c)| c.id.as_deref().is_some_and(|cid| same_id(cid, &joined))).map(|(s, _)| s.clone())
         });
-        let target = match target_service
-            .as_ref()
-            .and_then(|s| containers.get(s))
-            .and_then(|c| c.id.clone())
-        {
+        let target = match target_service.as_ref().and_then(|s| containers.get(s)).and_then(|c| c.id.clone()) {
             Some(target_id) => match targets.get(&target_id) {
                 Some(known) => known.clone(),
                 None => {
@@ -204,13 +152,7 @@ pub async fn sharers(
             None => None,
         };
         let attachment = attachment(&facts, &joined, target.as_ref());
-        out.insert(
-            service.clone(),
-            Sharer {
-                target: target_service,
-                attachment,
-            },
-        );
+        out.insert(service.clone(), Sharer { target: target_service, attachment });
     }
     out
 }
@@ -220,11 +162,7 @@ mod tests {
     use super::*;
 
     fn facts(id: &str, running: bool, started_at: &str) -> Facts {
-        Facts {
-            id: id.into(),
-            running,
-            started_at: Some(started_at.into()),
-        }
+        Facts { id: id.into(), running, started_at: Some(started_at.into()) }
     }
 
     #[test]
@@ -233,11 +171,7 @@ mod tests {
         assert!(instant("2026-11-25T00:24:58.45Z") < instant("2026-11-25T00:24:58.5Z"));
         assert!(instant("2026-11-25T00:24:58Z") < instant("2026-11-25T00:24:58.000000001Z"));
         assert!(instant("2026-11-25T00:24:59Z") > instant("2026-11-25T00:24:58.999999999Z"));
-        assert_eq!(
-            instant("2026-11-25T01:24:58+01:00"),
-            None,
-            "the engine writes UTC; anything else is unknown"
-        );
+        assert_eq!(instant("2026-11-25T01:24:58+01:00"), None, "the engine writes UTC; anything else is unknown");
         assert_eq!(instant("soon"), None);
     }
 
@@ -246,88 +180,32 @@ mod tests {
     fn a_sharer_of_a_recreated_target_points_at_a_removed_id() {
         let sharer = facts("3268a46e7954", true, "2026-11-25T00:24:58.081414052Z");
         let new_target = facts("c598c8e23641", true, "2026-11-25T00:25:03.63324677Z");
-        assert_eq!(
-            attachment(
-                &sharer,
-                "b78177ef9785e298774dab6f752fade15fa68ffb5a59b53374c6070fc469f000",
-                Some(&new_target)
-            ),
-            Attachment::TargetGone
-        );
-        assert_eq!(
-            attachment(&sharer, "b78177ef9785", None),
-            Attachment::TargetGone
-        );
-        let stopped = Facts {
-            running: false,
-            ..sharer
-        };
-        assert_eq!(
-            attachment(&stopped, "b78177ef9785", Some(&new_target)),
-            Attachment::TargetGone,
-            "starting it would fail: No such container"
-        );
+        assert_eq!(attachment(&sharer, "b78177ef9785e298774dab6f752fade15fa68ffb5a59b53374c6070fc469f000", Some(&new_target)), Attachment::TargetGone);
+        assert_eq!(attachment(&sharer, "b78177ef9785", None), Attachment::TargetGone);
+        let stopped = Facts { running: false, ..sharer };
+        assert_eq!(attachment(&stopped, "b78177ef9785", Some(&new_target)), Attachment::TargetGone, "starting it would fail: No such container");
     }
 
     #[test]
     fn a_sharer_of_a_restarted_target_kept_the_old_namespace() {
-        let target = facts(
-            "b78177ef9785e298774dab6f752fade15fa68ffb5a59b53374c6070fc469f000",
-            true,
-            "2026-11-25T00:24:58.940309318Z",
-        );
+        let target = facts("b78177ef9785e298774dab6f752fade15fa68ffb5a59b53374c6070fc469f000", true, "2026-11-25T00:24:58.940309318Z");
         let sharer = facts("3268a46e7954", true, "2026-11-25T00:24:58.081414052Z");
-        assert_eq!(
-            attachment(&sharer, &target.id, Some(&target)),
-            Attachment::TargetRestarted
-        );
+        assert_eq!(attachment(&sharer, &target.id, Some(&target)), Attachment::TargetRestarted);
         let rejoined = facts("3268a46e7954", true, "2026-11-25T00:24:59.1Z");
-        assert_eq!(
-            attachment(&rejoined, &target.id, Some(&target)),
-            Attachment::Current,
-            "restarting the sharer rejoins"
-        );
-        let stopped = Facts {
-            running: false,
-            ..sharer.clone()
-        };
-        assert_eq!(
-            attachment(&stopped, &target.id, Some(&target)),
-            Attachment::Current,
-            "starting it joins the current namespace"
-        );
-        let target_down = Facts {
-            running: false,
-            ..target.clone()
-        };
-        assert_eq!(
-            attachment(&sharer, &target.id, Some(&target_down)),
-            Attachment::TargetStopped
-        );
-        let unknown = Facts {
-            started_at: None,
-            ..sharer
-        };
-        assert_eq!(
-            attachment(&unknown, &target.id, Some(&target)),
-            Attachment::Current
-        );
+        assert_eq!(attachment(&rejoined, &target.id, Some(&target)), Attachment::Current, "restarting the sharer rejoins");
+        let stopped = Facts { running: false, ..sharer.clone() };
+        assert_eq!(attachment(&stopped, &target.id, Some(&target)), Attachment::Current, "starting it joins the current namespace");
+        let target_down = Facts { running: false, ..target.clone() };
+        assert_eq!(attachment(&sharer, &target.id, Some(&target_down)), Attachment::TargetStopped);
+        let unknown = Facts { started_at: None, ..sharer };
+        assert_eq!(attachment(&unknown, &target.id, Some(&target)), Attachment::Current);
     }
 
     #[test]
     fn problems_say_what_to_do() {
         assert_eq!(Attachment::Current.problem("sidecar", "web"), None);
-        let text = Attachment::TargetRestarted
-            .problem("sidecar", "web")
-            .unwrap_or_default();
-        assert_eq!(
-            text,
-            "shares the network of web, which restarted after sidecar joined it: it cannot reach anything. Run `lab up` to reattach it"
-        );
-        assert!(
-            network_target("container:abc") == Some("abc")
-                && network_target("container:").is_none()
-                && network_target("host").is_none()
-        );
+        let text = Attachment::TargetRestarted.problem("sidecar", "web").unwrap_or_default();
+        assert_eq!(text, "shares the network of web, which restarted after sidecar joined it: it cannot reach anything. Run `lab up` to reattach it");
+        assert!(network_target("container:abc") == Some("abc") && network_target("container:").is_none() && network_target("host").is_none());
     }
 }

@@ -5,9 +5,7 @@
 use super::engine::{Engine, StackError, project_filter};
 use super::plan::labels;
 use super::up::existing_containers;
-use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
-};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,12 +72,7 @@ impl ProjectStatus {
     /// Whether every service is running (and healthy where it has a healthcheck), with no
     /// problem to report.
     pub fn all_running(&self) -> bool {
-        self.exists()
-            && self.services.iter().all(|s| {
-                s.state == "running"
-                    && s.health.as_deref().is_none_or(|h| h == "healthy")
-                    && s.problem.is_none()
-            })
+        self.exists() && self.services.iter().all(|s| s.state == "running" && s.health.as_deref().is_none_or(|h| h == "healthy") && s.problem.is_none())
     }
 }
 
@@ -98,42 +91,19 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
         links: Vec::new(),
     };
     for (service, summary) in containers {
-        let Some(id) = summary.id.as_deref() else {
-            continue;
-        };
+        let Some(id) = summary.id.as_deref() else { continue };
         let labels = summary.labels.clone().unwrap_or_default();
         if out.student.is_none() {
             out.student = labels.get(labels::STUDENT).cloned();
             out.lab = labels.get(labels::LAB).cloned();
-            out.ports = labels
-                .get(labels::PORTS)
-                .and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok())
-                .map(|m| {
-                    m.into_iter()
-                        .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.endpoints = labels
-                .get(labels::ENDPOINTS)
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default();
-            out.links = labels
-                .get(labels::LINKS)
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default();
+            out.ports = labels.get(labels::PORTS).and_then(|j| serde_json::from_str::<BTreeMap<String, String>>(j).ok()).map(|m| m.into_iter().filter_map(|(k, v)| Some((k, v.parse().ok()?))).collect()).unwrap_or_default();
+            out.endpoints = labels.get(labels::ENDPOINTS).and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+            out.links = labels.get(labels::LINKS).and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
         }
         // The summary has no health on older engines; inspection always does.
-        let inspected = docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-            .ok();
+        let inspected = docker.inspect_container(id, None::<InspectContainerOptions>).await.ok();
         let state = inspected.as_ref().and_then(|i| i.state.as_ref());
-        let health = state
-            .and_then(|s| s.health.as_ref())
-            .and_then(|h| h.status)
-            .map(|h| h.to_string())
-            .filter(|h| !h.is_empty() && h != "none");
+        let health = state.and_then(|s| s.health.as_ref()).and_then(|h| h.status).map(|h| h.to_string()).filter(|h| !h.is_empty() && h != "none");
         let ports: BTreeSet<PortStatus> = summary
             .ports
             .unwrap_or_default()
@@ -149,30 +119,17 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
             .collect();
         // Engines list a binding once per address family (0.0.0.0 and ::); show it once.
         let mut seen = BTreeSet::new();
-        let ports: Vec<PortStatus> = ports
-            .into_iter()
-            .filter(|p| seen.insert((p.host_port, p.container_port, p.protocol.clone())))
-            .collect();
+        let ports: Vec<PortStatus> = ports.into_iter().filter(|p| seen.insert((p.host_port, p.container_port, p.protocol.clone()))).collect();
         let problem = sharers.remove(&service).and_then(|s| {
-            let target = s
-                .target
-                .map_or_else(|| "another container".to_owned(), |t| format!("`{t}`"));
+            let target = s.target.map_or_else(|| "another container".to_owned(), |t| format!("`{t}`"));
             s.attachment.problem(&service, &target)
         });
         out.services.push(ServiceStatus {
             problem,
             service,
-            container: summary
-                .names
-                .and_then(|n| n.first().cloned())
-                .unwrap_or_default()
-                .trim_start_matches('/')
-                .to_owned(),
+            container: summary.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_owned(),
             image: summary.image.unwrap_or_default(),
-            state: summary
-                .state
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "unknown".into()),
+            state: summary.state.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into()),
             health,
             ports,
         });
@@ -183,27 +140,14 @@ pub async fn status(engine: &Engine, project: &str) -> Result<ProjectStatus, Sta
 
 /// The environment each running container of `project` was started with, by service
 /// (`lab secrets encrypt` reads the keys of the stack's secretary from it).
-pub async fn environments(
-    engine: &Engine,
-    project: &str,
-) -> Result<Vec<(String, Vec<String>)>, StackError> {
+pub async fn environments(engine: &Engine, project: &str) -> Result<Vec<(String, Vec<String>)>, StackError> {
     let docker = engine.docker();
     let mut out = Vec::new();
     for (service, summary) in existing_containers(docker, project).await? {
-        let running = summary
-            .state
-            .as_ref()
-            .is_some_and(|s| s.to_string() == "running");
-        let Some(id) = summary.id.as_deref().filter(|_| running) else {
-            continue;
-        };
-        let inspected = docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await?;
-        out.push((
-            service,
-            inspected.config.and_then(|c| c.env).unwrap_or_default(),
-        ));
+        let running = summary.state.as_ref().is_some_and(|s| s.to_string() == "running");
+        let Some(id) = summary.id.as_deref().filter(|_| running) else { continue };
+        let inspected = docker.inspect_container(id, None::<InspectContainerOptions>).await?;
+        out.push((service, inspected.config.and_then(|c| c.env).unwrap_or_default()));
     }
     out.sort();
     Ok(out)
@@ -218,44 +162,17 @@ pub async fn logs(
 ) -> Result<impl Stream<Item = Result<String, StackError>> + use<>, StackError> {
     let docker = engine.docker().clone();
     let list = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&project_filter(project))
-                .build(),
-        ))
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&project_filter(project)).build()))
         .await?;
-    let known: Vec<String> = list
-        .iter()
-        .filter_map(|c| c.labels.as_ref()?.get(labels::SERVICE).cloned())
-        .collect();
-    let Some(id) = list
-        .iter()
-        .find(|c| {
-            c.labels
-                .as_ref()
-                .and_then(|l| l.get(labels::SERVICE))
-                .is_some_and(|s| s == service)
-        })
-        .and_then(|c| c.id.clone())
+    let known: Vec<String> = list.iter().filter_map(|c| c.labels.as_ref()?.get(labels::SERVICE).cloned()).collect();
+    let Some(id) = list.iter().find(|c| c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)).is_some_and(|s| s == service)).and_then(|c| c.id.clone())
     else {
         return Err(StackError::UnknownService {
             project: project.to_owned(),
             service: service.to_owned(),
-            known: if known.is_empty() {
-                "no services; is the stack up?".into()
-            } else {
-                known.join(", ")
-            },
+            known: if known.is_empty() { "no services; is the stack up?".into() } else { known.join(", ") },
         });
     };
-    let options = LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .follow(follow)
-        .tail("all")
-        .build();
-    Ok(docker
-        .logs(&id, Some(options))
-        .map(|item| item.map(|out| out.to_string()).map_err(StackError::from)))
+    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(follow).tail("all").build();
+    Ok(docker.logs(&id, Some(options)).map(|item| item.map(|out| out.to_string()).map_err(StackError::from)))
 }

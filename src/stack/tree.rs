@@ -57,19 +57,12 @@ pub enum Value {
 impl Node {
     /// A node at the position of `key` (for values lab writes on the author's behalf).
     pub fn at(key: &Key, value: Value) -> Node {
-        Node {
-            value,
-            line: key.line,
-            column: key.column,
-        }
+        Node { value, line: key.line, column: key.column }
     }
 
     /// The value of `key` when this is a map.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.entries()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     /// The entries when this is a map.
@@ -87,9 +80,7 @@ impl Node {
             Value::Int(i) => Some(i.to_string()),
             Value::UInt(u) => Some(u.to_string()),
             // `1e300` as written, not three hundred digits.
-            Value::Float(f) if f.abs() >= 1e16 || (*f != 0.0 && f.abs() < 1e-6) => {
-                Some(format!("{f:e}"))
-            }
+            Value::Float(f) if f.abs() >= 1e16 || (*f != 0.0 && f.abs() < 1e-6) => Some(format!("{f:e}")),
             Value::Float(f) => Some(f.to_string()),
             Value::Str(s) => Some(s.clone()),
             Value::Null | Value::Seq(_) | Value::Map(_) => None,
@@ -101,9 +92,7 @@ impl Node {
         match &self.value {
             Value::Null => "nothing (null)".into(),
             Value::Bool(b) => format!("the boolean {b}"),
-            Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
-                format!("the number {}", self.scalar_text().unwrap_or_default())
-            }
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) => format!("the number {}", self.scalar_text().unwrap_or_default()),
             Value::Str(s) => format!("`{s}`"),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a map".into(),
@@ -121,12 +110,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
         }
     }
 }
@@ -147,11 +131,7 @@ pub fn budget() -> serde_saphyr::Budget {
 /// Parses YAML text into a positioned tree. An empty document is an empty map.
 pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
     if text.trim().is_empty() {
-        return Ok(Node {
-            value: Value::Map(Vec::new()),
-            line: 1,
-            column: 1,
-        });
+        return Ok(Node { value: Value::Map(Vec::new()), line: 1, column: 1 });
     }
     // lab's YAML 1.2 dialect, except that `.nan` and `.inf` stay text: the schema then says
     // at the value why lab cannot use it (`cpus: .inf`), instead of the reader refusing it.
@@ -192,24 +172,11 @@ fn into_node(raw: RawNode) -> Node {
         RawValue::Map(entries) => Value::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| {
-                    (
-                        Key {
-                            name: k.value.0,
-                            line: k.defined.line(),
-                            column: k.defined.column(),
-                        },
-                        into_node(v),
-                    )
-                })
+                .map(|(k, v)| (Key { name: k.value.0, line: k.defined.line(), column: k.defined.column() }, into_node(v)))
                 .collect(),
         ),
     };
-    Node {
-        value,
-        line: raw.defined.line(),
-        column: raw.defined.column(),
-    }
+    Node { value, line: raw.defined.line(), column: raw.defined.column() }
 }
 
 impl<'de> Deserialize<'de> for RawKey {
@@ -261,11 +228,7 @@ impl<'de> Deserialize<'de> for RawValue {
                 Ok(RawValue::Bool(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
-                Ok(if v >= 0 {
-                    RawValue::UInt(v as u64)
-                } else {
-                    RawValue::Int(v)
-                })
+                Ok(if v >= 0 { RawValue::UInt(v as u64) } else { RawValue::Int(v) })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
                 Ok(RawValue::UInt(v))
@@ -310,23 +273,15 @@ mod tests {
         assert_eq!((key.name.as_str(), key.line, key.column), ("web", 2, 3));
         let image = web.get("image").unwrap();
         assert_eq!((image.line, image.column), (3, 12));
-        let Value::Seq(ports) = &web.get("ports").unwrap().value else {
-            panic!()
-        };
+        let Value::Seq(ports) = &web.get("ports").unwrap().value else { panic!() };
         assert_eq!(ports[0].value, Value::UInt(80));
     }
 
     #[test]
     fn merged_and_aliased_values_point_at_their_definition() {
-        let n = parse("x-c: &c\n  image: x\nservices:\n  a:\n    <<: *c\n    privileged: true\n")
-            .unwrap();
+        let n = parse("x-c: &c\n  image: x\nservices:\n  a:\n    <<: *c\n    privileged: true\n").unwrap();
         let a = n.get("services").unwrap().get("a").unwrap();
-        let keys: Vec<_> = a
-            .entries()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| (k.name.as_str(), k.line))
-            .collect();
+        let keys: Vec<_> = a.entries().unwrap().iter().map(|(k, _)| (k.name.as_str(), k.line)).collect();
         assert_eq!(keys, vec![("privileged", 6), ("image", 2)]);
     }
 

@@ -39,10 +39,7 @@ const NEWER_TOP_LEVEL: &[&str] = &["networks", "volumes", "name", "configs", "se
 /// least one key that is not an `x-` extension.
 pub fn is_v1(tree: &Node) -> bool {
     tree.entries().is_some_and(|entries| {
-        !entries
-            .iter()
-            .any(|(k, _)| k.name == "services" || k.name == "version")
-            && entries.iter().any(|(k, _)| !k.name.starts_with("x-"))
+        !entries.iter().any(|(k, _)| k.name == "services" || k.name == "version") && entries.iter().any(|(k, _)| !k.name.starts_with("x-"))
     })
 }
 
@@ -52,14 +49,8 @@ pub fn read(tree: Node) -> (Node, Format, Vec<Problem>) {
         return (tree, Format::Services, Vec::new());
     }
     let (line, column) = (tree.line, tree.column);
-    let Value::Map(entries) = tree.value else {
-        unreachable!("is_v1 checked for a map")
-    };
-    let names: HashSet<String> = entries
-        .iter()
-        .filter(|(k, _)| !k.name.starts_with("x-"))
-        .map(|(k, _)| k.name.clone())
-        .collect();
+    let Value::Map(entries) = tree.value else { unreachable!("is_v1 checked for a map") };
+    let names: HashSet<String> = entries.iter().filter(|(k, _)| !k.name.starts_with("x-")).map(|(k, _)| k.name.clone()).collect();
     let mut problems = Vec::new();
     let mut top = Vec::new();
     let mut services = Vec::new();
@@ -83,53 +74,17 @@ pub fn read(tree: Node) -> (Node, Format, Vec<Problem>) {
             continue;
         };
         let body = service(&key, body, &names, &mut links, &mut volumes, &mut problems);
-        services.push((
-            key,
-            Node {
-                value: Value::Map(body),
-                line: value.line,
-                column: value.column,
-            },
-        ));
+        services.push((key, Node { value: Value::Map(body), line: value.line, column: value.column }));
     }
     apply_links(&mut services, links, &mut problems);
-    let at = Key {
-        name: "services".into(),
-        line,
-        column,
-    };
+    let at = Key { name: "services".into(), line, column };
     let mut out = vec![(at.clone(), Node::at(&at, Value::Map(services)))];
     if !volumes.is_empty() {
-        let declared = volumes
-            .into_iter()
-            .map(|(name, key)| {
-                (
-                    Key {
-                        name,
-                        ..key.clone()
-                    },
-                    Node::at(&key, Value::Null),
-                )
-            })
-            .collect();
-        out.push((
-            Key {
-                name: "volumes".into(),
-                ..at.clone()
-            },
-            Node::at(&at, Value::Map(declared)),
-        ));
+        let declared = volumes.into_iter().map(|(name, key)| (Key { name, ..key.clone() }, Node::at(&key, Value::Null))).collect();
+        out.push((Key { name: "volumes".into(), ..at.clone() }, Node::at(&at, Value::Map(declared))));
     }
     out.extend(top);
-    (
-        Node {
-            value: Value::Map(out),
-            line,
-            column,
-        },
-        Format::V1,
-        problems,
-    )
+    (Node { value: Value::Map(out), line, column }, Format::V1, problems)
 }
 
 /// One link to apply once every service is read.
@@ -141,14 +96,7 @@ struct Link {
 }
 
 /// Translates one service's v1 keys, leaving the rest for the schema.
-fn service(
-    name: &Key,
-    body: Vec<(Key, Node)>,
-    services: &HashSet<String>,
-    links: &mut Vec<Link>,
-    volumes: &mut BTreeMap<String, Key>,
-    problems: &mut Vec<Problem>,
-) -> Vec<(Key, Node)> {
+fn service(name: &Key, body: Vec<(Key, Node)>, services: &HashSet<String>, links: &mut Vec<Link>, volumes: &mut BTreeMap<String, Key>, problems: &mut Vec<Problem>) -> Vec<(Key, Node)> {
     let who = format!("service `{}`", name.name);
     let mut out: Vec<(Key, Node)> = Vec::new();
     let mut dockerfile: Option<(Key, Node)> = None;
@@ -219,59 +167,30 @@ fn service(
 
 /// A key with another name at the same place.
 fn renamed(key: &Key, name: &str) -> Key {
-    Key {
-        name: name.to_owned(),
-        ..key.clone()
-    }
+    Key { name: name.to_owned(), ..key.clone() }
 }
 
 /// Turns links into dependencies and aliases.
 fn apply_links(services: &mut [(Key, Node)], links: Vec<Link>, problems: &mut Vec<Problem>) {
     // Services by name: a file with many links must not search the list for each one.
-    let index: HashMap<String, usize> = services
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.name.clone(), i))
-        .collect();
+    let index: HashMap<String, usize> = services.iter().enumerate().map(|(i, (k, _))| (k.name.clone(), i)).collect();
     let network_mode = |services: &[(Key, Node)], name: &str| -> Option<String> {
-        index
-            .get(name)
-            .and_then(|i| services[*i].1.get("network_mode"))
-            .and_then(Node::scalar_text)
+        index.get(name).and_then(|i| services[*i].1.get("network_mode")).and_then(Node::scalar_text)
     };
     let mut aliases: Vec<(String, String, Node)> = Vec::new();
     for link in links {
         let who = format!("service `{}`", link.from);
         if !index.contains_key(&link.to) {
-            problems.push(
-                Problem::at(
-                    &link.at,
-                    format!(
-                        "{who}: links to `{}`, which is not a service in this file",
-                        link.to
-                    ),
-                )
-                .fix("lab links services of the same file only"),
-            );
+            problems.push(Problem::at(&link.at, format!("{who}: links to `{}`, which is not a service in this file", link.to)).fix("lab links services of the same file only"));
             continue;
         }
         if let Some(mode) = network_mode(services, &link.from) {
             let fix = if mode == "host" {
-                format!(
-                    "remove the link: with net: host, reach `{}` through localhost and its published ports",
-                    link.to
-                )
+                format!("remove the link: with net: host, reach `{}` through localhost and its published ports", link.to)
             } else {
-                "remove `net:` so that the service joins the project's network, where links work"
-                    .to_owned()
+                "remove `net:` so that the service joins the project's network, where links work".to_owned()
             };
-            problems.push(
-                Problem::at(
-                    &link.at,
-                    format!("{who}: links do not work with net: {mode}"),
-                )
-                .fix(fix),
-            );
+            problems.push(Problem::at(&link.at, format!("{who}: links do not work with net: {mode}")).fix(fix));
             continue;
         }
         if let Some((_, body)) = index.get(&link.from).and_then(|i| services.get_mut(*i)) {
@@ -286,90 +205,40 @@ fn apply_links(services: &mut [(Key, Node)], links: Vec<Link>, problems: &mut Ve
             problems.push(Problem::at(&at, format!("the link alias `{alias}` cannot be given to `{target}`, which uses net: {mode}")).fix(format!("use the name `{target}`")));
             continue;
         }
-        let Some((_, body)) = index.get(&target).and_then(|i| services.get_mut(*i)) else {
-            continue;
-        };
+        let Some((_, body)) = index.get(&target).and_then(|i| services.get_mut(*i)) else { continue };
         add_alias(body, &alias, &at, problems, &target);
     }
 }
 
 fn add_dependency(body: &mut Node, to: &str, at: &Node) {
-    let Value::Map(entries) = &mut body.value else {
-        return;
-    };
-    let name = Node {
-        value: Value::Str(to.to_owned()),
-        ..at.clone()
-    };
+    let Value::Map(entries) = &mut body.value else { return };
+    let name = Node { value: Value::Str(to.to_owned()), ..at.clone() };
     match entries.iter_mut().find(|(k, _)| k.name == "depends_on") {
-        Some((
-            _,
-            Node {
-                value: Value::Seq(items),
-                ..
-            },
-        )) => {
+        Some((_, Node { value: Value::Seq(items), .. })) => {
             if !items.iter().any(|i| i.scalar_text().as_deref() == Some(to)) {
                 items.push(name);
             }
         }
-        Some((
-            _,
-            Node {
-                value: Value::Map(deps),
-                ..
-            },
-        )) => {
+        Some((_, Node { value: Value::Map(deps), .. })) => {
             if !deps.iter().any(|(k, _)| k.name == to) {
-                deps.push((
-                    Key {
-                        name: to.to_owned(),
-                        line: at.line,
-                        column: at.column,
-                    },
-                    Node {
-                        value: Value::Null,
-                        ..at.clone()
-                    },
-                ));
+                deps.push((Key { name: to.to_owned(), line: at.line, column: at.column }, Node { value: Value::Null, ..at.clone() }));
             }
         }
         // Anything else is reported by the schema as it stands.
         Some(_) => {}
-        None => entries.push((
-            Key {
-                name: "depends_on".into(),
-                line: at.line,
-                column: at.column,
-            },
-            Node {
-                value: Value::Seq(vec![name]),
-                ..at.clone()
-            },
-        )),
+        None => entries.push((Key { name: "depends_on".into(), line: at.line, column: at.column }, Node { value: Value::Seq(vec![name]), ..at.clone() })),
     }
 }
 
 fn add_alias(body: &mut Node, alias: &str, at: &Node, problems: &mut Vec<Problem>, target: &str) {
-    let Value::Map(entries) = &mut body.value else {
-        return;
-    };
-    let key = |name: &str| Key {
-        name: name.to_owned(),
-        line: at.line,
-        column: at.column,
-    };
-    let node = |value: Value| Node {
-        value,
-        ..at.clone()
-    };
+    let Value::Map(entries) = &mut body.value else { return };
+    let key = |name: &str| Key { name: name.to_owned(), line: at.line, column: at.column };
+    let node = |value: Value| Node { value, ..at.clone() };
     let networks = match entries.iter_mut().find(|(k, _)| k.name == "networks") {
         Some((_, networks)) => networks,
         None => {
             entries.push((key("networks"), node(Value::Map(Vec::new()))));
-            let Some((_, networks)) = entries.last_mut() else {
-                return;
-            };
+            let Some((_, networks)) = entries.last_mut() else { return };
             networks
         }
     };
@@ -380,28 +249,16 @@ fn add_alias(body: &mut Node, alias: &str, at: &Node, problems: &mut Vec<Problem
     if !nets.iter().any(|(k, _)| k.name == "default") {
         nets.push((key("default"), node(Value::Map(Vec::new()))));
     }
-    let Some((_, default)) = nets.iter_mut().find(|(k, _)| k.name == "default") else {
-        return;
-    };
+    let Some((_, default)) = nets.iter_mut().find(|(k, _)| k.name == "default") else { return };
     if default.value == Value::Null {
         default.value = Value::Map(Vec::new());
     }
-    let Value::Map(options) = &mut default.value else {
-        return;
-    };
+    let Value::Map(options) = &mut default.value else { return };
     if !options.iter().any(|(k, _)| k.name == "aliases") {
         options.push((key("aliases"), node(Value::Seq(Vec::new()))));
     }
-    if let Some((
-        _,
-        Node {
-            value: Value::Seq(list),
-            ..
-        },
-    )) = options.iter_mut().find(|(k, _)| k.name == "aliases")
-        && !list
-            .iter()
-            .any(|a| a.scalar_text().as_deref() == Some(alias))
+    if let Some((_, Node { value: Value::Seq(list), .. })) = options.iter_mut().find(|(k, _)| k.name == "aliases")
+        && !list.iter().any(|a| a.scalar_text().as_deref() == Some(alias))
     {
         list.push(node(Value::Str(alias.to_owned())));
     }

@@ -2,8 +2,8 @@
 //! or a map, a number or a string), read straight from YAML so that errors keep their
 //! positions, plus parsers for durations, byte sizes and command lines.
 
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
@@ -292,12 +292,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let unit_end = rest[num_end..]
-            .find(|c: char| c.is_ascii_digit())
-            .map_or(rest.len(), |n| num_end + n);
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let unit_end = rest[num_end..].find(|c: char| c.is_ascii_digit()).map_or(rest.len(), |n| num_end + n);
         let value: f64 = rest[..num_end].parse().map_err(|_| not_a_duration())?;
         let unit = match &rest[num_end..unit_end] {
             "h" => 3600.0,
@@ -308,9 +304,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "ns" => 1e-9,
             _ => return Err(not_a_duration()),
         };
-        total = total
-            .checked_add(seconds(value * unit)?)
-            .ok_or_else(too_long)?;
+        total = total.checked_add(seconds(value * unit)?).ok_or_else(too_long)?;
         rest = &rest[unit_end..];
     }
     Ok(total)
@@ -320,12 +314,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// engine holds (a signed 64-bit count of bytes, 8 EiB) are an error, not a clamped value.
 pub fn parse_bytes(s: &str) -> Result<i64, String> {
     let t = s.trim().to_ascii_lowercase();
-    let num_end = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let value: f64 = t[..num_end]
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size like 512m or 2g"))?;
+    let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let value: f64 = t[..num_end].parse().map_err(|_| format!("`{s}` is not a size like 512m or 2g"))?;
     let unit = match t[num_end..].trim() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
@@ -335,13 +325,7 @@ pub fn parse_bytes(s: &str) -> Result<i64, String> {
     };
     let bytes = value * unit;
     // i64::MAX as f64 rounds up to 2^63, which itself does not fit: compare with `<`.
-    if bytes < i64::MAX as f64 {
-        Ok(bytes as i64)
-    } else {
-        Err(format!(
-            "`{s}` is more than the engine can represent (8 EiB at most)"
-        ))
-    }
+    if bytes < i64::MAX as f64 { Ok(bytes as i64) } else { Err(format!("`{s}` is more than the engine can represent (8 EiB at most)")) }
 }
 
 /// Splits a command line like a POSIX shell would split words (quotes and backslashes),

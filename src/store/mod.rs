@@ -122,15 +122,10 @@ impl Store {
         let options = match location {
             DbLocation::File(path) => {
                 create_parent(path)?;
-                SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
+                SqliteConnectOptions::new().filename(path).create_if_missing(true)
             }
             DbLocation::Url(url) => SqliteConnectOptions::from_str(url)
-                .map_err(|source| StoreError::Open {
-                    location: url.clone(),
-                    source,
-                })?
+                .map_err(|source| StoreError::Open { location: url.clone(), source })?
                 .create_if_missing(true),
             DbLocation::Memory => SqliteConnectOptions::new().in_memory(true),
         }
@@ -144,48 +139,31 @@ impl Store {
         // in-memory store has exactly one, never retired for idleness or age (the pool's
         // defaults would replace it after 10 or 30 minutes, losing every record).
         let pool_options = if *location == DbLocation::Memory {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };
         let pool = pool_options
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                location: location.to_string(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { location: location.to_string(), source })?;
         MIGRATOR.run(&pool).await?;
         Ok(Store { pool })
     }
 
     /// The student called `name`, created on first use.
     pub async fn student(&self, name: &str) -> Result<StudentId, StoreError> {
-        sqlx::query(
-            "INSERT INTO students (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM students WHERE name = ?")
+        sqlx::query("INSERT INTO students (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
             .bind(name)
-            .fetch_one(&self.pool)
+            .bind(now_ms())
+            .execute(&self.pool)
             .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM students WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
         Ok(StudentId(id))
     }
 
     /// Records that `student` opened `step` of `lab`.
-    pub async fn record_step_visit(
-        &self,
-        student: StudentId,
-        lab: &str,
-        step: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn record_step_visit(&self, student: StudentId, lab: &str, step: &str) -> Result<(), StoreError> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO step_visits (student_id, lab, step, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
@@ -202,18 +180,12 @@ impl Store {
     }
 
     /// Step ids of `lab` that `student` has opened.
-    pub async fn visited_steps(
-        &self,
-        student: StudentId,
-        lab: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT step FROM step_visits WHERE student_id = ? AND lab = ? ORDER BY first_seen_at",
-        )
-        .bind(student.0)
-        .bind(lab)
-        .fetch_all(&self.pool)
-        .await?)
+    pub async fn visited_steps(&self, student: StudentId, lab: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT step FROM step_visits WHERE student_id = ? AND lab = ? ORDER BY first_seen_at")
+            .bind(student.0)
+            .bind(lab)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The step `student` opened most recently.
@@ -222,23 +194,13 @@ impl Store {
             .bind(student.0)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| LastVisit {
-            lab: r.get(0),
-            step: r.get(1),
-            at_ms: r.get(2),
-        }))
+        Ok(row.map(|r| LastVisit { lab: r.get(0), step: r.get(1), at_ms: r.get(2) }))
     }
 
     /// Records `result` for `student` if it differs from their latest result for that
     /// exercise. Returns whether a row was added.
-    pub async fn record_result(
-        &self,
-        student: StudentId,
-        lab: &str,
-        result: &ExerciseResult,
-    ) -> Result<bool, StoreError> {
-        let criteria = serde_json::to_string(&result.criteria)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub async fn record_result(&self, student: StudentId, lab: &str, result: &ExerciseResult) -> Result<bool, StoreError> {
+        let criteria = serde_json::to_string(&result.criteria).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let latest: Option<(String, String)> = sqlx::query_as(
             "SELECT status, criteria FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ? ORDER BY id DESC LIMIT 1",
@@ -248,10 +210,7 @@ impl Store {
         .bind(&result.exercise)
         .fetch_optional(&mut *tx)
         .await?;
-        if latest
-            .as_ref()
-            .is_some_and(|(status, c)| status == result.status.as_str() && *c == criteria)
-        {
+        if latest.as_ref().is_some_and(|(status, c)| status == result.status.as_str() && *c == criteria) {
             return Ok(false);
         }
         sqlx::query("INSERT INTO check_results (student_id, lab, exercise, status, criteria, checked_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -268,11 +227,7 @@ impl Store {
     }
 
     /// The latest result of each exercise of `lab` for `student`.
-    pub async fn latest_results(
-        &self,
-        student: StudentId,
-        lab: &str,
-    ) -> Result<Vec<StoredResult>, StoreError> {
+    pub async fn latest_results(&self, student: StudentId, lab: &str) -> Result<Vec<StoredResult>, StoreError> {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT r.exercise, r.status, r.criteria, r.checked_at FROM check_results r
              WHERE r.student_id = ? AND r.lab = ?
@@ -286,10 +241,8 @@ impl Store {
         rows.into_iter()
             .map(|(exercise, status, criteria, checked_at_ms)| {
                 Ok(StoredResult {
-                    status: Status::parse(&status)
-                        .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
-                    criteria: serde_json::from_str(&criteria)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    status: Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+                    criteria: serde_json::from_str(&criteria).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     exercise,
                     checked_at_ms,
                 })
@@ -298,20 +251,13 @@ impl Store {
     }
 
     /// How many result rows exist for one exercise (history length).
-    pub async fn result_count(
-        &self,
-        student: StudentId,
-        lab: &str,
-        exercise: &str,
-    ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ?",
-        )
-        .bind(student.0)
-        .bind(lab)
-        .bind(exercise)
-        .fetch_one(&self.pool)
-        .await?)
+    pub async fn result_count(&self, student: StudentId, lab: &str, exercise: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM check_results WHERE student_id = ? AND lab = ? AND exercise = ?")
+            .bind(student.0)
+            .bind(lab)
+            .bind(exercise)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// The connection pool, for stages that add their own tables.
@@ -323,10 +269,7 @@ impl Store {
 fn create_parent(path: &Path) -> Result<(), StoreError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })
         }
         _ => Ok(()),
     }
@@ -337,18 +280,12 @@ fn random_suffix() -> String {
     let mut bytes = [0u8; 6];
     // Uniqueness, not secrecy: a failed read still leaves the time-based part below.
     let _ = getrandom::fill(&mut bytes);
-    format!(
-        "{:x}{}",
-        now_ms(),
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("{:x}{}", now_ms(), bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 /// Current time as unix milliseconds (UTC).
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -359,23 +296,13 @@ mod tests {
     async fn visits_are_recorded_once_per_step_and_the_latest_wins() {
         let store = Store::open(&DbLocation::Memory).await.unwrap();
         let alice = store.student("alice").await.unwrap();
-        assert_eq!(
-            store.student("alice").await.unwrap(),
-            alice,
-            "students are created once"
-        );
+        assert_eq!(store.student("alice").await.unwrap(), alice, "students are created once");
         store.record_step_visit(alice, "lab", "one").await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         store.record_step_visit(alice, "lab", "two").await.unwrap();
         store.record_step_visit(alice, "lab", "two").await.unwrap();
-        assert_eq!(
-            store.visited_steps(alice, "lab").await.unwrap(),
-            vec!["one", "two"]
-        );
-        assert_eq!(
-            store.last_visit(alice).await.unwrap().map(|v| v.step),
-            Some("two".into())
-        );
+        assert_eq!(store.visited_steps(alice, "lab").await.unwrap(), vec!["one", "two"]);
+        assert_eq!(store.last_visit(alice).await.unwrap().map(|v| v.step), Some("two".into()));
         let bob = store.student("bob").await.unwrap();
         assert!(store.last_visit(bob).await.unwrap().is_none());
     }
@@ -398,33 +325,12 @@ mod tests {
         let result = |status: Status, message: &str| ExerciseResult {
             exercise: "wolf3d".into(),
             status,
-            criteria: vec![Criterion {
-                name: "network".into(),
-                status,
-                message: message.into(),
-                hint: None,
-            }],
+            criteria: vec![Criterion { name: "network".into(), status, message: message.into(), hint: None }],
             blocked_by: None,
         };
-        assert!(
-            store
-                .record_result(s, "lab", &result(Status::Failed, "HOST"))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .record_result(s, "lab", &result(Status::Failed, "HOST"))
-                .await
-                .unwrap(),
-            "the same result is not stored twice"
-        );
-        assert!(
-            store
-                .record_result(s, "lab", &result(Status::Passed, "BRIDGE"))
-                .await
-                .unwrap()
-        );
+        assert!(store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap());
+        assert!(!store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap(), "the same result is not stored twice");
+        assert!(store.record_result(s, "lab", &result(Status::Passed, "BRIDGE")).await.unwrap());
         assert_eq!(store.result_count(s, "lab", "wolf3d").await.unwrap(), 2);
         let latest = store.latest_results(s, "lab").await.unwrap();
         assert_eq!(latest.len(), 1);
@@ -436,10 +342,7 @@ mod tests {
     #[test]
     fn db_values_are_parsed() {
         assert_eq!(DbLocation::parse(":memory:"), DbLocation::Memory);
-        assert_eq!(
-            DbLocation::parse("sqlite://x.db"),
-            DbLocation::Url("sqlite://x.db".into())
-        );
+        assert_eq!(DbLocation::parse("sqlite://x.db"), DbLocation::Url("sqlite://x.db".into()));
         assert_eq!(DbLocation::parse("x.db"), DbLocation::File("x.db".into()));
     }
 }

@@ -6,10 +6,10 @@ use super::error::Link;
 use super::pages::find_lab;
 use super::session::Viewer;
 use super::{AppState, Mode, ServerEvent, WebError};
+use crate::store::StudentId;
 use crate::checks::target::{Overrides, resolve};
 use crate::checks::{Criterion, ExerciseResult, Status, Target, run_exercise};
 use crate::course::Lab;
-use crate::store::StudentId;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -58,27 +58,13 @@ pub struct StatusBox<'a> {
 
 impl<'a> StatusBox<'a> {
     /// A box for a result (or none yet).
-    pub fn new(
-        status: Option<Status>,
-        criteria: &'a [Criterion],
-        checked_at_ms: Option<i64>,
-    ) -> Self {
-        StatusBox {
-            status,
-            criteria,
-            checked_at_ms,
-            problem: None,
-        }
+    pub fn new(status: Option<Status>, criteria: &'a [Criterion], checked_at_ms: Option<i64>) -> Self {
+        StatusBox { status, criteria, checked_at_ms, problem: None }
     }
 
     /// A box saying why checking was not possible.
     pub fn problem(problem: &'a str) -> Self {
-        StatusBox {
-            status: None,
-            criteria: &[],
-            checked_at_ms: None,
-            problem: Some(problem),
-        }
+        StatusBox { status: None, criteria: &[], checked_at_ms: None, problem: Some(problem) }
     }
 
     /// Rendered HTML (an empty string only if the template fails, which is logged).
@@ -106,65 +92,32 @@ impl<'a> StatusBox<'a> {
 /// Where `viewer`'s exercises are checked, or why they cannot be.
 async fn target_for(state: &AppState, viewer: &Viewer) -> Result<(StudentId, Target), String> {
     match (&state.mode, viewer) {
-        (Mode::Solo { student, checks }, _) => checks
-            .target()
-            .await
-            .map(|t| (*student, t))
-            .ok_or_else(|| "Checks need your stack: start it with `lab up`.".to_owned()),
-        (Mode::Classroom(classroom), Viewer::Student { id, .. }) => match classroom
-            .check_target(*id)
-        {
+        (Mode::Solo { student, checks }, _) => checks.target().await.map(|t| (*student, t)).ok_or_else(|| "Checks need your stack: start it with `lab up`.".to_owned()),
+        (Mode::Classroom(classroom), Viewer::Student { id, .. }) => match classroom.check_target(*id) {
             Some(mut target) => {
                 let record = state.store().student_stack(*id).await.ok().flatten();
-                target.site_dir = record.map(|r| {
-                    crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(
-                        &r.project,
-                    ))
-                });
+                target.site_dir = record.map(|r| crate::marathon::workspace::site_dir(&crate::stack::project::workspace_dir(&r.project)));
                 Ok((*id, target))
             }
-            None => Err(
-                "Checks need your stack: press Start on the home page and wait until it is ready."
-                    .to_owned(),
-            ),
+            None => Err("Checks need your stack: press Start on the home page and wait until it is ready.".to_owned()),
         },
         (Mode::Classroom(_), _) => Err("Only students have exercises to check.".to_owned()),
     }
 }
 
 /// Runs one check now, records it, tells open pages. `Err` carries a message for the student.
-async fn check_now(
-    state: &AppState,
-    viewer: &Viewer,
-    lab: &Lab,
-    exercise: &str,
-) -> Result<ExerciseResult, String> {
+async fn check_now(state: &AppState, viewer: &Viewer, lab: &Lab, exercise: &str) -> Result<ExerciseResult, String> {
     let (student, target) = target_for(state, viewer).await?;
-    let result = run_exercise(lab, exercise, &target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let result = run_exercise(lab, exercise, &target).await.map_err(|e| e.to_string())?;
     record_and_publish(state, student, &lab.id, &result).await;
     Ok(result)
 }
 
 /// Stores a result if it changed and, if so, pushes the new status box to open pages.
-async fn record_and_publish(
-    state: &AppState,
-    student: StudentId,
-    lab: &str,
-    result: &ExerciseResult,
-) {
+async fn record_and_publish(state: &AppState, student: StudentId, lab: &str, result: &ExerciseResult) {
     match state.store().record_result(student, lab, result).await {
         Ok(false) => {}
-        Ok(true) => publish(
-            state,
-            student,
-            lab,
-            &result.exercise,
-            result.status,
-            &result.criteria,
-            Some(crate::store::now_ms()),
-        ),
+        Ok(true) => publish(state, student, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms())),
         Err(e) => tracing::warn!("cannot record the result: {e}"),
     }
 }
@@ -175,30 +128,14 @@ pub(super) async fn publish_latest(state: &AppState, student: StudentId, lab: &s
     match state.store().latest_results(student, lab).await {
         Ok(results) => {
             for r in results {
-                publish(
-                    state,
-                    student,
-                    lab,
-                    &r.exercise,
-                    r.status,
-                    &r.criteria,
-                    Some(r.checked_at_ms),
-                );
+                publish(state, student, lab, &r.exercise, r.status, &r.criteria, Some(r.checked_at_ms));
             }
         }
         Err(e) => tracing::warn!("cannot read results: {e}"),
     }
 }
 
-fn publish(
-    state: &AppState,
-    student: StudentId,
-    lab: &str,
-    exercise: &str,
-    status: Status,
-    criteria: &[Criterion],
-    at: Option<i64>,
-) {
+fn publish(state: &AppState, student: StudentId, lab: &str, exercise: &str, status: Status, criteria: &[Criterion], at: Option<i64>) {
     let student = matches!(state.mode, Mode::Classroom(_)).then_some(student);
     state.publish(ServerEvent::Progress {
         student,
@@ -213,10 +150,7 @@ fn exercise_exists(lab: &Lab, id: &str) -> Result<(), WebError> {
     if lab.exercise(id).is_some() {
         Ok(())
     } else {
-        Err(WebError::not_found(
-            format!("“{}” has no exercise “{id}”", lab.title),
-            vec![Link::new(format!("/labs/{}", lab.id), lab.title.clone())],
-        ))
+        Err(WebError::not_found(format!("“{}” has no exercise “{id}”", lab.title), vec![Link::new(format!("/labs/{}", lab.id), lab.title.clone())]))
     }
 }
 
@@ -225,89 +159,51 @@ fn exercise_exists(lab: &Lab, id: &str) -> Result<(), WebError> {
 fn students_only(state: &AppState, viewer: &Viewer) -> Result<(), WebError> {
     match (&state.mode, viewer) {
         (Mode::Classroom(_), Viewer::Student { .. }) | (Mode::Solo { .. }, _) => Ok(()),
-        _ => Err(WebError::Forbidden(
-            "Only students check exercises, each against their own stack.".into(),
-        )),
+        _ => Err(WebError::Forbidden("Only students check exercises, each against their own stack.".into())),
     }
 }
 
-pub async fn check_form(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((lab_id, id)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+pub async fn check_form(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     students_only(&state, &viewer)?;
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
     if let Err(problem) = check_now(&state, &viewer, lab, &id).await {
         // Shown on the step page through the same channel as results.
-        let student = viewer
-            .student()
-            .filter(|_| matches!(state.mode, Mode::Classroom(_)));
-        state.publish(ServerEvent::Progress {
-            student,
-            lab: lab.id.clone(),
-            exercise: id.clone(),
-            status: "unknown".into(),
-            html: StatusBox::problem(&problem).html(),
-        });
+        let student = viewer.student().filter(|_| matches!(state.mode, Mode::Classroom(_)));
+        state.publish(ServerEvent::Progress { student, lab: lab.id.clone(), exercise: id.clone(), status: "unknown".into(), html: StatusBox::problem(&problem).html() });
     }
-    let step = lab
-        .exercise(&id)
-        .and_then(|e| lab.steps.iter().find(|s| s.id == e.step))
-        .map_or(1, |s| s.number);
+    let step = lab.exercise(&id).and_then(|e| lab.steps.iter().find(|s| s.id == e.step)).map_or(1, |s| s.number);
     Ok(Redirect::to(&format!("/labs/{}/steps/{step}#exercise-{id}", lab.id)).into_response())
 }
 
 /// `POST /api/labs/{lab}/exercises/{id}/check`: JSON with the result and its status box.
-pub async fn check_api(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((lab_id, id)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+pub async fn check_api(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     students_only(&state, &viewer)?;
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
     Ok(match check_now(&state, &viewer, lab, &id).await {
         Ok(result) => {
-            let html = StatusBox::new(
-                Some(result.status),
-                &result.criteria,
-                Some(crate::store::now_ms()),
-            )
-            .html();
+            let html = StatusBox::new(Some(result.status), &result.criteria, Some(crate::store::now_ms())).html();
             Json(serde_json::json!({"exercise": result.exercise, "status": result.status, "criteria": result.criteria, "html": html})).into_response()
         }
         Err(problem) => {
             let html = StatusBox::problem(&problem).html();
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"exercise": id, "error": problem, "html": html})),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"exercise": id, "error": problem, "html": html}))).into_response()
         }
     })
 }
 
 /// `GET /api/labs/{lab}/exercises/{id}`: the latest recorded result.
-pub async fn latest_api(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((lab_id, id)): Path<(String, String)>,
-) -> Result<Response, WebError> {
+pub async fn latest_api(State(state): State<AppState>, viewer: Viewer, Path((lab_id, id)): Path<(String, String)>) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &lab_id)?;
     exercise_exists(lab, &id)?;
     let Some(student) = viewer.student() else {
         return Err(WebError::Forbidden("only a student has results".into()));
     };
-    let latest = state
-        .store()
-        .latest_results(student, &lab.id)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let latest = state.store().latest_results(student, &lab.id).await.map_err(anyhow::Error::from)?;
     Ok(match latest.into_iter().find(|r| r.exercise == id) {
         Some(r) => Json(serde_json::json!({"exercise": r.exercise, "status": r.status, "criteria": r.criteria, "checkedAt": r.checked_at_ms})).into_response(),
         None => Json(serde_json::json!({"exercise": id, "status": null, "criteria": []})).into_response(),
@@ -318,76 +214,41 @@ pub async fn latest_api(
 /// answers, its event stream drives re-checks (see `checks::watch`), and every change is
 /// recorded and pushed to open pages. Until then it retries every 10 s.
 pub fn spawn_live_checks(state: AppState, interval: Duration) {
-    let Mode::Solo { student, checks } = state.mode.clone() else {
-        return;
-    };
+    let Mode::Solo { student, checks } = state.mode.clone() else { return };
     tokio::spawn(async move {
         let target = loop {
-            let Some(target) = checks.target().await else {
-                return;
-            };
+            let Some(target) = checks.target().await else { return };
             if target.marathon.ping().await.is_ok() {
                 break target;
             }
             tokio::time::sleep(Duration::from_secs(10)).await;
         };
         tracing::info!("live checks follow Marathon at {}", target.marathon.url());
-        let labs: Vec<String> = state
-            .course()
-            .labs()
-            .filter(|(_, l)| l.as_ref().is_ok_and(|l| !l.exercises.is_empty()))
-            .map(|(id, _)| id.to_owned())
-            .collect();
+        let labs: Vec<String> = state.course().labs().filter(|(_, l)| l.as_ref().is_ok_and(|l| !l.exercises.is_empty())).map(|(id, _)| id.to_owned()).collect();
         for lab_id in labs {
             let (tx, mut rx) = tokio::sync::mpsc::channel(64);
             let source_state = state.clone();
             let source_lab = lab_id.clone();
-            let source: crate::checks::watch::LabSource = Box::new(move || {
-                source_state
-                    .course()
-                    .lab(&source_lab)
-                    .and_then(|l| l.as_ref().ok())
-                    .cloned()
-            });
-            tokio::spawn(crate::checks::watch::run(
-                source,
-                target.clone(),
-                interval,
-                tx,
-            ));
+            let source: crate::checks::watch::LabSource = Box::new(move || source_state.course().lab(&source_lab).and_then(|l| l.as_ref().ok()).cloned());
+            tokio::spawn(crate::checks::watch::run(source, target.clone(), interval, tx));
             let state = state.clone();
             tokio::spawn(async move {
                 // A check that cannot run (the stack went down) must not leave an old green
                 // box on the page; say so once, until it can run again.
-                let mut failing: std::collections::HashSet<String> =
-                    std::collections::HashSet::new();
+                let mut failing: std::collections::HashSet<String> = std::collections::HashSet::new();
                 while let Some(item) = rx.recv().await {
                     match item.result {
                         Ok(result) => {
                             if failing.remove(&item.exercise) {
                                 let at = Some(crate::store::now_ms());
-                                publish(
-                                    &state,
-                                    student,
-                                    &lab_id,
-                                    &item.exercise,
-                                    result.status,
-                                    &result.criteria,
-                                    at,
-                                );
+                                publish(&state, student, &lab_id, &item.exercise, result.status, &result.criteria, at);
                             }
                             record_and_publish(&state, student, &lab_id, &result).await;
                         }
                         Err(problem) => {
                             if failing.insert(item.exercise.clone()) {
                                 let html = StatusBox::problem(&problem).html();
-                                state.publish(ServerEvent::Progress {
-                                    student: None,
-                                    lab: lab_id.clone(),
-                                    exercise: item.exercise,
-                                    status: "unknown".into(),
-                                    html,
-                                });
+                                state.publish(ServerEvent::Progress { student: None, lab: lab_id.clone(), exercise: item.exercise, status: "unknown".into(), html });
                             }
                         }
                     }

@@ -36,33 +36,21 @@ impl JoinLimiter {
     /// 30 wrong codes a minute per address.
     pub fn new() -> JoinLimiter {
         let quota = Quota::per_minute(NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN));
-        JoinLimiter {
-            wrong: RateLimiter::keyed(quota),
-            blocked: Mutex::new(HashMap::new()),
-        }
+        JoinLimiter { wrong: RateLimiter::keyed(quota), blocked: Mutex::new(HashMap::new()) }
     }
 
     /// How long `ip` must wait, if it is blocked.
     fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         blocked.retain(|_, until| *until > Instant::now());
-        blocked
-            .get(&ip)
-            .map(|until| until.saturating_duration_since(Instant::now()))
+        blocked.get(&ip).map(|until| until.saturating_duration_since(Instant::now()))
     }
 
     /// Counts a wrong code; blocks `ip` when it runs out.
     fn wrong_code(&self, ip: IpAddr) {
         if let Err(not_until) = self.wrong.check_key(&ip) {
-            let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ))
-                .max(Duration::from_secs(10));
-            self.blocked
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(ip, Instant::now() + wait);
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())).max(Duration::from_secs(10));
+            self.blocked.lock().unwrap_or_else(|e| e.into_inner()).insert(ip, Instant::now() + wait);
         }
     }
 }
@@ -74,36 +62,22 @@ impl Default for JoinLimiter {
 }
 
 fn classroom(state: &AppState) -> Result<&Classroom, WebError> {
-    state
-        .classroom_handle()
-        .ok_or_else(|| WebError::not_found("this server is not running a class", vec![]))
+    state.classroom_handle().ok_or_else(|| WebError::not_found("this server is not running a class", vec![]))
 }
 
 /// Visitors of a class may only reach the join page (and static files); everything else
 /// asks them to join first.
-pub async fn gate(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn gate(State(state): State<AppState>, viewer: Viewer, request: Request, next: Next) -> Response {
     if state.classroom_handle().is_none() || viewer != Viewer::Anonymous {
         return next.run(request).await;
     }
     let path = request.uri().path();
-    let open = matches!(
-        path,
-        "/join" | "/rejoin" | "/instructor/login" | "/instructor" | "/healthz" | "/signout"
-    ) || path.starts_with("/static/");
+    let open = matches!(path, "/join" | "/rejoin" | "/instructor/login" | "/instructor" | "/healthz" | "/signout") || path.starts_with("/static/");
     if open {
         return next.run(request).await;
     }
     if request.method() != Method::GET || path.starts_with("/api/") || path == "/events" {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({"error": "join the class first: open / in your browser"})),
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "join the class first: open / in your browser"}))).into_response();
     }
     Redirect::to("/join").into_response()
 }
@@ -120,10 +94,7 @@ fn join_page_with(status: StatusCode, message: Option<String>, name: String) -> 
 }
 
 /// `GET /join`.
-pub async fn join_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-) -> Result<Response, WebError> {
+pub async fn join_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     classroom(&state)?;
     if viewer != Viewer::Anonymous {
         return Ok(Redirect::to("/").into_response());
@@ -139,47 +110,24 @@ pub struct JoinForm {
 }
 
 /// `POST /join`: the code and a name; a session cookie and the way in.
-pub async fn join(
-    State(state): State<AppState>,
-    peer: Option<axum::Extension<Peer>>,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<JoinForm>,
-) -> Result<Response, WebError> {
+pub async fn join(State(state): State<AppState>, peer: Option<axum::Extension<Peer>>, headers: HeaderMap, axum::Form(form): axum::Form<JoinForm>) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.0.ip());
     if let Some(wait) = state.join_limiter.blocked_for(ip) {
-        let message = format!(
-            "Too many wrong codes came from your network. Wait {} seconds, then try again.",
-            wait.as_secs().max(1)
-        );
-        return Ok(join_page_with(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(message),
-            form.name,
-        ));
+        let message = format!("Too many wrong codes came from your network. Wait {} seconds, then try again.", wait.as_secs().max(1));
+        return Ok(join_page_with(StatusCode::TOO_MANY_REQUESTS, Some(message), form.name));
     }
     match classroom.join(&form.code, &form.name).await {
         Ok(joined) => {
-            let jar = CookieJar::new().add(session::session_cookie(
-                joined.session,
-                session::over_https(&headers),
-            ));
+            let jar = CookieJar::new().add(session::session_cookie(joined.session, session::over_https(&headers)));
             Ok((jar, Redirect::to("/?welcome=1")).into_response())
         }
         Err(JoinError::WrongCode) => {
             state.join_limiter.wrong_code(ip);
             Ok(join_page_with(StatusCode::FORBIDDEN, Some("That is not this class's join code. Check it with your instructor (letters and digits; dashes and case do not matter).".into()), form.name))
         }
-        Err(JoinError::Closed) => Ok(join_page_with(
-            StatusCode::FORBIDDEN,
-            Some("Joining this class is closed. Ask your instructor.".into()),
-            form.name,
-        )),
-        Err(e @ (JoinError::BadName(_) | JoinError::NameTaken(_))) => Ok(join_page_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(e.to_string()),
-            form.name,
-        )),
+        Err(JoinError::Closed) => Ok(join_page_with(StatusCode::FORBIDDEN, Some("Joining this class is closed. Ask your instructor.".into()), form.name)),
+        Err(e @ (JoinError::BadName(_) | JoinError::NameTaken(_))) => Ok(join_page_with(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string()), form.name)),
         Err(e) => Err(anyhow::anyhow!("joining failed: {e}").into()),
     }
 }
@@ -191,11 +139,7 @@ pub struct TokenQuery {
 }
 
 /// `GET /rejoin?token=T`: the personal link that signs a student in on another device.
-pub async fn rejoin(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, WebError> {
+pub async fn rejoin(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<TokenQuery>) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     match classroom.rejoin(&q.token).await.map_err(anyhow::Error::from)? {
         Some((_, session)) => {
@@ -207,30 +151,16 @@ pub async fn rejoin(
 }
 
 /// `POST /signout`.
-pub async fn sign_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     if let Some(token) = session::token(&headers) {
-        classroom
-            .sign_out(&token)
-            .await
-            .map_err(anyhow::Error::from)?;
+        classroom.sign_out(&token).await.map_err(anyhow::Error::from)?;
     }
-    Ok((
-        CookieJar::new().add(session::cleared_cookie()),
-        Redirect::to("/join"),
-    )
-        .into_response())
+    Ok((CookieJar::new().add(session::cleared_cookie()), Redirect::to("/join")).into_response())
 }
 
 /// `GET /instructor/login?token=T`: exchanges the printed token for an instructor session.
-pub async fn instructor_login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Result<Response, WebError> {
+pub async fn instructor_login(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<TokenQuery>) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     match classroom.instructor_login(&q.token).await.map_err(anyhow::Error::from)? {
         Some(session) => {
@@ -253,28 +183,15 @@ struct InstructorPage {
 }
 
 /// `GET /instructor`: the class at a glance (the live board grows from here).
-pub async fn instructor_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-) -> Result<Response, WebError> {
+pub async fn instructor_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     if viewer != Viewer::Instructor {
-        return Err(WebError::Forbidden(
-            "This page is for the instructor, who signs in with the link lab serve printed.".into(),
-        ));
+        return Err(WebError::Forbidden("This page is for the instructor, who signs in with the link lab serve printed.".into()));
     }
     let settings = classroom.settings();
     let mut students = Vec::new();
-    for member in state
-        .store()
-        .members(classroom.id())
-        .await
-        .map_err(anyhow::Error::from)?
-    {
-        students.push((
-            member.display_name.clone(),
-            classroom.stack_view(member.student).await,
-        ));
+    for member in state.store().members(classroom.id()).await.map_err(anyhow::Error::from)? {
+        students.push((member.display_name.clone(), classroom.stack_view(member.student).await));
     }
     Ok(InstructorPage {
         join_code: classroom.join_code(),
@@ -291,56 +208,32 @@ pub async fn instructor_page(
 fn student_of(viewer: &Viewer) -> Result<StudentId, WebError> {
     match viewer {
         Viewer::Student { id, .. } => Ok(*id),
-        Viewer::Instructor => Err(WebError::Forbidden(
-            "The instructor has no stack of their own; students start theirs on their pages."
-                .into(),
-        )),
+        Viewer::Instructor => Err(WebError::Forbidden("The instructor has no stack of their own; students start theirs on their pages.".into())),
         _ => Err(WebError::Forbidden("Join the class first.".into())),
     }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
+    headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
 fn stack_answer(headers: &HeaderMap, view: StackView) -> Response {
-    if wants_json(headers) {
-        Json(serde_json::json!({"stack": view})).into_response()
-    } else {
-        Redirect::to("/#stack").into_response()
-    }
+    if wants_json(headers) { Json(serde_json::json!({"stack": view})).into_response() } else { Redirect::to("/#stack").into_response() }
 }
 
 /// `POST /stack/start`.
-pub async fn stack_start(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
+pub async fn stack_start(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     let student = student_of(&viewer)?;
-    let view = classroom
-        .start(student)
-        .await
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let view = classroom.start(student).await.map_err(|e| WebError::Unavailable(e.to_string()))?;
     Ok(stack_answer(&headers, view))
 }
 
 /// `POST /stack/stop`.
-pub async fn stack_stop(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
+pub async fn stack_stop(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     let student = student_of(&viewer)?;
-    let view = classroom
-        .stop(student)
-        .await
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let view = classroom.stop(student).await.map_err(|e| WebError::Unavailable(e.to_string()))?;
     Ok(stack_answer(&headers, view))
 }
 
@@ -349,10 +242,7 @@ pub async fn stack_stop(
 struct ResetPage;
 
 /// `GET /stack/reset`: asks first.
-pub async fn reset_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-) -> Result<Response, WebError> {
+pub async fn reset_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     classroom(&state)?;
     student_of(&viewer)?;
     Ok(ResetPage.into_response())
@@ -366,21 +256,13 @@ pub struct ResetForm {
 }
 
 /// `POST /stack/reset` with `confirm=yes`: a fresh stack and site; the old site is kept.
-pub async fn stack_reset(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<ResetForm>,
-) -> Result<Response, WebError> {
+pub async fn stack_reset(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap, axum::Form(form): axum::Form<ResetForm>) -> Result<Response, WebError> {
     let classroom = classroom(&state)?;
     let student = student_of(&viewer)?;
     if form.confirm != "yes" {
         return Ok((StatusCode::BAD_REQUEST, ResetPage).into_response());
     }
-    let view = classroom
-        .reset(student)
-        .await
-        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let view = classroom.reset(student).await.map_err(|e| WebError::Unavailable(e.to_string()))?;
     Ok(stack_answer(&headers, view))
 }
 
@@ -391,10 +273,7 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> Result<Respons
         return Err(WebError::Forbidden("only a student has a stack".into()));
     };
     let stack = classroom.stack_view(*id).await;
-    Ok(
-        Json(serde_json::json!({"student": {"id": id.0, "name": name}, "stack": stack}))
-            .into_response(),
-    )
+    Ok(Json(serde_json::json!({"student": {"id": id.0, "name": name}, "stack": stack})).into_response())
 }
 
 #[derive(Template)]
@@ -419,10 +298,7 @@ impl StackPanel<'_> {
     }
 
     fn percent(&self) -> Option<u64> {
-        self.view
-            .progress
-            .filter(|(_, total)| *total > 0)
-            .map(|(done, total)| done * 100 / total)
+        self.view.progress.filter(|(_, total)| *total > 0).map(|(done, total)| done * 100 / total)
     }
 }
 
@@ -434,9 +310,7 @@ pub fn rejoin_link(classroom: &Classroom, student: StudentId) -> String {
 /// Forwards the class's changes to the students' pages: a stack's new state (as JSON and
 /// as its rendered panel) and exercise results.
 pub fn spawn_events(state: AppState) {
-    let Some(classroom) = state.classroom_handle().cloned() else {
-        return;
-    };
+    let Some(classroom) = state.classroom_handle().cloned() else { return };
     let mut events = classroom.subscribe();
     tokio::spawn(async move {
         loop {
@@ -448,22 +322,11 @@ pub fn spawn_events(state: AppState) {
             match event {
                 crate::classroom::ClassEvent::Stack(student) => {
                     let view = classroom.stack_view(student).await;
-                    let html = StackPanel {
-                        view: &view,
-                        rejoin: rejoin_link(&classroom, student),
-                        welcome: false,
-                    }
-                    .html();
+                    let html = StackPanel { view: &view, rejoin: rejoin_link(&classroom, student), welcome: false }.html();
                     let json = serde_json::to_string(&view).unwrap_or_default();
-                    state.publish(ServerEvent::Stack {
-                        student,
-                        json,
-                        html,
-                    });
+                    state.publish(ServerEvent::Stack { student, json, html });
                 }
-                crate::classroom::ClassEvent::Results(student) => {
-                    super::checks::publish_latest(&state, student, &classroom.lab_id()).await
-                }
+                crate::classroom::ClassEvent::Results(student) => super::checks::publish_latest(&state, student, &classroom.lab_id()).await,
                 crate::classroom::ClassEvent::Class => {}
             }
         }

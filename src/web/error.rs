@@ -19,10 +19,7 @@ pub struct Link {
 impl Link {
     /// A link to `href` labelled `label`.
     pub fn new(href: impl Into<String>, label: impl Into<String>) -> Self {
-        Link {
-            href: href.into(),
-            label: label.into(),
-        }
+        Link { href: href.into(), label: label.into() }
     }
 }
 
@@ -70,10 +67,7 @@ impl WebError {
     /// A 404 with a message and suggested links (home is always offered).
     pub fn not_found(message: impl Into<String>, mut links: Vec<Link>) -> Self {
         links.push(Link::new("/", "All labs"));
-        WebError::NotFound {
-            message: message.into(),
-            links,
-        }
+        WebError::NotFound { message: message.into(), links }
     }
 }
 
@@ -95,13 +89,7 @@ impl IntoResponse for WebError {
         let (status, page) = match &self {
             WebError::NotFound { message, links } => (
                 StatusCode::NOT_FOUND,
-                ErrorPage {
-                    status: 404,
-                    heading: "Page not found",
-                    message,
-                    content_error: None,
-                    links,
-                },
+                ErrorPage { status: 404, heading: "Page not found", message, content_error: None, links },
             ),
             WebError::Content(err) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,19 +106,10 @@ impl IntoResponse for WebError {
                     "lab does not answer to the name “{host}”. Open it with the address it was started with{}.",
                     if suggestion.is_some() { " (below)" } else { "" }
                 );
-                suggested = suggestion
-                    .iter()
-                    .map(|s| Link::new(s.clone(), s.clone()))
-                    .collect::<Vec<_>>();
+                suggested = suggestion.iter().map(|s| Link::new(s.clone(), s.clone())).collect::<Vec<_>>();
                 (
                     StatusCode::MISDIRECTED_REQUEST,
-                    ErrorPage {
-                        status: 421,
-                        heading: "Wrong address for lab",
-                        message: &wrong_host_message,
-                        content_error: None,
-                        links: &suggested,
-                    },
+                    ErrorPage { status: 421, heading: "Wrong address for lab", message: &wrong_host_message, content_error: None, links: &suggested },
                 )
             }
             WebError::CrossSite => (
@@ -157,23 +136,11 @@ impl IntoResponse for WebError {
             }
             WebError::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
-                ErrorPage {
-                    status: 403,
-                    heading: "Not for you",
-                    message,
-                    content_error: None,
-                    links: &home,
-                },
+                ErrorPage { status: 403, heading: "Not for you", message, content_error: None, links: &home },
             ),
             WebError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                ErrorPage {
-                    status: 503,
-                    heading: "Not possible right now",
-                    message,
-                    content_error: None,
-                    links: &home,
-                },
+                ErrorPage { status: 503, heading: "Not possible right now", message, content_error: None, links: &home },
             ),
             WebError::Internal(err) => {
                 tracing::error!("request failed: {err:#}");

@@ -31,9 +31,7 @@ pub struct HostPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostPolicyError {
     /// Not a host name, IP address or `[IPv6]`, with an optional port.
-    #[error(
-        "--public-host `{0}` is not a host name or address (examples: lab.school.lan, 192.168.1.20, lab.school.lan:8080)"
-    )]
+    #[error("--public-host `{0}` is not a host name or address (examples: lab.school.lan, 192.168.1.20, lab.school.lan:8080)")]
     Invalid(String),
     /// Listening on every interface without saying which names students use.
     #[error(
@@ -53,72 +51,39 @@ impl HostPolicy {
     /// every interface (`0.0.0.0`, `[::]`) requires at least one public host.
     pub fn new(bound: SocketAddr, public_hosts: &[String]) -> Result<HostPolicy, HostPolicyError> {
         let port = bound.port();
-        let mut allowed: Vec<Allowed> = LOOPBACK_NAMES
-            .iter()
-            .map(|h| Allowed {
-                host: (*h).to_owned(),
-                port: Some(port),
-            })
-            .collect();
+        let mut allowed: Vec<Allowed> = LOOPBACK_NAMES.iter().map(|h| Allowed { host: (*h).to_owned(), port: Some(port) }).collect();
         let ip = bound.ip();
         if ip.is_unspecified() && public_hosts.is_empty() {
             return Err(HostPolicyError::NeedsPublicHost(bound));
         }
         if !ip.is_unspecified() && !ip.is_loopback() {
-            let host = if ip.is_ipv6() {
-                format!("[{ip}]")
-            } else {
-                ip.to_string()
-            };
-            allowed.push(Allowed {
-                host,
-                port: Some(port),
-            });
+            let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+            allowed.push(Allowed { host, port: Some(port) });
         }
         for raw in public_hosts {
-            let authority =
-                parse_authority(raw).ok_or_else(|| HostPolicyError::Invalid(raw.clone()))?;
-            allowed.push(Allowed {
-                host: authority.host().to_ascii_lowercase(),
-                port: authority.port_u16(),
-            });
+            let authority = parse_authority(raw).ok_or_else(|| HostPolicyError::Invalid(raw.clone()))?;
+            allowed.push(Allowed { host: authority.host().to_ascii_lowercase(), port: authority.port_u16() });
         }
         let suggestion = match public_hosts.first() {
             Some(host) => format!("http://{host}/"),
             None => format!("http://127.0.0.1:{port}/"),
         };
-        Ok(HostPolicy {
-            allowed,
-            suggestion: Some(suggestion),
-        })
+        Ok(HostPolicy { allowed, suggestion: Some(suggestion) })
     }
 
     /// The policy of a server whose address is not known yet (tests driving the router
     /// directly): the loopback names, on any port.
     pub fn loopback() -> HostPolicy {
-        HostPolicy {
-            allowed: LOOPBACK_NAMES
-                .iter()
-                .map(|h| Allowed {
-                    host: (*h).to_owned(),
-                    port: None,
-                })
-                .collect(),
-            suggestion: None,
-        }
+        HostPolicy { allowed: LOOPBACK_NAMES.iter().map(|h| Allowed { host: (*h).to_owned(), port: None }).collect(), suggestion: None }
     }
 
     /// Whether a `Host` header (or a request target's authority) names lab.
     pub fn allows(&self, host: &str) -> bool {
-        let Some(authority) = parse_authority(host) else {
-            return false;
-        };
+        let Some(authority) = parse_authority(host) else { return false };
         let name = authority.host().to_ascii_lowercase();
         // No port in the header means the scheme's default.
         let port = authority.port_u16().unwrap_or(80);
-        self.allowed
-            .iter()
-            .any(|a| a.host == name && a.port.is_none_or(|p| p == port))
+        self.allowed.iter().any(|a| a.host == name && a.port.is_none_or(|p| p == port))
     }
 }
 
@@ -137,19 +102,12 @@ fn parse_authority(raw: &str) -> Option<Authority> {
 /// without `Host` is let through: every browser sends one, so only non-browser clients
 /// (which could send any name anyway) omit it.
 pub async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let header = request
-        .headers()
-        .get(HOST)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let header = request.headers().get(HOST).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let target = request.uri().authority().map(Authority::as_str);
     for host in [header, target].into_iter().flatten() {
         if !state.hosts.allows(host) {
             tracing::debug!("refused a request for host {host:?}");
-            return WebError::WrongHost {
-                host: host.chars().take(100).collect(),
-                suggestion: state.hosts.suggestion.clone(),
-            }
-            .into_response();
+            return WebError::WrongHost { host: host.chars().take(100).collect(), suggestion: state.hosts.suggestion.clone() }.into_response();
         }
     }
     next.run(request).await
@@ -178,43 +136,19 @@ mod tests {
     #[test]
     fn loopback_binding_answers_to_loopback_names_with_its_port() {
         let p = policy("127.0.0.1:7070", &[]);
-        for ok in [
-            "localhost:7070",
-            "127.0.0.1:7070",
-            "[::1]:7070",
-            "LOCALHOST:7070",
-        ] {
+        for ok in ["localhost:7070", "127.0.0.1:7070", "[::1]:7070", "LOCALHOST:7070"] {
             assert!(p.allows(ok), "{ok}");
         }
-        for refused in [
-            "evil.example:7070",
-            "localhost:7071",
-            "localhost",
-            "127.0.0.2:7070",
-            "localhost.:7070",
-            "x@localhost:7070",
-            "",
-            "localhost:7070/x",
-            "localhost:",
-        ] {
+        for refused in ["evil.example:7070", "localhost:7071", "localhost", "127.0.0.2:7070", "localhost.:7070", "x@localhost:7070", "", "localhost:7070/x", "localhost:"] {
             assert!(!p.allows(refused), "{refused}");
         }
-        assert!(
-            policy("127.0.0.1:80", &[]).allows("localhost"),
-            "no port means 80"
-        );
+        assert!(policy("127.0.0.1:80", &[]).allows("localhost"), "no port means 80");
     }
 
     #[test]
     fn public_hosts_are_added_with_or_without_a_port() {
         let p = policy("0.0.0.0:7070", &["lab.school.lan", "10.1.2.3:8080"]);
-        for ok in [
-            "lab.school.lan:7070",
-            "lab.school.lan",
-            "Lab.School.Lan:443",
-            "10.1.2.3:8080",
-            "localhost:7070",
-        ] {
+        for ok in ["lab.school.lan:7070", "lab.school.lan", "Lab.School.Lan:443", "10.1.2.3:8080", "localhost:7070"] {
             assert!(p.allows(ok), "{ok}");
         }
         for refused in ["10.1.2.3:7070", "evil.example:7070", "school.lan:7070"] {
@@ -234,11 +168,7 @@ mod tests {
         let err = HostPolicy::new(any, &[]).expect_err("needs --public-host");
         assert!(err.to_string().contains("--public-host"), "{err}");
         for bad in ["http://x", "a/b", "x@y", "", "host:port"] {
-            assert_eq!(
-                HostPolicy::new(any, &[bad.to_owned()]),
-                Err(HostPolicyError::Invalid(bad.to_owned())),
-                "{bad}"
-            );
+            assert_eq!(HostPolicy::new(any, &[bad.to_owned()]), Err(HostPolicyError::Invalid(bad.to_owned())), "{bad}");
         }
     }
 

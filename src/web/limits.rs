@@ -41,22 +41,14 @@ pub fn raise_fd_limit() -> std::io::Result<FdLimit> {
         rlimit::Resource::NOFILE.set(wanted, hard)?;
     }
     let (after, hard) = rlimit::Resource::NOFILE.get()?;
-    Ok(FdLimit {
-        before,
-        after,
-        hard,
-    })
+    Ok(FdLimit { before, after, hard })
 }
 
 /// The soft limit to ask for: the hard limit, unless that is "unlimited", which some
 /// systems (macOS) refuse as a soft value; then a generous finite number.
 fn raised_soft_limit(soft: u64, hard: u64) -> u64 {
     const FINITE: u64 = 1 << 20;
-    let target = if hard == rlimit::INFINITY {
-        FINITE
-    } else {
-        hard
-    };
+    let target = if hard == rlimit::INFINITY { FINITE } else { hard };
     soft.max(target)
 }
 
@@ -74,19 +66,14 @@ impl Limits {
     /// Caps that fit in `fd_limit` descriptors: connections get what the reserve leaves
     /// (at most 4096), event streams half of that.
     pub fn for_fd_limit(fd_limit: u64) -> Limits {
-        let connections = fd_limit
-            .saturating_sub(RESERVED_FDS)
-            .clamp(MIN_CONNECTIONS, MAX_DEFAULT_CONNECTIONS);
+        let connections = fd_limit.saturating_sub(RESERVED_FDS).clamp(MIN_CONNECTIONS, MAX_DEFAULT_CONNECTIONS);
         Limits::with_connections(usize::try_from(connections).unwrap_or(usize::MAX))
     }
 
     /// `max_connections` as given, event streams at half of it (at least one).
     pub fn with_connections(max_connections: usize) -> Limits {
         let max_connections = max_connections.max(2);
-        Limits {
-            max_connections,
-            max_streams: (max_connections / 2).max(1),
-        }
+        Limits { max_connections, max_streams: (max_connections / 2).max(1) }
     }
 }
 
@@ -98,16 +85,8 @@ mod tests {
     fn raising_the_limit_reaches_the_hard_limit_and_reports_both_values() {
         let limit = raise_fd_limit().expect("getrlimit/setrlimit");
         assert!(limit.after >= limit.before, "{limit:?}");
-        assert_eq!(
-            limit.after,
-            raised_soft_limit(limit.before, limit.hard),
-            "{limit:?}"
-        );
-        assert_eq!(
-            rlimit::Resource::NOFILE.get().expect("getrlimit").0,
-            limit.after,
-            "the reported value is the one in force"
-        );
+        assert_eq!(limit.after, raised_soft_limit(limit.before, limit.hard), "{limit:?}");
+        assert_eq!(rlimit::Resource::NOFILE.get().expect("getrlimit").0, limit.after, "the reported value is the one in force");
         // Raising again changes nothing.
         let again = raise_fd_limit().expect("again");
         assert_eq!((again.before, again.after), (limit.after, limit.after));
@@ -118,41 +97,17 @@ mod tests {
         assert_eq!(raised_soft_limit(1024, 524_288), 524_288);
         assert_eq!(raised_soft_limit(1024, 1024), 1024);
         assert_eq!(raised_soft_limit(4096, 1024), 4096, "never lowered");
-        assert_eq!(
-            raised_soft_limit(256, rlimit::INFINITY),
-            1 << 20,
-            "unlimited becomes a finite number"
-        );
+        assert_eq!(raised_soft_limit(256, rlimit::INFINITY), 1 << 20, "unlimited becomes a finite number");
     }
 
     #[test]
     fn caps_fit_inside_the_descriptor_limit() {
         let at_1024 = Limits::for_fd_limit(1024);
-        assert_eq!(
-            at_1024,
-            Limits {
-                max_connections: 864,
-                max_streams: 432
-            }
-        );
+        assert_eq!(at_1024, Limits { max_connections: 864, max_streams: 432 });
         assert!(at_1024.max_connections as u64 + RESERVED_FDS <= 1024);
-        assert_eq!(
-            Limits::for_fd_limit(1 << 20).max_connections,
-            4096,
-            "plenty of descriptors: capped for memory"
-        );
-        assert_eq!(
-            Limits::for_fd_limit(64).max_connections,
-            16,
-            "a tiny limit still serves a browser"
-        );
-        assert_eq!(
-            Limits::with_connections(20),
-            Limits {
-                max_connections: 20,
-                max_streams: 10
-            }
-        );
+        assert_eq!(Limits::for_fd_limit(1 << 20).max_connections, 4096, "plenty of descriptors: capped for memory");
+        assert_eq!(Limits::for_fd_limit(64).max_connections, 16, "a tiny limit still serves a browser");
+        assert_eq!(Limits::with_connections(20), Limits { max_connections: 20, max_streams: 10 });
         assert_eq!(Limits::with_connections(0).max_streams, 1);
     }
 }

@@ -29,11 +29,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            limits: Limits::with_connections(256),
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
-            public_hosts: Vec::new(),
-        }
+        ServerConfig { limits: Limits::with_connections(256), header_timeout: DEFAULT_HEADER_TIMEOUT, public_hosts: Vec::new() }
     }
 }
 
@@ -51,26 +47,16 @@ Connection: close\r\nContent-Length: 59\r\n\r\nlab has too many open connections
 /// Serves `state` on `listener` until `shutdown` resolves; then open event streams are
 /// ended and connections get a few seconds to finish. Fails at once when the listening
 /// address and `config.public_hosts` do not make a [`HostPolicy`].
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    config: ServerConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+pub async fn run(listener: TcpListener, state: AppState, config: ServerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let bound = listener.local_addr()?;
-    let hosts = HostPolicy::new(bound, &config.public_hosts)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let state = state
-        .with_hosts(hosts)
-        .with_stream_limit(config.limits.max_streams);
+    let hosts = HostPolicy::new(bound, &config.public_hosts).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let state = state.with_hosts(hosts).with_stream_limit(config.limits.max_streams);
     let app = router(state.clone());
     let slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .keep_alive(true);
+    http.timer(TokioTimer::new()).header_read_timeout(config.header_timeout).keep_alive(true);
 
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -90,8 +76,7 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         // Each request learns its peer's address (the join page's rate limit needs it).
         let service = tower::Layer::layer(&axum::Extension(super::class::Peer(peer)), app.clone());
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             // A timed-out or reset connection is the client's business, not an error of lab's.
             if let Err(err) = connection.await {
@@ -103,14 +88,8 @@ pub async fn run(
 
     drop(listener);
     state.publish(ServerEvent::Shutdown);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "some connections were still open {}s after stopping; closing them",
-            SHUTDOWN_GRACE.as_secs()
-        );
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("some connections were still open {}s after stopping; closing them", SHUTDOWN_GRACE.as_secs());
     }
     Ok(())
 }
@@ -118,15 +97,9 @@ pub async fn run(
 /// After a failed accept: a connection that died in the queue is nothing; anything else
 /// (typically out of file descriptors) is logged and waited out for a moment, so the loop
 /// does not spin while nothing can be accepted. True when `shutdown` resolved meanwhile.
-async fn accept_failed(
-    err: &std::io::Error,
-    shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-) -> bool {
+async fn accept_failed(err: &std::io::Error, shutdown: std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        err.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
+    if matches!(err.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
         return false;
     }
     tracing::error!("cannot accept a connection: {err}");
@@ -166,12 +139,7 @@ mod tests {
     fn the_busy_answer_declares_its_own_length() {
         let text = std::str::from_utf8(BUSY).expect("ascii");
         let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
-        let declared: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length: "))
-            .expect("length")
-            .parse()
-            .expect("number");
+        let declared: usize = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).expect("length").parse().expect("number");
         assert_eq!(declared, body.len());
         assert!(head.starts_with("HTTP/1.1 503 ") && head.contains("Retry-After: "));
     }

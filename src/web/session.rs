@@ -83,37 +83,21 @@ impl FromRequestParts<AppState> for Viewer {
 /// The session cookie: HttpOnly, SameSite=Lax, and Secure when the page came over HTTPS
 /// (directly, or through a proxy that says so).
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .permanent()
-        .build()
+    Cookie::build((COOKIE, token)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).permanent().build()
 }
 
 /// A cookie that removes the session.
 pub fn cleared_cookie() -> Cookie<'static> {
-    Cookie::build((COOKIE, ""))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .removal()
-        .build()
+    Cookie::build((COOKIE, "")).path("/").http_only(true).same_site(SameSite::Lax).removal().build()
 }
 
 /// The session token of a request, if it carries one.
 pub fn token(headers: &axum::http::HeaderMap) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(COOKIE)
-        .map(|c| c.value().to_owned())
+    CookieJar::from_headers(headers).get(COOKIE).map(|c| c.value().to_owned())
 }
 
 /// Whether the request reached lab over HTTPS (a reverse proxy says so in
 /// `X-Forwarded-Proto`; lab itself serves plain HTTP).
 pub fn over_https(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }

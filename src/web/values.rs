@@ -28,8 +28,7 @@ pub async fn values(state: &AppState, viewer: &Viewer, lab: Option<&Lab>) -> Val
                 Some(project) => running_ports(project).await,
                 None => None,
             };
-            let ports = running
-                .unwrap_or_else(|| lab.map(|l| default_ports(state, &l.id)).unwrap_or_default());
+            let ports = running.unwrap_or_else(|| lab.map(|l| default_ports(state, &l.id)).unwrap_or_default());
             Values { host, ports }
         }
     }
@@ -41,21 +40,12 @@ async fn running_ports(project: &str) -> Option<std::collections::BTreeMap<Strin
         let engine = crate::stack::Engine::connect().await.ok()?;
         crate::stack::status::status(&engine, project).await.ok()
     };
-    let status = tokio::time::timeout(Duration::from_secs(1), read)
-        .await
-        .ok()
-        .flatten()?;
+    let status = tokio::time::timeout(Duration::from_secs(1), read).await.ok().flatten()?;
     (status.exists() && !status.ports.is_empty()).then(|| status.ports.clone())
 }
 
 /// The ports a lab's stack file names, as written (`x-lab.ports`).
 fn default_ports(state: &AppState, lab: &str) -> std::collections::BTreeMap<String, u16> {
     let source = state.course().stack_file(lab);
-    source
-        .map(|text| {
-            crate::stack::file::default_ports(&text)
-                .into_iter()
-                .collect()
-        })
-        .unwrap_or_default()
+    source.map(|text| crate::stack::file::default_ports(&text).into_iter().collect()).unwrap_or_default()
 }

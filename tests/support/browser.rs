@@ -9,10 +9,7 @@ use std::time::Duration;
 
 /// The chromium executable: `$CHROME`, else `chromium` or `chromium-browser` on PATH.
 pub fn find_chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROME")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-    {
+    if let Some(path) = std::env::var_os("CHROME").map(PathBuf::from).filter(|p| p.exists()) {
         return Some(path);
     }
     let path = std::env::var_os("PATH")?;
@@ -49,11 +46,7 @@ impl TestBrowser {
             .expect("browser config");
         let (browser, mut handler) = Browser::launch(config).await.expect("launch chromium");
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        Some(TestBrowser {
-            browser,
-            _profile: profile,
-            handler,
-        })
+        Some(TestBrowser { browser, _profile: profile, handler })
     }
 
     /// A second connection to an already running browser.
@@ -61,51 +54,30 @@ impl TestBrowser {
         let (browser, mut handler) = Browser::connect(ws_url).await.expect("connect to chromium");
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         let profile = tempfile::tempdir().expect("unused profile dir");
-        TestBrowser {
-            browser,
-            _profile: profile,
-            handler,
-        }
+        TestBrowser { browser, _profile: profile, handler }
     }
 
     /// Waits until `page`'s URL satisfies `pred`, or panics after `timeout`.
-    pub async fn wait_for_url(
-        page: &Page,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
+    pub async fn wait_for_url(page: &Page, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let url = page.url().await.ok().flatten().unwrap_or_default();
             if pred(&url) && Self::is_ready(page).await {
                 return url;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for the URL; it is {url}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for the URL; it is {url}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// Whether lab.js has run on the current document.
     pub async fn is_ready(page: &Page) -> bool {
-        let ready = page
-            .evaluate("document.documentElement.dataset.ready || ''")
-            .await;
-        ready
-            .ok()
-            .and_then(|r| r.into_value::<String>().ok())
-            .is_some_and(|v| v == "1")
+        let ready = page.evaluate("document.documentElement.dataset.ready || ''").await;
+        ready.ok().and_then(|r| r.into_value::<String>().ok()).is_some_and(|v| v == "1")
     }
 
     /// Evaluates `js` until it returns a string satisfying `pred` (or panics after `timeout`).
-    pub async fn wait_for_text(
-        page: &Page,
-        js: &str,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
+    pub async fn wait_for_text(page: &Page, js: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let text = page
@@ -117,10 +89,7 @@ impl TestBrowser {
             if pred(&text) && Self::is_ready(page).await {
                 return text;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting on `{js}`; it is {text:?}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting on `{js}`; it is {text:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -135,11 +104,8 @@ impl Drop for TestBrowser {
 /// Presses `key` on whatever has focus in `page` (works across navigations, unlike an
 /// element handle).
 pub async fn press(page: &Page, key: &str) {
-    use chromiumoxide::cdp::browser_protocol::input::{
-        DispatchKeyEventParams, DispatchKeyEventType,
-    };
-    let def =
-        chromiumoxide::keys::get_key_definition(key).unwrap_or_else(|| panic!("unknown key {key}"));
+    use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
+    let def = chromiumoxide::keys::get_key_definition(key).unwrap_or_else(|| panic!("unknown key {key}"));
     let text = def.text.or((def.key.len() == 1).then_some(def.key));
     let mut cmd = DispatchKeyEventParams::builder()
         .key(def.key)
@@ -149,19 +115,7 @@ pub async fn press(page: &Page, key: &str) {
     if let Some(text) = text {
         cmd = cmd.text(text);
     }
-    let down = if text.is_some() {
-        DispatchKeyEventType::KeyDown
-    } else {
-        DispatchKeyEventType::RawKeyDown
-    };
-    page.execute(cmd.clone().r#type(down).build().expect("key down"))
-        .await
-        .expect("key down");
-    page.execute(
-        cmd.r#type(DispatchKeyEventType::KeyUp)
-            .build()
-            .expect("key up"),
-    )
-    .await
-    .expect("key up");
+    let down = if text.is_some() { DispatchKeyEventType::KeyDown } else { DispatchKeyEventType::RawKeyDown };
+    page.execute(cmd.clone().r#type(down).build().expect("key down")).await.expect("key down");
+    page.execute(cmd.r#type(DispatchKeyEventType::KeyUp).build().expect("key up")).await.expect("key up");
 }

@@ -6,10 +6,7 @@ use super::TestResponse;
 use axum::body::Body;
 use axum::http::Request;
 use futures_util::future::BoxFuture;
-use lab::classroom::{
-    Classroom, Endpoints, Observed, OpenOptions, PortRange, ProvisionError, Provisioner, Settings,
-    StackRequest,
-};
+use lab::classroom::{Classroom, Endpoints, Observed, OpenOptions, PortRange, ProvisionError, Provisioner, Settings, StackRequest};
 use lab::course::{ContentSource, Course};
 use lab::store::{DbLocation, Store};
 use lab::web::AppState;
@@ -23,23 +20,12 @@ pub struct FakeProvisioner {
 }
 
 impl Provisioner for FakeProvisioner {
-    fn start<'a>(
-        &'a self,
-        request: &'a StackRequest,
-        _sink: &'a dyn lab::classroom::provision::StageSink,
-    ) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
+    fn start<'a>(&'a self, request: &'a StackRequest, _sink: &'a dyn lab::classroom::provision::StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
         Box::pin(async move {
             self.running.lock().unwrap().insert(request.project.clone());
             // Named ports in block order, as the real stack publishes them: marathon is second.
             let marathon = request.port_base + 1;
-            Ok(Endpoints {
-                named_ports: BTreeMap::from([("marathon".into(), marathon)]),
-                links: vec![(
-                    "Marathon UI".into(),
-                    format!("http://{}:{marathon}/", request.public_host),
-                )],
-                ..Endpoints::default()
-            })
+            Ok(Endpoints { named_ports: BTreeMap::from([("marathon".into(), marathon)]), links: vec![("Marathon UI".into(), format!("http://{}:{marathon}/", request.public_host))], ..Endpoints::default() })
         })
     }
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
@@ -51,28 +37,14 @@ impl Provisioner for FakeProvisioner {
     fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
         self.stop(project)
     }
-    fn observe<'a>(
-        &'a self,
-        request: &'a StackRequest,
-    ) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
-        Box::pin(async move {
-            Ok(if self.running.lock().unwrap().contains(&request.project) {
-                Observed::Running(Endpoints::default())
-            } else {
-                Observed::Absent
-            })
-        })
+    fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
+        Box::pin(async move { Ok(if self.running.lock().unwrap().contains(&request.project) { Observed::Running(Endpoints::default()) } else { Observed::Absent }) })
     }
     fn ports_per_stack(&self) -> u16 {
         4
     }
     fn port_names(&self) -> Vec<String> {
-        vec![
-            "mesos".into(),
-            "marathon".into(),
-            "demo".into(),
-            "wolf3d".into(),
-        ]
+        vec!["mesos".into(), "marathon".into(), "demo".into(), "wolf3d".into()]
     }
     fn memory_per_stack(&self) -> Option<u64> {
         None
@@ -90,61 +62,22 @@ impl ClassApp {
     pub async fn start() -> ClassApp {
         let course = Course::load(&ContentSource::Embedded).expect("built-in course");
         let store = Store::open(&DbLocation::Memory).await.expect("store");
-        let settings = Settings {
-            public_host: "class.example".into(),
-            max_stacks: 10,
-            max_starting: 2,
-            ports: PortRange {
-                from: 21000,
-                to: 21999,
-            },
-            idle: None,
-            autostart: false,
-        };
-        let options = OpenOptions {
-            lab: "mesos-marathon".into(),
-            settings,
-            join_code: Some("K7M-P3Q".into()),
-            instructor_token: Some("teach".into()),
-        };
+        let settings = Settings { public_host: "class.example".into(), max_stacks: 10, max_starting: 2, ports: PortRange { from: 21000, to: 21999 }, idle: None, autostart: false };
+        let options = OpenOptions { lab: "mesos-marathon".into(), settings, join_code: Some("K7M-P3Q".into()), instructor_token: Some("teach".into()) };
         let holder: Arc<std::sync::OnceLock<AppState>> = Arc::new(std::sync::OnceLock::new());
         let source = {
             let holder = holder.clone();
-            Arc::new(move || {
-                holder.get().and_then(|s| {
-                    s.course()
-                        .lab("mesos-marathon")
-                        .and_then(|l| l.as_ref().ok())
-                        .cloned()
-                })
-            })
+            Arc::new(move || holder.get().and_then(|s| s.course().lab("mesos-marathon").and_then(|l| l.as_ref().ok()).cloned()))
         };
-        let opened = Classroom::open(
-            store.clone(),
-            Arc::new(FakeProvisioner::default()),
-            source,
-            options,
-        )
-        .await
-        .expect("class");
+        let opened = Classroom::open(store.clone(), Arc::new(FakeProvisioner::default()), source, options).await.expect("class");
         let state = AppState::classroom(course, store, opened.classroom.clone());
         let _ = holder.set(state.clone());
         state.spawn_class_events();
-        ClassApp {
-            state,
-            classroom: opened.classroom,
-            code: opened.join_code,
-        }
+        ClassApp { state, classroom: opened.classroom, code: opened.join_code }
     }
 
     /// Sends a request with `cookie` (a `lab_session=...` pair, or none).
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        cookie: Option<&str>,
-        form: Option<&str>,
-    ) -> TestResponse {
+    pub async fn send(&self, method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(c) = cookie {
             builder = builder.header("cookie", c);
@@ -161,23 +94,14 @@ impl ClassApp {
 
     /// Joins as `name`; returns the session cookie pair.
     pub async fn join(&self, name: &str) -> String {
-        let r = self
-            .send(
-                "POST",
-                "/join",
-                None,
-                Some(&format!("code={}&name={name}", self.code)),
-            )
-            .await;
+        let r = self.send("POST", "/join", None, Some(&format!("code={}&name={name}", self.code))).await;
         assert_eq!(r.status, 303, "{}", r.body);
         cookie_of(&r)
     }
 
     /// Signs in as the instructor; returns the session cookie pair.
     pub async fn instructor(&self) -> String {
-        let r = self
-            .send("GET", "/instructor/login?token=teach", None, None)
-            .await;
+        let r = self.send("GET", "/instructor/login?token=teach", None, None).await;
         assert_eq!(r.status, 303, "{}", r.body);
         cookie_of(&r)
     }
@@ -185,10 +109,6 @@ impl ClassApp {
 
 /// The `lab_session=...` pair a response sets.
 pub fn cookie_of(r: &TestResponse) -> String {
-    let set = r
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("a session cookie");
+    let set = r.headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
     set.split(';').next().expect("pair").to_owned()
 }

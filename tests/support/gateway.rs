@@ -27,26 +27,15 @@ impl Gateway {
             "/",
             get(move || {
                 let s = s.clone();
-                async move {
-                    (
-                        StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK),
-                        "<title>Wolfenstein 3D</title>",
-                    )
-                }
+                async move { (StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK), "<title>Wolfenstein 3D</title>") }
             }),
         );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().expect("addr").port();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Gateway {
-            port,
-            status: shared,
-            task,
-        }
+        Gateway { port, status: shared, task }
     }
 
     /// Changes the status it answers with.
@@ -63,8 +52,5 @@ impl Drop for Gateway {
 
 /// A port nothing listens on (bound, then released).
 pub fn silent_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }

@@ -131,22 +131,13 @@ impl MarathonDouble {
             .route("/ping", get(|| async { "pong" }))
             .route("/v2/info", get(info))
             .route("/v2/apps", get(list_apps).post(post_app))
-            .route(
-                "/v2/apps/{*id}",
-                get(get_app).put(put_app).delete(delete_app),
-            )
+            .route("/v2/apps/{*id}", get(get_app).put(put_app).delete(delete_app))
             .route("/v2/tasks", get(list_tasks))
             .route("/v2/deployments", get(list_deployments))
-            .route(
-                "/v2/deployments/{id}",
-                axum::routing::delete(cancel_deployment),
-            )
+            .route("/v2/deployments/{id}", axum::routing::delete(cancel_deployment))
             .route("/v2/events", get(event_stream))
             .route("/master/state", get(mesos_state))
-            .layer(axum::middleware::from_fn_with_state(
-                double.clone(),
-                log_request,
-            ))
+            .layer(axum::middleware::from_fn_with_state(double.clone(), log_request))
             .with_state(double.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -161,11 +152,7 @@ impl MarathonDouble {
                 })
                 .await;
         });
-        MarathonDouble {
-            url,
-            double,
-            stop: Some(stop),
-        }
+        MarathonDouble { url, double, stop: Some(stop) }
     }
 
     /// Stops answering (Marathon went down).
@@ -194,34 +181,25 @@ impl Double {
 
     /// Requests that changed apps (PUT/POST/DELETE under /v2/apps).
     pub fn writes(&self) -> Vec<Logged> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method != "GET" && r.path.starts_with("/v2/apps"))
-            .collect()
+        self.requests().into_iter().filter(|r| r.method != "GET" && r.path.starts_with("/v2/apps")).collect()
     }
 
     /// Whether tasks of `app` pass their health checks (default: yes).
     pub fn set_healthy(&self, app: &str, healthy: bool) {
         self.lock().healthy.insert(app.to_owned(), healthy);
-        let _ = self.events.send((
-            "health_status_changed_event".into(),
-            json!({"eventType": "health_status_changed_event", "appId": app, "alive": healthy}),
-        ));
+        let _ = self.events.send(("health_status_changed_event".into(), json!({"eventType": "health_status_changed_event", "appId": app, "alive": healthy})));
     }
 
     /// Makes the tasks of `app`'s next deployments fail with `message` (as Mesos reports a
     /// container that cannot start): the deployment never finishes, and the app's
     /// `lastTaskFailure` names the failed task of the new version.
     pub fn fail_tasks(&self, app: &str, message: &str) {
-        self.lock()
-            .failing
-            .insert(app.to_owned(), message.to_owned());
+        self.lock().failing.insert(app.to_owned(), message.to_owned());
     }
 
     /// Turns the event stream off (503) or on.
     pub fn set_events(&self, enabled: bool) {
-        self.events_enabled
-            .store(enabled, std::sync::atomic::Ordering::SeqCst);
+        self.events_enabled.store(enabled, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// How long new deployments take.
@@ -247,13 +225,7 @@ impl Double {
         let id = definition["id"].as_str().expect("id").to_owned();
         let mut inner = self.lock();
         let version = next_version(&mut inner);
-        let record = AppRecord {
-            definition,
-            version: version.clone(),
-            versions: vec![version.clone()],
-            tasks: Vec::new(),
-            last_task_failure: None,
-        };
+        let record = AppRecord { definition, version: version.clone(), versions: vec![version.clone()], tasks: Vec::new(), last_task_failure: None };
         inner.apps.insert(id.clone(), record);
         assign_service_ports(&mut inner, &id);
         converge_tasks(&mut inner, &id, &version, false);
@@ -272,19 +244,8 @@ impl Double {
     pub fn hold(&self, app: &str) -> String {
         let mut inner = self.lock();
         let id = format!("held-{}", next_version(&mut inner));
-        let version = inner
-            .apps
-            .get(app)
-            .map(|a| a.version.clone())
-            .unwrap_or_default();
-        inner.deployments.insert(
-            id.clone(),
-            DeploymentRecord {
-                app_id: app.to_owned(),
-                version,
-                restart: false,
-            },
-        );
+        let version = inner.apps.get(app).map(|a| a.version.clone()).unwrap_or_default();
+        inner.deployments.insert(id.clone(), DeploymentRecord { app_id: app.to_owned(), version, restart: false });
         id
     }
 
@@ -296,77 +257,44 @@ impl Double {
 
 fn next_version(inner: &mut Inner) -> String {
     inner.counter += 1;
-    format!(
-        "2026-11-24T10:00:{:02}.{:03}Z",
-        inner.counter / 1000 % 60,
-        inner.counter % 1000
-    )
+    format!("2026-11-24T10:00:{:02}.{:03}Z", inner.counter / 1000 % 60, inner.counter % 1000)
 }
 
-async fn log_request(
-    State(d): State<Double>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+async fn log_request(State(d): State<Double>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
     d.lock().requests.push(Logged {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or("").to_owned(),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     });
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from(bytes),
-    ))
-    .await
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 async fn info(State(d): State<Double>) -> Json<Value> {
-    let version = if d.lock().shape == Shape::V14 {
-        "1.4.13"
-    } else {
-        "1.11.24"
-    };
-    Json(
-        json!({"name": "marathon", "version": version, "elected": true, "leader": "localhost:8080", "frameworkId": "fw-1"}),
-    )
+    let version = if d.lock().shape == Shape::V14 { "1.4.13" } else { "1.11.24" };
+    Json(json!({"name": "marathon", "version": version, "elected": true, "leader": "localhost:8080", "frameworkId": "fw-1"}))
 }
 
 async fn mesos_state(State(d): State<Double>) -> Json<Value> {
     let inner = d.lock();
-    let frameworks: Vec<Value> = inner
-        .mesos_frameworks
-        .iter()
-        .map(|f| json!({"name": f, "active": true}))
-        .collect();
-    Json(
-        json!({"activated_slaves": inner.mesos_agents, "deactivated_slaves": 0, "frameworks": frameworks}),
-    )
+    let frameworks: Vec<Value> = inner.mesos_frameworks.iter().map(|f| json!({"name": f, "active": true})).collect();
+    Json(json!({"activated_slaves": inner.mesos_agents, "deactivated_slaves": 0, "frameworks": frameworks}))
 }
 
 /// Marathon's validation, the part that matters for site files.
 fn validate(def: &Value) -> Vec<(String, String)> {
     let mut errors = Vec::new();
     let id = def.get("id").and_then(Value::as_str).unwrap_or("");
-    let id_ok = id.trim_start_matches('/').split('/').all(|s| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-    });
+    let id_ok = id.trim_start_matches('/').split('/').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'));
     if !id_ok {
         errors.push(("/id".into(), "path contains invalid characters (allowed: lowercase letters, digits, hyphens, \".\", \"..\")".into()));
     }
     match def.get("instances") {
         None => {}
         Some(v) if v.as_u64().is_some() => {}
-        Some(_) => errors.push((
-            "/instances".into(),
-            "error.expected.jsnumber: must be a non-negative integer".into(),
-        )),
+        Some(_) => errors.push(("/instances".into(), "error.expected.jsnumber: must be a non-negative integer".into())),
     }
     if let Some(cpus) = def.get("cpus")
         && cpus.as_f64().is_none_or(|c| c <= 0.0)
@@ -374,46 +302,23 @@ fn validate(def: &Value) -> Vec<(String, String)> {
         errors.push(("/cpus".into(), "got 0.0, expected greater than 0".into()));
     }
     let docker = def.pointer("/container/docker");
-    if def
-        .pointer("/container/type")
-        .and_then(Value::as_str)
-        .unwrap_or("DOCKER")
-        == "DOCKER"
-        && def.get("container").is_some()
-        && docker.and_then(|d| d.get("image")).is_none()
-    {
+    if def.pointer("/container/type").and_then(Value::as_str).unwrap_or("DOCKER") == "DOCKER" && def.get("container").is_some() && docker.and_then(|d| d.get("image")).is_none() {
         errors.push(("/container/docker/image".into(), "must not be empty".into()));
     }
-    if let Some(network) = def
-        .pointer("/container/docker/network")
-        .and_then(Value::as_str)
+    if let Some(network) = def.pointer("/container/docker/network").and_then(Value::as_str)
         && !["HOST", "BRIDGE", "USER", "NONE"].contains(&network)
     {
-        errors.push((
-            "/container/docker/network".into(),
-            format!(
-                "error.expected.validenumvalue: {network} is not one of HOST, BRIDGE, USER, NONE"
-            ),
-        ));
+        errors.push(("/container/docker/network".into(), format!("error.expected.validenumvalue: {network} is not one of HOST, BRIDGE, USER, NONE")));
     }
-    let mappings = def
-        .pointer("/container/docker/portMappings")
-        .or_else(|| def.pointer("/container/portMappings"));
+    let mappings = def.pointer("/container/docker/portMappings").or_else(|| def.pointer("/container/portMappings"));
     if let Some(list) = mappings.and_then(Value::as_array) {
-        let base = if def.pointer("/container/docker/portMappings").is_some() {
-            "/container/docker/portMappings"
-        } else {
-            "/container/portMappings"
-        };
+        let base = if def.pointer("/container/docker/portMappings").is_some() { "/container/docker/portMappings" } else { "/container/portMappings" };
         for (i, m) in list.iter().enumerate() {
             for key in ["containerPort", "hostPort", "servicePort"] {
                 if let Some(v) = m.get(key)
                     && v.as_u64().is_none_or(|p| p > 65535)
                 {
-                    errors.push((
-                        format!("{base}({i})/{key}"),
-                        "error.max: must be between 0 and 65535".into(),
-                    ));
+                    errors.push((format!("{base}({i})/{key}"), "error.max: must be between 0 and 65535".into()));
                 }
             }
         }
@@ -421,21 +326,8 @@ fn validate(def: &Value) -> Vec<(String, String)> {
     if let Some(checks) = def.get("healthChecks").and_then(Value::as_array) {
         for (i, h) in checks.iter().enumerate() {
             let protocol = h.get("protocol").and_then(Value::as_str).unwrap_or("HTTP");
-            if ![
-                "HTTP",
-                "HTTPS",
-                "TCP",
-                "COMMAND",
-                "MESOS_HTTP",
-                "MESOS_HTTPS",
-                "MESOS_TCP",
-            ]
-            .contains(&protocol)
-            {
-                errors.push((
-                    format!("/healthChecks({i})/protocol"),
-                    format!("error.expected.validenumvalue: {protocol}"),
-                ));
+            if !["HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"].contains(&protocol) {
+                errors.push((format!("/healthChecks({i})/protocol"), format!("error.expected.validenumvalue: {protocol}")));
             }
         }
     }
@@ -443,15 +335,8 @@ fn validate(def: &Value) -> Vec<(String, String)> {
 }
 
 fn invalid(errors: Vec<(String, String)>) -> Response {
-    let details: Vec<Value> = errors
-        .into_iter()
-        .map(|(path, e)| json!({"path": path, "errors": [e]}))
-        .collect();
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"message": "Object is not valid", "details": details})),
-    )
-        .into_response()
+    let details: Vec<Value> = errors.into_iter().map(|(path, e)| json!({"path": path, "errors": [e]})).collect();
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "Object is not valid", "details": details}))).into_response()
 }
 
 fn normalize_id(raw: &str) -> String {
@@ -460,22 +345,11 @@ fn normalize_id(raw: &str) -> String {
 
 /// Deployments currently touching `app`.
 fn locks(inner: &Inner, app: &str) -> Vec<String> {
-    inner
-        .deployments
-        .iter()
-        .filter(|(_, d)| d.app_id == app)
-        .map(|(id, _)| id.clone())
-        .collect()
+    inner.deployments.iter().filter(|(_, d)| d.app_id == app).map(|(id, _)| id.clone()).collect()
 }
 
 /// Creates or updates an app and starts its deployment.
-fn upsert(
-    d: &Double,
-    id: String,
-    mut def: Value,
-    force: bool,
-    created_status: StatusCode,
-) -> Response {
+fn upsert(d: &Double, id: String, mut def: Value, force: bool, created_status: StatusCode) -> Response {
     def["id"] = Value::String(id.clone());
     let errors = validate(&def);
     if !errors.is_empty() {
@@ -497,43 +371,21 @@ fn upsert(
         }
         let version = next_version(&mut inner);
         let created = !inner.apps.contains_key(&id);
-        let record = inner.apps.entry(id.clone()).or_insert_with(|| AppRecord {
-            definition: Value::Null,
-            version: String::new(),
-            versions: Vec::new(),
-            tasks: Vec::new(),
-            last_task_failure: None,
-        });
+        let record = inner.apps.entry(id.clone()).or_insert_with(|| AppRecord { definition: Value::Null, version: String::new(), versions: Vec::new(), tasks: Vec::new(), last_task_failure: None });
         let restart = strip_scaling(&record.definition) != strip_scaling(&def);
         record.definition = def;
         record.version = version.clone();
         record.versions.push(version.clone());
         assign_service_ports(&mut inner, &id);
         let deployment_id = format!("deployment-{}", inner.counter);
-        inner.deployments.insert(
-            deployment_id.clone(),
-            DeploymentRecord {
-                app_id: id.clone(),
-                version: version.clone(),
-                restart,
-            },
-        );
+        inner.deployments.insert(deployment_id.clone(), DeploymentRecord { app_id: id.clone(), version: version.clone(), restart });
         (deployment_id, version, created)
     };
     d.emit("api_post_event", json!({"appDefinition": {"id": id}}));
     d.emit("deployment_info", json!({"plan": {"id": deployment_id, "affectedApps": [id]}, "currentStep": {"actions": [{"app": id}]}}));
     spawn_deployment(d.clone(), deployment_id.clone(), id, version.clone());
-    let status = if created {
-        created_status
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        [("Marathon-Deployment-Id", deployment_id.clone())],
-        Json(json!({"deploymentId": deployment_id, "version": version})),
-    )
-        .into_response()
+    let status = if created { created_status } else { StatusCode::OK };
+    (status, [("Marathon-Deployment-Id", deployment_id.clone())], Json(json!({"deploymentId": deployment_id, "version": version}))).into_response()
 }
 
 /// The definition without `instances`, to tell a scale from a restart.
@@ -575,11 +427,7 @@ fn spawn_deployment(d: Double, deployment_id: String, app: String, version: Stri
                 return; // replaced by a forced deployment
             };
             if let Some(message) = inner.failing.get(&app).cloned() {
-                let task = format!(
-                    "{}.failed-{}",
-                    app.trim_start_matches('/').replace('/', "_"),
-                    inner.counter
-                );
+                let task = format!("{}.failed-{}", app.trim_start_matches('/').replace('/', "_"), inner.counter);
                 let timestamp = next_version(&mut inner);
                 let failure = json!({"appId": app, "taskId": task, "state": "TASK_FAILED", "message": message, "host": "localhost", "slaveId": "agent-1", "timestamp": timestamp, "version": version});
                 if let Some(record) = inner.apps.get_mut(&app) {
@@ -591,12 +439,7 @@ fn spawn_deployment(d: Double, deployment_id: String, app: String, version: Stri
             }
             let started = converge_tasks(&mut inner, &app, &version, restart);
             let record = inner.apps.get(&app);
-            let needs_health = record.is_some_and(|r| {
-                r.definition
-                    .get("healthChecks")
-                    .and_then(Value::as_array)
-                    .is_some_and(|h| !h.is_empty())
-            });
+            let needs_health = record.is_some_and(|r| r.definition.get("healthChecks").and_then(Value::as_array).is_some_and(|h| !h.is_empty()));
             let healthy = inner.healthy.get(&app).copied().unwrap_or(true);
             let finished = !needs_health || healthy;
             if finished {
@@ -609,10 +452,7 @@ fn spawn_deployment(d: Double, deployment_id: String, app: String, version: Stri
             d.emit("health_status_changed_event", json!({"appId": app, "taskId": task, "alive": d.lock().healthy.get(&app).copied().unwrap_or(true)}));
         }
         if finished {
-            d.emit(
-                "deployment_success",
-                json!({"id": deployment_id, "plan": {"id": deployment_id, "affectedApps": [app]}}),
-            );
+            d.emit("deployment_success", json!({"id": deployment_id, "plan": {"id": deployment_id, "affectedApps": [app]}}));
         }
     });
 }
@@ -625,23 +465,14 @@ fn converge_tasks(inner: &mut Inner, app: &str, version: &str, restart: bool) ->
         if restart {
             record.tasks.clear();
         }
-        let want = record
-            .definition
-            .get("instances")
-            .and_then(Value::as_u64)
-            .unwrap_or(1) as usize;
+        let want = record.definition.get("instances").and_then(Value::as_u64).unwrap_or(1) as usize;
         record.tasks.truncate(want);
         let ports_per_task = port_count(&record.definition);
         while record.tasks.len() < want {
             let id = format!("{}.{}", app.trim_start_matches('/').replace('/', "_"), port);
             let ports = (0..ports_per_task).map(|i| port + i as u16).collect();
             port += ports_per_task.max(1) as u16;
-            record.tasks.push(TaskRecord {
-                id: id.clone(),
-                ports,
-                state: "TASK_RUNNING",
-                version: version.to_owned(),
-            });
+            record.tasks.push(TaskRecord { id: id.clone(), ports, state: "TASK_RUNNING", version: version.to_owned() });
             started.push(id);
         }
     }
@@ -661,42 +492,16 @@ fn port_count(def: &Value) -> usize {
 /// The app in the configured shape, with counts, deployments and (optionally) tasks.
 fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> Value {
     let mut app = record.definition.clone();
-    let network = app
-        .pointer("/container/docker/network")
-        .and_then(Value::as_str)
-        .unwrap_or("HOST")
-        .to_owned();
-    let mappings = app
-        .pointer("/container/docker/portMappings")
-        .or_else(|| app.pointer("/container/portMappings"))
-        .cloned();
+    let network = app.pointer("/container/docker/network").and_then(Value::as_str).unwrap_or("HOST").to_owned();
+    let mappings = app.pointer("/container/docker/portMappings").or_else(|| app.pointer("/container/portMappings")).cloned();
     let host_ports: Vec<u16> = app
         .get("portDefinitions")
         .and_then(Value::as_array)
-        .map(|d| {
-            d.iter()
-                .filter_map(|p| p.get("port").and_then(Value::as_u64))
-                .map(|p| p as u16)
-                .collect()
-        })
-        .or_else(|| {
-            app.get("ports").and_then(Value::as_array).map(|p| {
-                p.iter()
-                    .filter_map(Value::as_u64)
-                    .map(|p| p as u16)
-                    .collect()
-            })
-        })
+        .map(|d| d.iter().filter_map(|p| p.get("port").and_then(Value::as_u64)).map(|p| p as u16).collect())
+        .or_else(|| app.get("ports").and_then(Value::as_array).map(|p| p.iter().filter_map(Value::as_u64).map(|p| p as u16).collect()))
         .unwrap_or_default();
     let service_ports: Vec<u16> = match (&mappings, network.as_str()) {
-        (Some(m), "BRIDGE" | "USER") => m
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .map(|x| x.get("servicePort").and_then(Value::as_u64).unwrap_or(0) as u16)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        (Some(m), "BRIDGE" | "USER") => m.as_array().map(|m| m.iter().map(|x| x.get("servicePort").and_then(Value::as_u64).unwrap_or(0) as u16).collect()).unwrap_or_default(),
         _ => host_ports.clone(),
     };
     match inner.shape {
@@ -713,10 +518,7 @@ fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> 
                 _ => "host",
             };
             app["networks"] = json!([{"mode": mode}]);
-            if let Some(docker) = app
-                .pointer_mut("/container/docker")
-                .and_then(Value::as_object_mut)
-            {
+            if let Some(docker) = app.pointer_mut("/container/docker").and_then(Value::as_object_mut) {
                 docker.remove("network");
                 docker.remove("portMappings");
             }
@@ -724,74 +526,29 @@ fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> 
                 app["container"]["portMappings"] = m;
             }
             app.as_object_mut().map(|o| o.remove("ports"));
-            let defs: Vec<Value> = if mode == "host" {
-                service_ports
-                    .iter()
-                    .map(|p| json!({"port": p, "protocol": "tcp"}))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let defs: Vec<Value> = if mode == "host" { service_ports.iter().map(|p| json!({"port": p, "protocol": "tcp"})).collect() } else { Vec::new() };
             app["portDefinitions"] = json!(defs);
         }
     }
-    let has_checks = app
-        .get("healthChecks")
-        .and_then(Value::as_array)
-        .is_some_and(|h| !h.is_empty());
+    let has_checks = app.get("healthChecks").and_then(Value::as_array).is_some_and(|h| !h.is_empty());
     let healthy = inner.healthy.get(id).copied().unwrap_or(true);
-    let running: Vec<&TaskRecord> = record
-        .tasks
-        .iter()
-        .filter(|t| t.state == "TASK_RUNNING")
-        .collect();
+    let running: Vec<&TaskRecord> = record.tasks.iter().filter(|t| t.state == "TASK_RUNNING").collect();
     app["version"] = json!(record.version);
     app["tasksRunning"] = json!(running.len());
-    app["tasksStaged"] = json!(
-        record
-            .tasks
-            .iter()
-            .filter(|t| t.state == "TASK_STAGING")
-            .count()
-    );
-    app["tasksHealthy"] = json!(if has_checks && healthy {
-        running.len()
-    } else {
-        0
-    });
-    app["tasksUnhealthy"] = json!(if has_checks && !healthy {
-        running.len()
-    } else {
-        0
-    });
-    app["deployments"] = json!(
-        locks(inner, id)
-            .into_iter()
-            .map(|id| json!({"id": id}))
-            .collect::<Vec<_>>()
-    );
+    app["tasksStaged"] = json!(record.tasks.iter().filter(|t| t.state == "TASK_STAGING").count());
+    app["tasksHealthy"] = json!(if has_checks && healthy { running.len() } else { 0 });
+    app["tasksUnhealthy"] = json!(if has_checks && !healthy { running.len() } else { 0 });
+    app["deployments"] = json!(locks(inner, id).into_iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
     if let Some(failure) = &record.last_task_failure {
         app["lastTaskFailure"] = failure.clone();
     }
     if with_tasks {
-        app["tasks"] = json!(
-            record
-                .tasks
-                .iter()
-                .map(|t| task_json(id, t, &service_ports, has_checks, healthy))
-                .collect::<Vec<_>>()
-        );
+        app["tasks"] = json!(record.tasks.iter().map(|t| task_json(id, t, &service_ports, has_checks, healthy)).collect::<Vec<_>>());
     }
     app
 }
 
-fn task_json(
-    app: &str,
-    t: &TaskRecord,
-    service_ports: &[u16],
-    has_checks: bool,
-    healthy: bool,
-) -> Value {
+fn task_json(app: &str, t: &TaskRecord, service_ports: &[u16], has_checks: bool, healthy: bool) -> Value {
     let mut task = json!({"id": t.id, "appId": app, "host": "localhost", "ports": t.ports, "servicePorts": service_ports, "state": t.state, "version": t.version, "slaveId": "agent-1"});
     if has_checks {
         task["healthCheckResults"] = json!([{"alive": healthy, "consecutiveFailures": if healthy { 0 } else { 3 }, "taskId": t.id}]);
@@ -802,11 +559,7 @@ fn task_json(
 async fn list_apps(State(d): State<Double>, uri: Uri) -> Json<Value> {
     let with_tasks = uri.query().unwrap_or("").contains("apps.tasks");
     let inner = d.lock();
-    let apps: Vec<Value> = inner
-        .apps
-        .iter()
-        .map(|(id, a)| render_app(&inner, id, a, with_tasks))
-        .collect();
+    let apps: Vec<Value> = inner.apps.iter().map(|(id, a)| render_app(&inner, id, a, with_tasks)).collect();
     Json(json!({"apps": apps}))
 }
 
@@ -815,9 +568,7 @@ async fn get_app(State(d): State<Double>, Path(raw): Path<String>) -> Response {
     if let Some(app_part) = raw.strip_suffix("/tasks") {
         let id = normalize_id(app_part);
         return match inner.apps.get(&id) {
-            Some(a) => {
-                Json(json!({"tasks": render_app(&inner, &id, a, true)["tasks"]})).into_response()
-            }
+            Some(a) => Json(json!({"tasks": render_app(&inner, &id, a, true)["tasks"]})).into_response(),
             None => not_found(&id),
         };
     }
@@ -836,25 +587,15 @@ async fn get_app(State(d): State<Double>, Path(raw): Path<String>) -> Response {
 }
 
 fn not_found(id: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"message": format!("App '{id}' does not exist")})),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Json(json!({"message": format!("App '{id}' does not exist")}))).into_response()
 }
 
 #[allow(clippy::result_large_err)] // a test double; the response is the error
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| invalid(vec![("/".into(), format!("Invalid JSON: {e}"))]))
+    serde_json::from_slice(body).map_err(|e| invalid(vec![("/".into(), format!("Invalid JSON: {e}"))]))
 }
 
-async fn put_app(
-    State(d): State<Double>,
-    Path(raw): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
+async fn put_app(State(d): State<Double>, Path(raw): Path<String>, Query(q): Query<HashMap<String, String>>, body: Bytes) -> Response {
     let def = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -870,11 +611,7 @@ async fn post_app(State(d): State<Double>, body: Bytes) -> Response {
     };
     let id = normalize_id(def.get("id").and_then(Value::as_str).unwrap_or(""));
     if d.lock().apps.contains_key(&id) {
-        return (
-            StatusCode::CONFLICT,
-            Json(json!({"message": format!("An app with id [{id}] already exists.")})),
-        )
-            .into_response();
+        return (StatusCode::CONFLICT, Json(json!({"message": format!("An app with id [{id}] already exists.")}))).into_response();
     }
     upsert(&d, id, def, false, StatusCode::CREATED)
 }
@@ -885,10 +622,7 @@ async fn delete_app(State(d): State<Double>, Path(raw): Path<String>) -> Respons
     match removed {
         Some(_) => {
             let deployment = format!("delete-{}", next_version(&mut d.lock()));
-            d.emit(
-                "deployment_success",
-                json!({"id": deployment, "plan": {"id": deployment, "affectedApps": [id]}}),
-            );
+            d.emit("deployment_success", json!({"id": deployment, "plan": {"id": deployment, "affectedApps": [id]}}));
             Json(json!({"deploymentId": deployment, "version": "now"})).into_response()
         }
         None => not_found(&id),
@@ -897,16 +631,7 @@ async fn delete_app(State(d): State<Double>, Path(raw): Path<String>) -> Respons
 
 async fn list_tasks(State(d): State<Double>) -> Json<Value> {
     let inner = d.lock();
-    let tasks: Vec<Value> = inner
-        .apps
-        .iter()
-        .flat_map(|(id, a)| {
-            render_app(&inner, id, a, true)["tasks"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
+    let tasks: Vec<Value> = inner.apps.iter().flat_map(|(id, a)| render_app(&inner, id, a, true)["tasks"].as_array().cloned().unwrap_or_default()).collect();
     Json(json!({"tasks": tasks}))
 }
 
@@ -923,11 +648,7 @@ async fn list_deployments(State(d): State<Double>) -> Json<Value> {
 async fn cancel_deployment(State(d): State<Double>, Path(id): Path<String>) -> Response {
     match d.lock().deployments.remove(&id) {
         Some(_) => StatusCode::ACCEPTED.into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": format!("DeploymentPlan {id} does not exist")})),
-        )
-            .into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"message": format!("DeploymentPlan {id} does not exist")}))).into_response(),
     }
 }
 
@@ -938,10 +659,6 @@ async fn event_stream(State(d): State<Double>) -> Response {
     let stream = BroadcastStream::new(d.events.subscribe())
         .filter_map(|m| m.ok())
         .take_while(|(kind, _)| kind != "__shutdown")
-        .map(|(kind, data)| {
-            Ok::<_, Infallible>(Event::default().event(kind).data(data.to_string()))
-        });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+        .map(|(kind, data)| Ok::<_, Infallible>(Event::default().event(kind).data(data.to_string())));
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }

@@ -14,9 +14,7 @@ use serde_json::Value;
 /// "Only string dict keys are supported").
 pub(super) fn check_names(part: &Part) -> Result<(), ContentError> {
     for section in ["service", "override"] {
-        let Some(env) = part.node.get(section).and_then(|s| s.get("env")) else {
-            continue;
-        };
+        let Some(env) = part.node.get(section).and_then(|s| s.get("env")) else { continue };
         for (key, _) in env.entries() {
             if key.kind != KeyKind::Str {
                 let what = match key.kind {
@@ -24,17 +22,8 @@ pub(super) fn check_names(part: &Part) -> Result<(), ContentError> {
                     KeyKind::Bool => "a boolean",
                     _ => "null",
                 };
-                return Err(ContentError::at(
-                    &part.display,
-                    &part.text,
-                    key.line,
-                    key.column,
-                    format!(
-                        "the env name `{}` is {what} in YAML, and env names must be text",
-                        key.text
-                    ),
-                )
-                .with_fix("put quotes around the name"));
+                return Err(ContentError::at(&part.display, &part.text, key.line, key.column, format!("the env name `{}` is {what} in YAML, and env names must be text", key.text))
+                    .with_fix("put quotes around the name"));
             }
         }
     }
@@ -43,28 +32,17 @@ pub(super) fn check_names(part: &Part) -> Result<(), ContentError> {
 
 /// Turns every env value into the text lighter would have sent.
 pub(super) fn coerce(config: &mut Value, parts: &[Part]) -> Result<(), ContentError> {
-    let Some(env) = config.get_mut("env") else {
-        return Ok(());
-    };
+    let Some(env) = config.get_mut("env") else { return Ok(()) };
     let Value::Object(map) = env else {
         let (file, text, line, column) = position_of_env(parts);
-        return Err(ContentError::at(
-            file,
-            text,
-            line,
-            column,
-            "`env` must be a map of NAME: value",
-        )
-        .with_fix("write each variable as `NAME: value` under `env:`"));
+        return Err(ContentError::at(file, text, line, column, "`env` must be a map of NAME: value").with_fix("write each variable as `NAME: value` under `env:`"));
     };
     for value in map.values_mut() {
         let text = match &*value {
             Value::String(s) => match Special::from_json(value) {
                 Some(Special::Float(f)) => python::float_str(f),
                 Some(Special::BigInt(n)) => n.to_string(),
-                Some(special @ Special::Timestamp(_)) => {
-                    return Err(special_error(&special, value, parts));
-                }
+                Some(special @ Special::Timestamp(_)) => return Err(special_error(&special, value, parts)),
                 None => s.clone(),
             },
             Value::Bool(b) => b.to_string(),
@@ -107,16 +85,12 @@ fn first_special(value: &Value) -> Option<(Special, Value)> {
 fn unmark(value: &Value) -> Value {
     match value {
         Value::String(_) => match Special::from_json(value) {
-            Some(Special::BigInt(n)) => {
-                serde_json::from_str(&n.to_string()).unwrap_or_else(|_| value.clone())
-            }
+            Some(Special::BigInt(n)) => serde_json::from_str(&n.to_string()).unwrap_or_else(|_| value.clone()),
             Some(Special::Float(f)) => Value::String(python::float_str(f)),
             _ => value.clone(),
         },
         Value::Array(items) => Value::Array(items.iter().map(unmark).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), unmark(v))).collect())
-        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), unmark(v))).collect()),
         other => other.clone(),
     }
 }
@@ -130,15 +104,10 @@ fn special_error(special: &Special, marked: &Value, parts: &[Part]) -> ContentEr
     };
     for part in parts {
         if let Some(node) = find_node(&part.node, marked) {
-            return ContentError::at(&part.display, &part.text, node.line, node.column, message)
-                .with_fix(fix);
+            return ContentError::at(&part.display, &part.text, node.line, node.column, message).with_fix(fix);
         }
     }
-    ContentError::file(
-        parts.first().map_or("site", |p| p.display.as_str()),
-        message,
-    )
-    .with_fix(fix)
+    ContentError::file(parts.first().map_or("site", |p| p.display.as_str()), message).with_fix(fix)
 }
 
 fn find_node<'a>(node: &'a Node, marked: &Value) -> Option<&'a Node> {
@@ -158,7 +127,5 @@ fn position_of_env(parts: &[Part]) -> (&str, &str, u64, u64) {
             }
         }
     }
-    parts.first().map_or(("site", "", 1, 1), |p| {
-        (p.display.as_str(), p.text.as_str(), 1, 1)
-    })
+    parts.first().map_or(("site", "", 1, 1), |p| (p.display.as_str(), p.text.as_str(), 1, 1))
 }

@@ -22,11 +22,7 @@ fn schema() -> &'static Schema {
     SCHEMA.get_or_init(|| {
         let mut known = HashSet::new();
         let mut free = HashSet::new();
-        for line in FIELDS
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in FIELDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             match line.strip_suffix(".*") {
                 Some(map) => {
                     free.insert(map);
@@ -58,12 +54,7 @@ pub fn unknown_fields(app: &Value) -> Vec<UnknownField> {
     out
 }
 
-fn walk(
-    value: &Value,
-    schema_path: &str,
-    path: &mut Vec<PathSegment>,
-    out: &mut Vec<UnknownField>,
-) {
+fn walk(value: &Value, schema_path: &str, path: &mut Vec<PathSegment>, out: &mut Vec<UnknownField>) {
     let schema = schema();
     match value {
         Value::Object(map) => {
@@ -71,22 +62,12 @@ fn walk(
                 return;
             }
             for (key, child) in map {
-                let child_path = if schema_path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{schema_path}.{key}")
-                };
+                let child_path = if schema_path.is_empty() { key.clone() } else { format!("{schema_path}.{key}") };
                 path.push(PathSegment::Key(key.clone()));
-                if schema.known.contains(child_path.as_str())
-                    || schema.free.contains(child_path.as_str())
-                {
+                if schema.known.contains(child_path.as_str()) || schema.free.contains(child_path.as_str()) {
                     walk(child, &child_path, path, out);
                 } else {
-                    out.push(UnknownField {
-                        path: path.clone(),
-                        name: key.clone(),
-                        suggestion: nearest(schema_path, key),
-                    });
+                    out.push(UnknownField { path: path.clone(), name: key.clone(), suggestion: nearest(schema_path, key) });
                 }
                 path.pop();
             }
@@ -107,11 +88,7 @@ fn walk(
 
 /// The known field under `parent` whose name is closest to `name` (a typo, a wrong case).
 fn nearest(parent: &str, name: &str) -> Option<String> {
-    let prefix = if parent.is_empty() {
-        String::new()
-    } else {
-        format!("{parent}.")
-    };
+    let prefix = if parent.is_empty() { String::new() } else { format!("{parent}.") };
     let schema = schema();
     let lower = name.to_ascii_lowercase();
     schema
@@ -145,29 +122,14 @@ pub(super) fn distance(a: &str, b: &str) -> usize {
 /// Where the field was written: the deepest node reached in the file's `override:` or
 /// `service:` (or a JSON file's top level), as (line, column).
 pub fn locate(roots: &[&Node], path: &[PathSegment]) -> Option<(u64, u64)> {
-    roots
-        .iter()
-        .map(|root| root.locate(path))
-        .filter(|(_, depth)| *depth > 0)
-        .max_by_key(|(_, depth)| *depth)
-        .map(|(node, depth)| {
-            // The key itself, when the whole path was found: the node is its value.
-            let parent = if depth == path.len() && depth > 0 {
-                roots
-                    .iter()
-                    .map(|r| r.locate(&path[..depth - 1]))
-                    .find(|(_, d)| *d == depth - 1)
-                    .map(|(n, _)| n)
-            } else {
-                None
-            };
-            match (parent, path.last()) {
-                (Some(parent), Some(PathSegment::Key(k))) => parent
-                    .entry(k)
-                    .map_or((node.line, node.column), |(key, _)| (key.line, key.column)),
-                _ => (node.line, node.column),
-            }
-        })
+    roots.iter().map(|root| root.locate(path)).filter(|(_, depth)| *depth > 0).max_by_key(|(_, depth)| *depth).map(|(node, depth)| {
+        // The key itself, when the whole path was found: the node is its value.
+        let parent = if depth == path.len() && depth > 0 { roots.iter().map(|r| r.locate(&path[..depth - 1])).find(|(_, d)| *d == depth - 1).map(|(n, _)| n) } else { None };
+        match (parent, path.last()) {
+            (Some(parent), Some(PathSegment::Key(k))) => parent.entry(k).map_or((node.line, node.column), |(key, _)| (key.line, key.column)),
+            _ => (node.line, node.column),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -178,10 +140,7 @@ mod tests {
     #[test]
     fn typos_are_found_with_a_suggestion() {
         let app = json!({"id": "/a", "instnces": 2, "container": {"docker": {"image": "x", "netwrok": "BRIDGE", "portMappings": [{"containerPort": 80, "servicPort": 1}]}}, "env": {"ANYTHING": "x"}, "labels": {"a": "b"}, "healthChecks": [{"path": "/", "protcol": "HTTP"}], "constraints": [["hostname", "UNIQUE"]]});
-        let found: Vec<(String, Option<String>)> = unknown_fields(&app)
-            .into_iter()
-            .map(|u| (u.name, u.suggestion))
-            .collect();
+        let found: Vec<(String, Option<String>)> = unknown_fields(&app).into_iter().map(|u| (u.name, u.suggestion)).collect();
         assert_eq!(
             found,
             vec![
@@ -202,17 +161,9 @@ mod tests {
 
     #[test]
     fn the_key_line_is_reported() {
-        let node = Node::parse(
-            "a.yml",
-            "service:\n  id: /a\n  container:\n    docker:\n      netwrok: BRIDGE\n",
-        )
-        .unwrap();
+        let node = Node::parse("a.yml", "service:\n  id: /a\n  container:\n    docker:\n      netwrok: BRIDGE\n").unwrap();
         let service = node.get("service").unwrap();
-        let path = vec![
-            PathSegment::Key("container".into()),
-            PathSegment::Key("docker".into()),
-            PathSegment::Key("netwrok".into()),
-        ];
+        let path = vec![PathSegment::Key("container".into()), PathSegment::Key("docker".into()), PathSegment::Key("netwrok".into())];
         assert_eq!(locate(&[service], &path), Some((5, 7)));
     }
 }

@@ -96,12 +96,7 @@ struct Part {
 
 /// Renders one site file. `display` is how messages name it (e.g. `site/wolf3d.yml`);
 /// `root` is the site root: `globals.yml` files are merged from the file's folder up to it.
-pub fn render(
-    path: &Path,
-    display: &str,
-    root: &Path,
-    env: &dyn Env,
-) -> Result<RenderedApp, ContentError> {
+pub fn render(path: &Path, display: &str, root: &Path, env: &dyn Env) -> Result<RenderedApp, ContentError> {
     Renderer::default().render(path, display, root, env)
 }
 
@@ -113,13 +108,7 @@ pub struct Renderer {
 
 impl Renderer {
     /// Renders one site file (see [`render`]).
-    pub fn render(
-        &self,
-        path: &Path,
-        display: &str,
-        root: &Path,
-        env: &dyn Env,
-    ) -> Result<RenderedApp, ContentError> {
+    pub fn render(&self, path: &Path, display: &str, root: &Path, env: &dyn Env) -> Result<RenderedApp, ContentError> {
         let text = crate::course::files::read_text_file(path, display)?;
         if path.extension().is_some_and(|e| e == "json") {
             render_json(display, &text)
@@ -136,12 +125,7 @@ impl Renderer {
                 let shown = path.display().to_string();
                 let text = crate::course::files::read_text_file(path, &shown)?;
                 let node = Node::parse(&shown, &text)?;
-                let part = Part {
-                    display: shown,
-                    text,
-                    node,
-                    dir: path.parent().map(Path::to_owned).unwrap_or_default(),
-                };
+                let part = Part { display: shown, text, node, dir: path.parent().map(Path::to_owned).unwrap_or_default() };
                 check_keys(&part)?;
                 Ok(part)
             })
@@ -151,51 +135,18 @@ impl Renderer {
 
 fn render_json(display: &str, text: &str) -> Result<RenderedApp, ContentError> {
     let app: Value = serde_json::from_str(text).map_err(|e| {
-        ContentError::at(
-            display,
-            text,
-            e.line() as u64,
-            e.column() as u64,
-            format!("invalid JSON: {e}"),
-        )
-        .with_fix("check commas, quotes and brackets near that position")
+        ContentError::at(display, text, e.line() as u64, e.column() as u64, format!("invalid JSON: {e}"))
+            .with_fix("check commas, quotes and brackets near that position")
     })?;
     let source = Node::parse(display, text)?;
     if !app.is_object() {
-        return Err(ContentError::at(
-            display,
-            text,
-            1,
-            1,
-            "a Marathon app file must be one JSON object",
-        ));
+        return Err(ContentError::at(display, text, 1, 1, "a Marathon app file must be one JSON object"));
     }
-    finish(
-        display,
-        Format::Json,
-        app,
-        None,
-        Vec::new(),
-        source,
-        text,
-        &[],
-    )
+    finish(display, Format::Json, app, None, Vec::new(), source, text, &[])
 }
 
-fn render_yaml(
-    renderer: &Renderer,
-    path: &Path,
-    display: &str,
-    root: &Path,
-    text: &str,
-    env: &dyn Env,
-) -> Result<RenderedApp, ContentError> {
-    let own = Part {
-        display: display.to_owned(),
-        text: text.to_owned(),
-        node: Node::parse(display, text)?,
-        dir: path.parent().map(Path::to_owned).unwrap_or_default(),
-    };
+fn render_yaml(renderer: &Renderer, path: &Path, display: &str, root: &Path, text: &str, env: &dyn Env) -> Result<RenderedApp, ContentError> {
+    let own = Part { display: display.to_owned(), text: text.to_owned(), node: Node::parse(display, text)?, dir: path.parent().map(Path::to_owned).unwrap_or_default() };
     let mut warnings = check_keys(&own)?;
     let mut parts = vec![own];
     for globals in globals_for(path, root) {
@@ -213,71 +164,35 @@ fn render_yaml(
         document = merge(part.node.to_json(), document).map_err(|e| e.locate(&parts, &[]))?;
     }
     if !document.get("service").is_some_and(Value::is_object) {
-        return Err(
-            ContentError::at(display, text, 1, 1, "the file has no `service:` map")
-                .with_fix("put the Marathon app definition under `service:`"),
-        );
+        return Err(ContentError::at(display, text, 1, 1, "the file has no `service:` map").with_fix("put the Marathon app definition under `service:`"));
     }
-    let fixed = document
-        .get("variables")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let fixed = document.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
     let locate = |name: &str| locate_reference(&parts, name);
     let mut budget = vars::Budget::default();
-    let first = Variables {
-        fixed: &fixed,
-        env,
-        image: None,
-    };
-    substitute(&mut document, &first, false, false, &mut budget)
-        .map_err(|e| vars::error(e, &fixed, &locate))?;
+    let first = Variables { fixed: &fixed, env, image: None };
+    substitute(&mut document, &first, false, false, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;
     let service = document.get("service").cloned().unwrap_or(Value::Null);
-    let image = service
-        .pointer("/container/docker/image")
-        .and_then(Value::as_str)
-        .filter(|i| !i.is_empty())
-        .map(str::to_owned);
+    let image = service.pointer("/container/docker/image").and_then(Value::as_str).filter(|i| !i.is_empty()).map(str::to_owned);
     let override_ = document.get("override").cloned().unwrap_or(Value::Null);
     let mut config = merge(service, override_).map_err(|e| e.locate(&parts, &["override"]))?;
-    let second = Variables {
-        fixed: &fixed,
-        env,
-        image,
-    };
-    substitute(&mut config, &second, true, true, &mut budget)
-        .map_err(|e| vars::error(e, &fixed, &locate))?;
+    let second = Variables { fixed: &fixed, env, image };
+    substitute(&mut config, &second, true, true, &mut budget).map_err(|e| vars::error(e, &fixed, &locate))?;
 
     env::coerce(&mut config, &parts)?;
     env::refuse_specials(&config, &parts)?;
     let injected = secretary::apply(&document, &mut config, &parts)?;
     warnings.extend(injected.warnings);
     warnings.extend(unknown_field_warnings(&config, &parts[0]));
-    let marathon_url = document
-        .pointer("/marathon/url")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let marathon_url = document.pointer("/marathon/url").and_then(Value::as_str).map(str::to_owned);
     let source = parts.swap_remove(0).node;
-    let mut rendered = finish(
-        display,
-        Format::Yaml,
-        config,
-        marathon_url,
-        warnings,
-        source,
-        text,
-        &injected.volatile,
-    )?;
+    let mut rendered = finish(display, Format::Yaml, config, marathon_url, warnings, source, text, &injected.volatile)?;
     rendered.secrets = !injected.volatile.is_empty();
     Ok(rendered)
 }
 
 /// "line 5: `instnces` is not a field of a Marathon app (did you mean `instances`?)"
 fn unknown_field_warnings(config: &Value, own: &Part) -> Vec<String> {
-    let roots: Vec<&Node> = ["override", "service"]
-        .iter()
-        .filter_map(|k| own.node.get(k))
-        .collect();
+    let roots: Vec<&Node> = ["override", "service"].iter().filter_map(|k| own.node.get(k)).collect();
     fields::unknown_fields(config)
         .into_iter()
         .map(|u| {
@@ -293,26 +208,11 @@ fn unknown_field_warnings(config: &Value, own: &Part) -> Vec<String> {
 
 /// Validates the id, adds the checksum label.
 #[allow(clippy::too_many_arguments)]
-fn finish(
-    display: &str,
-    format: Format,
-    mut app: Value,
-    marathon_url: Option<String>,
-    warnings: Vec<String>,
-    source: Node,
-    text: &str,
-    volatile_env: &[&str],
-) -> Result<RenderedApp, ContentError> {
-    let id_node = source
-        .get("service")
-        .and_then(|s| s.get("id"))
-        .or_else(|| source.get("id"));
+fn finish(display: &str, format: Format, mut app: Value, marathon_url: Option<String>, warnings: Vec<String>, source: Node, text: &str, volatile_env: &[&str]) -> Result<RenderedApp, ContentError> {
+    let id_node = source.get("service").and_then(|s| s.get("id")).or_else(|| source.get("id"));
     let (line, col) = id_node.map_or((1, 1), |n| (n.line, n.column));
     let Some(raw_id) = app.get("id").and_then(Value::as_str).map(str::to_owned) else {
-        return Err(
-            ContentError::at(display, text, line, col, "the app has no `id`")
-                .with_fix("add an id such as \"/demo/wolf3d\""),
-        );
+        return Err(ContentError::at(display, text, line, col, "the app has no `id`").with_fix("add an id such as \"/demo/wolf3d\""));
     };
     let id = crate::marathon::client::normalize_id(&raw_id);
     if let Err(problem) = check_app_id(&id) {
@@ -326,42 +226,18 @@ fn finish(
     // Fresh deploy keys on every render must not make an unchanged file look changed
     // (lighter hashed them as a constant too).
     let checksum = checksum(&without_env(&app, volatile_env));
-    let labels = app.as_object_mut().map(|o| {
-        o.entry("labels")
-            .or_insert_with(|| Value::Object(Map::new()))
-    });
+    let labels = app.as_object_mut().map(|o| o.entry("labels").or_insert_with(|| Value::Object(Map::new())));
     match labels {
         Some(Value::Object(labels)) => {
             labels.insert(CHECKSUM_LABEL.into(), Value::String(checksum.clone()));
         }
         _ => {
-            let at = ["override", "service"]
-                .iter()
-                .find_map(|k| source.get(k).and_then(|s| s.entry("labels")))
-                .or_else(|| source.entry("labels"));
+            let at = ["override", "service"].iter().find_map(|k| source.get(k).and_then(|s| s.entry("labels"))).or_else(|| source.entry("labels"));
             let (line, column) = at.map_or((1, 1), |(k, _)| (k.line, k.column));
-            return Err(ContentError::at(
-                display,
-                text,
-                line,
-                column,
-                "`labels` must be a map of names to text",
-            )
-            .with_fix("write each label as `name: value` under `labels:`"));
+            return Err(ContentError::at(display, text, line, column, "`labels` must be a map of names to text").with_fix("write each label as `name: value` under `labels:`"));
         }
     }
-    Ok(RenderedApp {
-        file: display.to_owned(),
-        format,
-        id,
-        app,
-        checksum,
-        marathon_url,
-        warnings,
-        source,
-        text: text.to_owned(),
-        secrets: false,
-    })
+    Ok(RenderedApp { file: display.to_owned(), format, id, app, checksum, marathon_url, warnings, source, text: text.to_owned(), secrets: false })
 }
 
 /// `app` with the named env entries set to a constant.
@@ -410,35 +286,18 @@ fn globals_for(file: &Path, root: &Path) -> Vec<PathBuf> {
 /// ignored (a misspelt `overide:` changes nothing, so it deserves a word).
 fn check_keys(part: &Part) -> Result<Vec<String>, ContentError> {
     let super::yaml::NodeValue::Map(entries) = &part.node.value else {
-        return Err(ContentError::at(
-            &part.display,
-            &part.text,
-            part.node.line,
-            part.node.column,
-            "a site file must be a YAML map",
-        ));
+        return Err(ContentError::at(&part.display, &part.text, part.node.line, part.node.column, "a site file must be a YAML map"));
     };
     let mut warnings = Vec::new();
     for (key, _) in entries {
         let name = key.text.as_str();
         let at = format!("{}:{}:{}", part.display, key.line, key.column);
         if let Some((_, what)) = REFUSED.iter().find(|(k, _)| *k == name) {
-            return Err(ContentError::at(
-                &part.display,
-                &part.text,
-                key.line,
-                key.column,
-                format!("`{name}` ({what}) is not supported by lab"),
-            )
-            .with_fix(format!(
-                "write the app under `service:` instead; lab supports {}",
-                SUPPORTED.join(", ")
-            )));
+            return Err(ContentError::at(&part.display, &part.text, key.line, key.column, format!("`{name}` ({what}) is not supported by lab"))
+                .with_fix(format!("write the app under `service:` instead; lab supports {}", SUPPORTED.join(", "))));
         }
         if let Some((_, what)) = IGNORED.iter().find(|(k, _)| *k == name) {
-            warnings.push(format!(
-                "{at}: `{name}` ({what}) is ignored: lab does not do that part of lighter's job"
-            ));
+            warnings.push(format!("{at}: `{name}` ({what}) is ignored: lab does not do that part of lighter's job"));
         } else if !SUPPORTED.contains(&name) {
             let near = SUPPORTED.iter().find(|s| fields::distance(name, s) <= 2);
             warnings.push(match near {
@@ -465,31 +324,19 @@ impl MergeError {
     fn locate(self, parts: &[Part], section: &[&str]) -> ContentError {
         let fix = "an override map with numbers patches the list items with those numbers (0 is the first)";
         for part in parts {
-            let root = section
-                .iter()
-                .try_fold(&part.node, |node, key| node.get(key));
+            let root = section.iter().try_fold(&part.node, |node, key| node.get(key));
             if let Some(root) = root {
                 let (node, depth) = root.locate(&self.path);
                 if depth == self.path.len() {
-                    let (line, column) = match (
-                        depth.checked_sub(1).map(|d| root.locate(&self.path[..d]).0),
-                        self.path.last(),
-                    ) {
-                        (Some(parent), Some(super::yaml::PathSegment::Key(k))) => parent
-                            .entry(k)
-                            .map_or((node.line, node.column), |(key, _)| (key.line, key.column)),
+                    let (line, column) = match (depth.checked_sub(1).map(|d| root.locate(&self.path[..d]).0), self.path.last()) {
+                        (Some(parent), Some(super::yaml::PathSegment::Key(k))) => parent.entry(k).map_or((node.line, node.column), |(key, _)| (key.line, key.column)),
                         _ => (node.line, node.column),
                     };
-                    return ContentError::at(&part.display, &part.text, line, column, self.message)
-                        .with_fix(fix);
+                    return ContentError::at(&part.display, &part.text, line, column, self.message).with_fix(fix);
                 }
             }
         }
-        ContentError::file(
-            parts.first().map_or("site", |p| p.display.as_str()),
-            self.message,
-        )
-        .with_fix(fix)
+        ContentError::file(parts.first().map_or("site", |p| p.display.as_str()), self.message).with_fix(fix)
     }
 }
 
@@ -497,20 +344,15 @@ impl MergeError {
 /// integer keys name, and otherwise the non-null `over` wins.
 pub fn merge(base: Value, over: Value) -> Result<Value, MergeError> {
     use super::yaml::PathSegment;
-    let within = |key: PathSegment| {
-        move |mut e: MergeError| {
-            e.path.insert(0, key.clone());
-            e
-        }
+    let within = |key: PathSegment| move |mut e: MergeError| {
+        e.path.insert(0, key.clone());
+        e
     };
     match (base, over) {
         (Value::Object(mut b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
-                    Some(existing) => {
-                        *existing = merge(std::mem::take(existing), v)
-                            .map_err(within(PathSegment::Key(k.clone())))?
-                    }
+                    Some(existing) => *existing = merge(std::mem::take(existing), v).map_err(within(PathSegment::Key(k.clone())))?,
                     None => {
                         b.insert(k, v);
                     }
@@ -531,12 +373,8 @@ pub fn merge(base: Value, over: Value) -> Result<Value, MergeError> {
                     .trim_start_matches('+')
                     .parse()
                     .map_err(|_| MergeError { path: at.clone(), message: format!("`{k}` cannot patch an item of a list: write the item's number (0 is the first)") })?;
-                let slot = b.get_mut(index).ok_or_else(|| MergeError {
-                    path: at.clone(),
-                    message: format!("this patches item {index} of a list that has {len} items"),
-                })?;
-                *slot =
-                    merge(std::mem::take(slot), v).map_err(within(PathSegment::Key(k.clone())))?;
+                let slot = b.get_mut(index).ok_or_else(|| MergeError { path: at.clone(), message: format!("this patches item {index} of a list that has {len} items") })?;
+                *slot = merge(std::mem::take(slot), v).map_err(within(PathSegment::Key(k.clone())))?;
             }
             Ok(Value::Array(b))
         }

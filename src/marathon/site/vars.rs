@@ -56,9 +56,7 @@ impl Variables<'_> {
                 "lighter.version" => {
                     return match image_tag(image) {
                         Some(tag) => Lookup::Reusable(Value::String(tag)),
-                        None => Lookup::Builtin(format!(
-                            "lighter could not read the image name `{image}` to find its tag"
-                        )),
+                        None => Lookup::Builtin(format!("lighter could not read the image name `{image}` to find its tag")),
                     };
                 }
                 "lighter.uniqueVersion" => {
@@ -68,15 +66,9 @@ impl Variables<'_> {
             }
         }
         if let Some(var) = name.strip_prefix("env.") {
-            return self
-                .env
-                .var(var)
-                .map_or(Lookup::Missing, |v| Lookup::Reusable(Value::String(v)));
+            return self.env.var(var).map_or(Lookup::Missing, |v| Lookup::Reusable(Value::String(v)));
         }
-        self.fixed
-            .get(name)
-            .cloned()
-            .map_or(Lookup::Missing, Lookup::Fixed)
+        self.fixed.get(name).cloned().map_or(Lookup::Missing, Lookup::Fixed)
     }
 }
 
@@ -84,28 +76,17 @@ impl Variables<'_> {
 /// lighter's pattern for image names does not match.
 pub(super) fn image_tag(image: &str) -> Option<String> {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if image.is_empty()
-        || !image
-            .chars()
-            .all(|c| word(c) || matches!(c, '.' | '-' | '/' | ':'))
-    {
+    if image.is_empty() || !image.chars().all(|c| word(c) || matches!(c, '.' | '-' | '/' | ':')) {
         return None;
     }
     // A first segment with a dot or colon is a registry host (`registry:5000/...`).
     let rest = match image.split_once('/') {
-        Some((host, rest))
-            if host.contains(['.', ':'])
-                && host.chars().next().is_some_and(|c| word(c) || c == '-') =>
-        {
-            rest
-        }
+        Some((host, rest)) if host.contains(['.', ':']) && host.chars().next().is_some_and(|c| word(c) || c == '-') => rest,
         _ => image,
     };
     match rest.split_once(':') {
         None => Some("latest".into()),
-        Some((name, tag)) if !name.is_empty() && !tag.is_empty() && !tag.contains(':') => {
-            Some(tag.to_owned())
-        }
+        Some((name, tag)) if !name.is_empty() && !tag.is_empty() && !tag.contains(':') => Some(tag.to_owned()),
         _ => None,
     }
 }
@@ -119,20 +100,10 @@ pub(super) struct Budget {
 /// Expands references in every string of `value` (not in map keys, as lighter). In strict
 /// mode an unresolvable reference is an error; otherwise it stays for the second pass.
 /// With `unescape`, `%%{x}` becomes `%{x}` afterwards.
-pub(super) fn substitute(
-    value: &mut Value,
-    vars: &Variables,
-    strict: bool,
-    unescape: bool,
-    budget: &mut Budget,
-) -> Result<(), SubstError> {
+pub(super) fn substitute(value: &mut Value, vars: &Variables, strict: bool, unescape: bool, budget: &mut Budget) -> Result<(), SubstError> {
     match value {
-        Value::Object(map) => map
-            .values_mut()
-            .try_for_each(|v| substitute(v, vars, strict, unescape, budget)),
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|v| substitute(v, vars, strict, unescape, budget)),
+        Value::Object(map) => map.values_mut().try_for_each(|v| substitute(v, vars, strict, unescape, budget)),
+        Value::Array(items) => items.iter_mut().try_for_each(|v| substitute(v, vars, strict, unescape, budget)),
         Value::String(text) => {
             let expanded = expand(text, vars, strict, budget)?;
             *value = match expanded {
@@ -146,27 +117,18 @@ pub(super) fn substitute(
 }
 
 /// Expands one string as lighter's `replace` did.
-fn expand(
-    text: &str,
-    vars: &Variables,
-    strict: bool,
-    budget: &mut Budget,
-) -> Result<Value, SubstError> {
+fn expand(text: &str, vars: &Variables, strict: bool, budget: &mut Budget) -> Result<Value, SubstError> {
     let mut result = Value::String(text.to_owned());
     let mut used: HashSet<String> = HashSet::new();
     for _round in 0..MAX_ROUNDS {
-        let Value::String(current) = &result else {
-            break;
-        };
+        let Value::String(current) = &result else { break };
         let names = reference_names(current);
         if names.is_empty() {
             break;
         }
         let mut replaced = false;
         for name in names {
-            let Value::String(current) = &result else {
-                break;
-            };
+            let Value::String(current) = &result else { break };
             let value = match vars.lookup(&name) {
                 Lookup::Fixed(_) if used.contains(&name) => None,
                 Lookup::Fixed(v) => {
@@ -175,9 +137,7 @@ fn expand(
                 }
                 Lookup::Reusable(v) => Some(v),
                 Lookup::Missing => None,
-                Lookup::Builtin(reason) if strict => {
-                    return Err(SubstError::Builtin { name, reason });
-                }
+                Lookup::Builtin(reason) if strict => return Err(SubstError::Builtin { name, reason }),
                 Lookup::Builtin(_) => None,
             };
             let Some(value) = value else {
@@ -186,15 +146,7 @@ fn expand(
                 }
                 continue;
             };
-            let next = if *current == format!("%{{{name}}}") {
-                value
-            } else {
-                Value::String(replace_all(
-                    current,
-                    &name,
-                    &template(&python::unicode(&value)),
-                ))
-            };
+            let next = if *current == format!("%{{{name}}}") { value } else { Value::String(replace_all(current, &name, &template(&python::unicode(&value)))) };
             if next == result {
                 // An environment value that names itself would loop forever in lighter.
                 return Err(SubstError::TooLarge(name));
@@ -241,8 +193,7 @@ fn reference_at(text: &str, at: usize) -> Option<(&str, usize)> {
     while i < bytes.len() && is_space(bytes[i]) {
         i += 1;
     }
-    (end_name > start && i < bytes.len() && bytes[i] == b'}')
-        .then(|| (&text[start..end_name], i + 1))
+    (end_name > start && i < bytes.len() && bytes[i] == b'}').then(|| (&text[start..end_name], i + 1))
 }
 
 /// Names referenced as `%{name}` and not escaped as `%%{name}`, each once, in order.
@@ -358,12 +309,7 @@ pub(super) fn locate_reference(parts: &[Part], name: &str) -> Option<Written> {
                 let start = at + pos;
                 if let Some((found, end)) = reference_at(line, start) {
                     if found == name {
-                        return Some((
-                            part.display.clone(),
-                            part.text.clone(),
-                            i as u64 + 1,
-                            line[..start].chars().count() as u64 + 1,
-                        ));
+                        return Some((part.display.clone(), part.text.clone(), i as u64 + 1, line[..start].chars().count() as u64 + 1));
                     }
                     at = end;
                 } else {
@@ -376,23 +322,13 @@ pub(super) fn locate_reference(parts: &[Part], name: &str) -> Option<Written> {
 }
 
 /// The error for a reference that could not be expanded, at the line that wrote it.
-pub(super) fn error(
-    problem: SubstError,
-    fixed: &Map<String, Value>,
-    locate: &dyn Fn(&str) -> Option<Written>,
-) -> ContentError {
+pub(super) fn error(problem: SubstError, fixed: &Map<String, Value>, locate: &dyn Fn(&str) -> Option<Written>) -> ContentError {
     let (name, message, fix) = match problem {
         SubstError::Unresolved(name) => {
             let (message, fix) = if let Some(var) = name.strip_prefix("env.") {
-                (
-                    format!("`%{{{name}}}` needs the environment variable {var}, which is not set"),
-                    "set the variable before deploying, or replace the reference".to_owned(),
-                )
+                (format!("`%{{{name}}}` needs the environment variable {var}, which is not set"), "set the variable before deploying, or replace the reference".to_owned())
             } else if fixed.contains_key(&name) {
-                (
-                    format!("`%{{{name}}}` refers back to itself through other variables"),
-                    "make the variables end in plain values".to_owned(),
-                )
+                (format!("`%{{{name}}}` refers back to itself through other variables"), "make the variables end in plain values".to_owned())
             } else {
                 (format!("`%{{{name}}}` is not defined"), "define it under `variables:` in this file or a globals.yml, or write %%{...} for a literal".to_owned())
             };
@@ -400,22 +336,13 @@ pub(super) fn error(
         }
         SubstError::TooLarge(name) => (
             name.clone(),
-            format!(
-                "expanding `%{{{name}}}` grows past {} KiB (variables that double each other, or a value that names itself)",
-                MAX_STRING / 1024
-            ),
+            format!("expanding `%{{{name}}}` grows past {} KiB (variables that double each other, or a value that names itself)", MAX_STRING / 1024),
             "make the variables end in plain values".to_owned(),
         ),
-        SubstError::Builtin { name, reason } => (
-            name.clone(),
-            format!("`%{{{name}}}` cannot be filled in: {reason}"),
-            "replace the reference".to_owned(),
-        ),
+        SubstError::Builtin { name, reason } => (name.clone(), format!("`%{{{name}}}` cannot be filled in: {reason}"), "replace the reference".to_owned()),
     };
     match locate(&name) {
-        Some((file, text, line, col)) => {
-            ContentError::at(file, &text, line, col, message).with_fix(fix)
-        }
+        Some((file, text, line, col)) => ContentError::at(file, &text, line, col, message).with_fix(fix),
         None => ContentError::file("site", message).with_fix(fix),
     }
 }
@@ -434,11 +361,7 @@ mod tests {
 
     fn run(text: &str, fixed: Value, image: Option<&str>) -> Result<Value, SubstError> {
         let fixed = fixed.as_object().cloned().unwrap_or_default();
-        let vars = Variables {
-            fixed: &fixed,
-            env: &NoEnv,
-            image: image.map(str::to_owned),
-        };
+        let vars = Variables { fixed: &fixed, env: &NoEnv, image: image.map(str::to_owned) };
         let mut v = Value::String(text.to_owned());
         substitute(&mut v, &vars, true, true, &mut Budget::default())?;
         Ok(v)
@@ -448,81 +371,36 @@ mod tests {
     fn whole_references_keep_their_type_but_spaced_ones_are_text() {
         assert_eq!(run("%{n}", json!({"n": 2}), None), Ok(json!(2)));
         assert_eq!(run("%{ n }", json!({"n": 2}), None), Ok(json!("2")));
-        assert_eq!(
-            run("x%{b}", json!({"b": true}), None),
-            Ok(json!("xTrue")),
-            "unicode(True)"
-        );
-        assert_eq!(
-            run("%{l}-", json!({"l": ["a", 1]}), None),
-            Ok(json!("['a', 1]-"))
-        );
+        assert_eq!(run("x%{b}", json!({"b": true}), None), Ok(json!("xTrue")), "unicode(True)");
+        assert_eq!(run("%{l}-", json!({"l": ["a", 1]}), None), Ok(json!("['a', 1]-")));
     }
 
     #[test]
     fn escapes_env_and_builtins() {
-        assert_eq!(
-            run("%%{x} %{env.HOME_DIR}", json!({}), None),
-            Ok(json!("%{x} /home/x"))
-        );
-        assert_eq!(
-            run(
-                "v%{lighter.version}",
-                json!({}),
-                Some("registry:5000/org/app:1.2")
-            ),
-            Ok(json!("v1.2"))
-        );
-        assert_eq!(
-            run("%{lighter.version}", json!({}), Some("nginx")),
-            Ok(json!("latest"))
-        );
-        assert_eq!(
-            run(
-                "%{lighter.version}",
-                json!({"lighter.version": "mine"}),
-                None
-            ),
-            Ok(json!("mine"))
-        );
-        assert!(matches!(
-            run("%{lighter.uniqueVersion}", json!({}), Some("nginx")),
-            Err(SubstError::Builtin { .. })
-        ));
-        assert!(matches!(
-            run("%{lighter.version}", json!({}), Some("a@sha256:00")),
-            Err(SubstError::Builtin { .. })
-        ));
+        assert_eq!(run("%%{x} %{env.HOME_DIR}", json!({}), None), Ok(json!("%{x} /home/x")));
+        assert_eq!(run("v%{lighter.version}", json!({}), Some("registry:5000/org/app:1.2")), Ok(json!("v1.2")));
+        assert_eq!(run("%{lighter.version}", json!({}), Some("nginx")), Ok(json!("latest")));
+        assert_eq!(run("%{lighter.version}", json!({"lighter.version": "mine"}), None), Ok(json!("mine")));
+        assert!(matches!(run("%{lighter.uniqueVersion}", json!({}), Some("nginx")), Err(SubstError::Builtin { .. })));
+        assert!(matches!(run("%{lighter.version}", json!({}), Some("a@sha256:00")), Err(SubstError::Builtin { .. })));
     }
 
     #[test]
     fn cycles_end_as_unresolved_and_doubling_is_refused() {
-        assert_eq!(
-            run("%{a}", json!({"a": "x%{b}", "b": "y%{a}"}), None),
-            Err(SubstError::Unresolved("a".into()))
-        );
+        assert_eq!(run("%{a}", json!({"a": "x%{b}", "b": "y%{a}"}), None), Err(SubstError::Unresolved("a".into())));
         let mut vars = serde_json::Map::new();
         for i in 0..40 {
-            vars.insert(
-                format!("v{i}"),
-                json!(format!("%{{v{}}}%{{v{}}}", i + 1, i + 1)),
-            );
+            vars.insert(format!("v{i}"), json!(format!("%{{v{}}}%{{v{}}}", i + 1, i + 1)));
         }
         vars.insert("v40".into(), json!("xx"));
         let started = std::time::Instant::now();
-        assert!(matches!(
-            run("%{v0}", Value::Object(vars), None),
-            Err(SubstError::TooLarge(_))
-        ));
+        assert!(matches!(run("%{v0}", Value::Object(vars), None), Err(SubstError::TooLarge(_))));
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
     fn names_are_ascii_words_and_escaped_ones_are_skipped() {
-        assert_eq!(
-            reference_names("%{a} %%{b} %{ c.d } %{é} %{a}"),
-            vec!["a", "c.d"]
-        );
+        assert_eq!(reference_names("%{a} %%{b} %{ c.d } %{é} %{a}"), vec!["a", "c.d"]);
         assert_eq!(template(r"C:\new\\path"), "C:\new\\path");
     }
 }

@@ -168,12 +168,7 @@ impl Node {
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Special(s) => s.to_json(),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            NodeValue::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.text.clone(), v.to_json()))
-                    .collect::<Map<_, _>>(),
-            ),
+            NodeValue::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.text.clone(), v.to_json())).collect::<Map<_, _>>()),
         }
     }
 
@@ -185,10 +180,7 @@ impl Node {
     /// The key and child at `key` of a map node.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         match &self.value {
-            NodeValue::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.text == key)
-                .map(|(k, v)| (k, v)),
+            NodeValue::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -234,13 +226,8 @@ pub enum PathSegment {
 /// `/portMappings/0/servicePort`, `container.docker.portMappings[0].servicePort`.
 pub fn parse_path(path: &str) -> Vec<PathSegment> {
     let mut out = Vec::new();
-    for part in path
-        .split(['/', '.'])
-        .filter(|p| !p.is_empty() && *p != "obj" && *p != "value")
-    {
-        let (key, rest) = part
-            .split_once(['(', '['])
-            .map_or((part, ""), |(k, r)| (k, r));
+    for part in path.split(['/', '.']).filter(|p| !p.is_empty() && *p != "obj" && *p != "value") {
+        let (key, rest) = part.split_once(['(', '[']).map_or((part, ""), |(k, r)| (k, r));
         if let Ok(i) = key.parse::<usize>() {
             out.push(PathSegment::Index(i));
         } else if !key.is_empty() {
@@ -282,13 +269,7 @@ mod tests {
     fn values_keep_their_positions() {
         let n = Node::parse("x.yml", DOC).unwrap();
         let service = n.get("service").unwrap();
-        assert_eq!(
-            (
-                service.get("instances").unwrap().line,
-                service.get("instances").unwrap().column
-            ),
-            (3, 14)
-        );
+        assert_eq!((service.get("instances").unwrap().line, service.get("instances").unwrap().column), (3, 14));
         let path = parse_path("/container/docker/portMappings(0)/servicePort");
         let (found, depth) = service.locate(&path);
         assert_eq!(depth, 5);
@@ -301,21 +282,14 @@ mod tests {
     #[test]
     fn missing_paths_stop_at_the_deepest_existing_node() {
         let n = Node::parse("x.yml", DOC).unwrap();
-        let (found, depth) = n
-            .get("service")
-            .unwrap()
-            .locate(&parse_path("/container/docker/network"));
+        let (found, depth) = n.get("service").unwrap().locate(&parse_path("/container/docker/network"));
         assert_eq!(depth, 2);
         assert_eq!(found.line, 6, "the docker map starts on line 6");
     }
 
     #[test]
     fn marathon_path_spellings() {
-        let expected = vec![
-            PathSegment::Key("portMappings".into()),
-            PathSegment::Index(0),
-            PathSegment::Key("servicePort".into()),
-        ];
+        let expected = vec![PathSegment::Key("portMappings".into()), PathSegment::Index(0), PathSegment::Key("servicePort".into())];
         assert_eq!(parse_path("/portMappings(0)/servicePort"), expected);
         assert_eq!(parse_path("/portMappings/0/servicePort"), expected);
         assert_eq!(parse_path("obj.portMappings[0].servicePort"), expected);

@@ -70,10 +70,7 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn new(text: &'a str) -> Self {
-        Cursor {
-            bytes: text.as_bytes(),
-            at: 0,
-        }
+        Cursor { bytes: text.as_bytes(), at: 0 }
     }
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
@@ -135,10 +132,7 @@ fn exponent_then_end(c: &mut Cursor) -> bool {
     if c.done() {
         return true;
     }
-    c.eat_if(|b| b == b'e' || b == b'E')
-        && c.eat_if(|b| b == b'-' || b == b'+')
-        && c.eat_while(|b| b.is_ascii_digit()) > 0
-        && c.done()
+    c.eat_if(|b| b == b'e' || b == b'E') && c.eat_if(|b| b == b'-' || b == b'+') && c.eat_while(|b| b.is_ascii_digit()) > 0 && c.done()
 }
 
 /// PyYAML's float resolver.
@@ -234,12 +228,7 @@ fn is_timestamp(text: &str) -> bool {
     if !(c.eat_if(|b| b == b'T' || b == b't') || c.eat_while(|b| b == b' ' || b == b'\t') > 0) {
         return false;
     }
-    if !(digits(&mut c, 1, 2)
-        && c.eat(b':')
-        && digits(&mut c, 2, 2)
-        && c.eat(b':')
-        && digits(&mut c, 2, 2))
-    {
+    if !(digits(&mut c, 1, 2) && c.eat(b':') && digits(&mut c, 2, 2) && c.eat(b':') && digits(&mut c, 2, 2)) {
         return false;
     }
     if c.eat(b'.') {
@@ -279,9 +268,7 @@ pub fn construct_int(text: &str) -> Option<i128> {
     } else if digits.starts_with('0') {
         i128::from_str_radix(digits, 8).ok()
     } else if digits.contains(':') {
-        digits.split(':').try_fold(0i128, |acc, part| {
-            acc.checked_mul(60)?.checked_add(part.parse::<i128>().ok()?)
-        })
+        digits.split(':').try_fold(0i128, |acc, part| acc.checked_mul(60)?.checked_add(part.parse::<i128>().ok()?))
     } else {
         digits.parse::<i128>().ok()
     }?;
@@ -290,11 +277,7 @@ pub fn construct_int(text: &str) -> Option<i128> {
 
 /// PyYAML's float constructor: underscores dropped, `.inf`/`.nan`, and base-60.
 pub fn construct_float(text: &str) -> Option<f64> {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect::<String>().to_ascii_lowercase();
     let (sign, digits) = match cleaned.as_bytes().first() {
         Some(b'-') => (-1.0, &cleaned[1..]),
         Some(b'+') => (1.0, &cleaned[1..]),
@@ -305,9 +288,7 @@ pub fn construct_float(text: &str) -> Option<f64> {
     } else if digits == ".nan" {
         f64::NAN
     } else if digits.contains(':') {
-        digits.split(':').try_fold(0.0f64, |acc, part| {
-            Some(acc * 60.0 + part.parse::<f64>().ok()?)
-        })?
+        digits.split(':').try_fold(0.0f64, |acc, part| Some(acc * 60.0 + part.parse::<f64>().ok()?))?
     } else {
         python_float(digits)?
     };
@@ -342,54 +323,24 @@ mod tests {
 
     #[test]
     fn integers_include_octal_hex_binary_underscores_and_base_60() {
-        let cases = [
-            ("0755", 493),
-            ("010", 8),
-            ("0", 0),
-            ("-0", 0),
-            ("+12", 12),
-            ("0x1F", 31),
-            ("0b101", 5),
-            ("1_000", 1000),
-            ("1:30", 90),
-            ("-1:30:00", -5400),
-            ("0_7", 7),
-        ];
+        let cases = [("0755", 493), ("010", 8), ("0", 0), ("-0", 0), ("+12", 12), ("0x1F", 31), ("0b101", 5), ("1_000", 1000), ("1:30", 90), ("-1:30:00", -5400), ("0_7", 7)];
         for (t, n) in cases {
             assert_eq!(plain(t), Scalar::Int(n), "{t}");
         }
-        assert_eq!(
-            plain("18446744073709551617"),
-            Scalar::Int(18446744073709551617)
-        );
+        assert_eq!(plain("18446744073709551617"), Scalar::Int(18446744073709551617));
     }
 
     #[test]
     fn floats_need_a_dot() {
-        let cases = [
-            ("1.5", 1.5),
-            ("1.", 1.0),
-            (".5", 0.5),
-            ("1.0e+3", 1000.0),
-            ("-2.5E-1", -0.25),
-            ("1:30.5", 90.5),
-            ("1_0.5", 10.5),
-        ];
+        let cases = [("1.5", 1.5), ("1.", 1.0), (".5", 0.5), ("1.0e+3", 1000.0), ("-2.5E-1", -0.25), ("1:30.5", 90.5), ("1_0.5", 10.5)];
         for (t, f) in cases {
             assert_eq!(plain(t), Scalar::Float(f), "{t}");
         }
         assert_eq!(plain(".inf"), Scalar::Float(f64::INFINITY));
         assert_eq!(plain("-.Inf"), Scalar::Float(f64::NEG_INFINITY));
         assert!(matches!(plain(".nan"), Scalar::Float(f) if f.is_nan()));
-        for t in [
-            "1e3", "1.0e3", "-.5", "08", "09.x", "1:65", "1:305", ".", "-.nan", "0b", "0x", "inf",
-            "nan",
-        ] {
-            assert!(
-                matches!(plain(t), Scalar::Str(_)),
-                "{t} should stay a string, got {:?}",
-                plain(t)
-            );
+        for t in ["1e3", "1.0e3", "-.5", "08", "09.x", "1:65", "1:305", ".", "-.nan", "0b", "0x", "inf", "nan"] {
+            assert!(matches!(plain(t), Scalar::Str(_)), "{t} should stay a string, got {:?}", plain(t));
         }
     }
 
@@ -400,18 +351,9 @@ mod tests {
         }
         assert_eq!(plain("nULL"), Scalar::Str("nULL".into()));
         assert_eq!(plain("2001-12-14"), Scalar::Timestamp("2001-12-14".into()));
-        assert_eq!(
-            plain("2001-12-14t21:59:43.10-05:00"),
-            Scalar::Timestamp("2001-12-14t21:59:43.10-05:00".into())
-        );
-        assert_eq!(
-            plain("2001-12-14 21:59:43.10 -5"),
-            Scalar::Timestamp("2001-12-14 21:59:43.10 -5".into())
-        );
-        assert_eq!(
-            plain("2001-12-14T21:59:43Z"),
-            Scalar::Timestamp("2001-12-14T21:59:43Z".into())
-        );
+        assert_eq!(plain("2001-12-14t21:59:43.10-05:00"), Scalar::Timestamp("2001-12-14t21:59:43.10-05:00".into()));
+        assert_eq!(plain("2001-12-14 21:59:43.10 -5"), Scalar::Timestamp("2001-12-14 21:59:43.10 -5".into()));
+        assert_eq!(plain("2001-12-14T21:59:43Z"), Scalar::Timestamp("2001-12-14T21:59:43Z".into()));
         assert!(matches!(plain("2001-12-1"), Scalar::Str(_)));
         assert!(matches!(plain("2001-1-14"), Scalar::Str(_)));
         assert_eq!(plain("<<"), Scalar::Merge);
@@ -423,9 +365,6 @@ mod tests {
         let long = "1".repeat(200_000) + ":";
         assert!(matches!(plain(&long), Scalar::Str(_)));
         let colons = "1".to_owned() + &":5".repeat(100_000);
-        assert!(
-            matches!(plain(&colons), Scalar::Str(_)),
-            "base 60 past i128 is a string (constructor overflow)"
-        );
+        assert!(matches!(plain(&colons), Scalar::Str(_)), "base 60 past i128 is a string (constructor overflow)");
     }
 }

@@ -9,12 +9,7 @@ fn context() -> (tempfile::TempDir, BuildPlan) {
     std::fs::write(dir.path().join("conf/app.conf"), "port=80\n").unwrap();
     std::fs::write(dir.path().join("notes.log"), "ignored\n").unwrap();
     std::fs::write(dir.path().join(".dockerignore"), "*.log\nDockerfile\n").unwrap();
-    let plan = BuildPlan {
-        context: dir.path().to_owned(),
-        dockerfile: "Dockerfile".into(),
-        args: vec![("A".into(), "1".into())],
-        target: None,
-    };
+    let plan = BuildPlan { context: dir.path().to_owned(), dockerfile: "Dockerfile".into(), args: vec![("A".into(), "1".into())], target: None };
     (dir, plan)
 }
 
@@ -49,41 +44,18 @@ fn files_args_target_and_dockerfile_change_the_hash() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            dir.path().join("greeting.txt"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(dir.path().join("greeting.txt"), std::fs::Permissions::from_mode(0o755)).unwrap();
         differs(build_hash(&plan).unwrap(), "a file's mode");
     }
     std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY . /srv\n").unwrap();
-    differs(
-        build_hash(&plan).unwrap(),
-        "the Dockerfile, even when .dockerignore names it",
-    );
-    let with_arg = BuildPlan {
-        args: vec![("A".into(), "2".into())],
-        ..plan.clone()
-    };
+    differs(build_hash(&plan).unwrap(), "the Dockerfile, even when .dockerignore names it");
+    let with_arg = BuildPlan { args: vec![("A".into(), "2".into())], ..plan.clone() };
     differs(build_hash(&with_arg).unwrap(), "an arg");
-    let with_target = BuildPlan {
-        target: Some("dev".into()),
-        ..plan.clone()
-    };
+    let with_target = BuildPlan { target: Some("dev".into()), ..plan.clone() };
     differs(build_hash(&with_target).unwrap(), "the target");
-    std::fs::write(
-        dir.path().join("Dockerfile.dev"),
-        "FROM scratch\nCOPY . /srv\n",
-    )
-    .unwrap();
-    let other_file = BuildPlan {
-        dockerfile: "Dockerfile.dev".into(),
-        ..plan.clone()
-    };
-    differs(
-        build_hash(&other_file).unwrap(),
-        "another Dockerfile with the same text",
-    );
+    std::fs::write(dir.path().join("Dockerfile.dev"), "FROM scratch\nCOPY . /srv\n").unwrap();
+    let other_file = BuildPlan { dockerfile: "Dockerfile.dev".into(), ..plan.clone() };
+    differs(build_hash(&other_file).unwrap(), "another Dockerfile with the same text");
 }
 
 #[test]
@@ -92,43 +64,21 @@ fn the_tar_holds_what_is_sent_and_matches_the_hash() {
     #[cfg(unix)]
     std::os::unix::fs::symlink("greeting.txt", dir.path().join("link")).unwrap();
     let (hash, bytes, count) = pack(&plan).unwrap();
-    assert_eq!(
-        hash,
-        build_hash(&plan).unwrap(),
-        "the label describes the bytes sent"
-    );
+    assert_eq!(hash, build_hash(&plan).unwrap(), "the label describes the bytes sent");
     let mut archive = tar::Archive::new(bytes.as_slice());
-    let mut names: Vec<String> = archive
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap().path().unwrap().display().to_string())
-        .collect();
+    let mut names: Vec<String> = archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
     names.sort();
-    let mut expected = vec![
-        ".dockerignore",
-        "Dockerfile",
-        "conf",
-        "conf/app.conf",
-        "greeting.txt",
-    ];
+    let mut expected = vec![".dockerignore", "Dockerfile", "conf", "conf/app.conf", "greeting.txt"];
     if cfg!(unix) {
         expected.push("link");
         expected.sort();
     }
-    assert_eq!(
-        names, expected,
-        "notes.log is ignored; the Dockerfile and .dockerignore always go"
-    );
+    assert_eq!(names, expected, "notes.log is ignored; the Dockerfile and .dockerignore always go");
     assert_eq!(count, expected.len());
 }
 
 #[test]
 fn an_unreadable_context_is_an_error() {
-    let plan = BuildPlan {
-        context: "/no/such/context".into(),
-        dockerfile: "Dockerfile".into(),
-        args: vec![],
-        target: None,
-    };
+    let plan = BuildPlan { context: "/no/such/context".into(), dockerfile: "Dockerfile".into(), args: vec![], target: None };
     assert!(build_hash(&plan).unwrap_err().contains("/no/such/context"));
 }

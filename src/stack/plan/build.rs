@@ -25,29 +25,19 @@ pub struct BuildPlan {
 impl Resolver<'_> {
     pub(super) fn build_plan(&self, build: &ShortOrLong<BuildDef>) -> Result<BuildPlan, String> {
         let def = match build {
-            ShortOrLong::Short(context) => BuildDef {
-                context: Some(context.clone()),
-                ..BuildDef::default()
-            },
+            ShortOrLong::Short(context) => BuildDef { context: Some(context.clone()), ..BuildDef::default() },
             ShortOrLong::Long(def) => def.clone(),
         };
         let context_text = def.context.as_deref().unwrap_or(".");
         let context = PathBuf::from(self.host_path(context_text));
         if !context.is_dir() {
-            return Err(format!(
-                "build context {} is not a folder (`{context_text}`, relative to {})",
-                context.display(),
-                self.opts.stack_dir.display()
-            ));
+            return Err(format!("build context {} is not a folder (`{context_text}`, relative to {})", context.display(), self.opts.stack_dir.display()));
         }
         let dockerfile_text = def.dockerfile.as_deref().unwrap_or("Dockerfile");
         let dockerfile = inside(&context, dockerfile_text)
             .ok_or_else(|| format!("the Dockerfile `{dockerfile_text}` is outside the build context {}; move it into the folder", context.display()))?;
         if !context.join(&dockerfile).is_file() {
-            return Err(format!(
-                "there is no Dockerfile at {}",
-                context.join(&dockerfile).display()
-            ));
+            return Err(format!("there is no Dockerfile at {}", context.join(&dockerfile).display()));
         }
         let args = def
             .args
@@ -59,12 +49,7 @@ impl Resolver<'_> {
                 Some((k, v))
             })
             .collect();
-        Ok(BuildPlan {
-            context,
-            dockerfile,
-            args,
-            target: def.target.filter(|t| !t.is_empty()),
-        })
+        Ok(BuildPlan { context, dockerfile, args, target: def.target.filter(|t| !t.is_empty()) })
     }
 }
 
@@ -72,10 +57,7 @@ impl Resolver<'_> {
 fn inside(context: &Path, file: &str) -> Option<String> {
     let path = normalize(&context.join(file));
     let relative = path.strip_prefix(context).ok()?;
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
@@ -88,14 +70,8 @@ mod tests {
     fn dockerfiles_must_stay_inside_the_context() {
         let ctx = Path::new("/stacks/app");
         assert_eq!(inside(ctx, "Dockerfile").as_deref(), Some("Dockerfile"));
-        assert_eq!(
-            inside(ctx, "docker/../build/Dockerfile.dev").as_deref(),
-            Some("build/Dockerfile.dev")
-        );
-        assert_eq!(
-            inside(ctx, "/stacks/app/Dockerfile").as_deref(),
-            Some("Dockerfile")
-        );
+        assert_eq!(inside(ctx, "docker/../build/Dockerfile.dev").as_deref(), Some("build/Dockerfile.dev"));
+        assert_eq!(inside(ctx, "/stacks/app/Dockerfile").as_deref(), Some("Dockerfile"));
         assert_eq!(inside(ctx, "../Dockerfile"), None);
         assert_eq!(inside(ctx, "/elsewhere/Dockerfile"), None);
     }

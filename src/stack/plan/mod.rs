@@ -4,9 +4,7 @@
 
 use super::file::{Condition, Service, StackFile, StackFileError};
 use super::v1::Format;
-use super::values::{
-    ListOrMap, ShortOrLong, StringOrList, parse_bytes, parse_duration, split_command,
-};
+use super::values::{ListOrMap, ShortOrLong, StringOrList, parse_bytes, parse_duration, split_command};
 use crate::course::ContentError;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
@@ -165,21 +163,13 @@ pub struct VolumePlan {
 pub type NamedPorts = Vec<(String, u16)>;
 
 /// The variables lab supplies, from the options and the file's named ports.
-pub fn lab_variables(
-    file: &str,
-    text: &str,
-    opts: &ProjectOptions,
-) -> Result<(HashMap<String, String>, NamedPorts), ContentError> {
+pub fn lab_variables(file: &str, text: &str, opts: &ProjectOptions) -> Result<(HashMap<String, String>, NamedPorts), ContentError> {
     let declared = declared_ports(file, text)?;
     let mut ports = Vec::with_capacity(declared.len());
     for (i, (name, port)) in declared.into_iter().enumerate() {
         let port = match opts.port_base {
-            Some(base) => u16::try_from(usize::from(base) + i).map_err(|_| {
-                ContentError::file(
-                    file,
-                    format!("--port-base {base} leaves no room for port `{name}`"),
-                )
-            })?,
+            Some(base) => u16::try_from(usize::from(base) + i)
+                .map_err(|_| ContentError::file(file, format!("--port-base {base} leaves no room for port `{name}`")))?,
             None => port,
         };
         ports.push((name, port));
@@ -203,45 +193,19 @@ pub fn lab_variables(
 /// schema, which reports it with every other problem.
 fn declared_ports(file: &str, text: &str) -> Result<NamedPorts, ContentError> {
     let tree = super::yaml::read(file, text)?;
-    let Some(entries) = tree
-        .get("x-lab")
-        .and_then(|x| x.get("ports"))
-        .and_then(|p| p.entries())
-    else {
-        return Ok(Vec::new());
-    };
+    let Some(entries) = tree.get("x-lab").and_then(|x| x.get("ports")).and_then(|p| p.entries()) else { return Ok(Vec::new()) };
     entries
         .iter()
         .map(|(key, node)| match &node.value {
-            super::tree::Value::UInt(port) if *port <= u64::from(u16::MAX) => {
-                Ok((key.name.clone(), *port as u16))
-            }
-            _ => Err(ContentError::at(
-                file,
-                text,
-                node.line,
-                node.column,
-                format!(
-                    "x-lab.ports `{}` must be a port number (0-65535), not {}",
-                    key.name,
-                    node.describe()
-                ),
-            )),
+            super::tree::Value::UInt(port) if *port <= u64::from(u16::MAX) => Ok((key.name.clone(), *port as u16)),
+            _ => Err(ContentError::at(file, text, node.line, node.column, format!("x-lab.ports `{}` must be a port number (0-65535), not {}", key.name, node.describe()))),
         })
         .collect()
 }
 
 /// `game-ui` → `GAME_UI`.
 pub fn env_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 /// Parses, interpolates and resolves a stack file for a project, reporting every problem
@@ -250,14 +214,7 @@ pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, Stack
     let (vars, ports) = lab_variables(file, text, opts)?;
     let stack = StackFile::parse(file, text, &vars)?;
     let service_names = stack.services.keys().collect();
-    let resolver = Resolver {
-        file,
-        text,
-        opts,
-        vars: &vars,
-        stack: &stack,
-        service_names,
-    };
+    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack, service_names };
     resolver.resolve(ports).map_err(|mut problems| {
         problems.sort_by_key(|p| p.position);
         StackFileError { problems }
@@ -290,36 +247,16 @@ impl Resolver<'_> {
 
     fn resolve(&self, ports: Vec<(String, u16)>) -> Result<Plan, Vec<ContentError>> {
         let project = &self.opts.project;
-        let interpolate = |s: &str| {
-            super::interpolate::interpolate(s, self.vars)
-                .map_err(|(_, m)| vec![self.error(None, m)])
-        };
-        let endpoints = self
-            .stack
-            .x_lab
-            .endpoints
-            .0
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), interpolate(v)?)))
-            .collect::<Result<Vec<_>, Vec<ContentError>>>()?;
-        let links = self
-            .stack
-            .x_lab
-            .links
-            .0
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), interpolate(v)?)))
-            .collect::<Result<Vec<_>, Vec<ContentError>>>()?;
+        let interpolate = |s: &str| super::interpolate::interpolate(s, self.vars).map_err(|(_, m)| vec![self.error(None, m)]);
+        let endpoints = self.stack.x_lab.endpoints.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, Vec<ContentError>>>()?;
+        let links = self.stack.x_lab.links.0.iter().map(|(k, v)| Ok((k.clone(), interpolate(v)?))).collect::<Result<Vec<_>, Vec<ContentError>>>()?;
         let memory = self.memory().map_err(|e| vec![e])?;
 
         let mut networks = Vec::new();
         let mut network_names = HashMap::new();
         for (key, def) in &self.stack.networks.0 {
             let def = def.clone().unwrap_or_default();
-            let name = def
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{project}_{key}"));
+            let name = def.name.clone().unwrap_or_else(|| format!("{project}_{key}"));
             network_names.insert(key.clone(), name.clone());
             if !def.external {
                 networks.push(NetworkPlan {
@@ -329,10 +266,7 @@ impl Resolver<'_> {
                     internal: def.internal,
                     attachable: def.attachable,
                     labels: pairs_to_map(def.labels.as_ref(), '='),
-                    options: def
-                        .driver_opts
-                        .map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect())
-                        .unwrap_or_default(),
+                    options: def.driver_opts.map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect()).unwrap_or_default(),
                 });
             }
         }
@@ -340,20 +274,14 @@ impl Resolver<'_> {
         let mut volume_names = HashMap::new();
         for (key, def) in &self.stack.volumes.0 {
             let def = def.clone().unwrap_or_default();
-            let name = def
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{project}_{key}"));
+            let name = def.name.clone().unwrap_or_else(|| format!("{project}_{key}"));
             volume_names.insert(key.clone(), name.clone());
             if !def.external {
                 volumes.push(VolumePlan {
                     key: key.clone(),
                     name,
                     driver: def.driver.clone(),
-                    options: def
-                        .driver_opts
-                        .map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect())
-                        .unwrap_or_default(),
+                    options: def.driver_opts.map(|o| o.0.into_iter().map(|(k, v)| (k, v.0)).collect()).unwrap_or_default(),
                     labels: pairs_to_map(def.labels.as_ref(), '='),
                 });
             }
@@ -365,18 +293,15 @@ impl Resolver<'_> {
         let mut uses_default = false;
         for (name, service) in &self.stack.services.0 {
             // One problem per service, but every service: a course author fixes them in one go.
-            let plan =
-                match self.service(name, service, &network_names, &volume_names, &common_labels) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        errors.push(e);
-                        continue;
-                    }
-                };
+            let plan = match self.service(name, service, &network_names, &volume_names, &common_labels) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             uses_default |= plan.create.networking_config.as_ref().is_some_and(|n| {
-                n.endpoints_config
-                    .as_ref()
-                    .is_some_and(|e| e.contains_key(&format!("{project}_default")))
+                n.endpoints_config.as_ref().is_some_and(|e| e.contains_key(&format!("{project}_default")))
             });
             services.push(plan);
         }
@@ -385,66 +310,37 @@ impl Resolver<'_> {
         }
         check_shared_tags(&services).map_err(|(s, m)| vec![self.error(Some(&s), m)])?;
         if uses_default && !network_names.contains_key("default") {
-            networks.insert(
-                0,
-                NetworkPlan {
-                    key: "default".into(),
-                    name: format!("{project}_default"),
-                    driver: None,
-                    internal: false,
-                    attachable: false,
-                    labels: HashMap::new(),
-                    options: HashMap::new(),
-                },
-            );
+            networks.insert(0, NetworkPlan {
+                key: "default".into(),
+                name: format!("{project}_default"),
+                driver: None,
+                internal: false,
+                attachable: false,
+                labels: HashMap::new(),
+                options: HashMap::new(),
+            });
         }
         check_dependencies(&services).map_err(|(s, m)| vec![self.error(Some(&s), m)])?;
-        Ok(Plan {
-            project: project.clone(),
-            services,
-            networks,
-            volumes,
-            ports,
-            endpoints,
-            links,
-            memory,
-            format: self.stack.format,
-        })
+        Ok(Plan { project: project.clone(), services, networks, volumes, ports, endpoints, links, memory, format: self.stack.format })
     }
 
     /// `x-lab.memory` in bytes; a bad size points at its line.
     fn memory(&self) -> Result<Option<u64>, ContentError> {
-        let Some(text) = &self.stack.x_lab.memory else {
-            return Ok(None);
-        };
-        parse_bytes(&text.0)
-            .map(|b| Some(b.unsigned_abs()))
-            .map_err(|m| {
-                let lines: Vec<&str> = self.text.lines().collect();
-                let after = lines
-                    .iter()
-                    .position(|l| l.starts_with("x-lab:"))
-                    .unwrap_or(0);
-                let line = lines
-                    .iter()
-                    .skip(after)
-                    .position(|l| l.trim_start().starts_with("memory:"))
-                    .map(|i| after + i + 1);
-                let message = format!("x-lab.memory: {m}");
-                match line {
-                    Some(line) => ContentError::at(self.file, self.text, line as u64, 1, message),
-                    None => ContentError::file(self.file, message),
-                }
-                .with_fix("write how much memory the stack needs, e.g. `memory: 2g`")
-            })
+        let Some(text) = &self.stack.x_lab.memory else { return Ok(None) };
+        parse_bytes(&text.0).map(|b| Some(b.unsigned_abs())).map_err(|m| {
+            let lines: Vec<&str> = self.text.lines().collect();
+            let after = lines.iter().position(|l| l.starts_with("x-lab:")).unwrap_or(0);
+            let line = lines.iter().skip(after).position(|l| l.trim_start().starts_with("memory:")).map(|i| after + i + 1);
+            let message = format!("x-lab.memory: {m}");
+            match line {
+                Some(line) => ContentError::at(self.file, self.text, line as u64, 1, message),
+                None => ContentError::file(self.file, message),
+            }
+            .with_fix("write how much memory the stack needs, e.g. `memory: 2g`")
+        })
     }
 
-    fn common_labels(
-        &self,
-        ports: &[(String, u16)],
-        endpoints: &[(String, String)],
-        links: &[(String, String)],
-    ) -> HashMap<String, String> {
+    fn common_labels(&self, ports: &[(String, u16)], endpoints: &[(String, String)], links: &[(String, String)]) -> HashMap<String, String> {
         let mut l = HashMap::from([
             (labels::PROJECT.to_owned(), self.opts.project.clone()),
             (labels::STUDENT.to_owned(), self.opts.student.clone()),
@@ -453,24 +349,12 @@ impl Resolver<'_> {
             l.insert(labels::LAB.into(), lab.clone());
         }
         let to_json = |pairs: &[(String, String)]| {
-            serde_json::to_string(
-                &pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<BTreeMap<_, _>>(),
-            )
-            .unwrap_or_default()
+            serde_json::to_string(&pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>()).unwrap_or_default()
         };
-        let ports: Vec<(String, String)> = ports
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect();
+        let ports: Vec<(String, String)> = ports.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         l.insert(labels::PORTS.into(), to_json(&ports));
         l.insert(labels::ENDPOINTS.into(), to_json(endpoints));
-        l.insert(
-            labels::LINKS.into(),
-            serde_json::to_string(links).unwrap_or_default(),
-        );
+        l.insert(labels::LINKS.into(), serde_json::to_string(links).unwrap_or_default());
         l
     }
 
@@ -484,28 +368,20 @@ impl Resolver<'_> {
     ) -> Result<ServicePlan, ContentError> {
         let err = |m: String| self.error(Some(name), m);
         let project = &self.opts.project;
-        let build = s
-            .build
-            .as_ref()
-            .map(|b| self.build_plan(b))
-            .transpose()
-            .map_err(&err)?;
+        let build = s.build.as_ref().map(|b| self.build_plan(b)).transpose().map_err(&err)?;
         let image = match (&s.image, &build) {
             (Some(image), _) => image.clone(),
             // Compose's name for a built image without `image:`.
             (None, Some(_)) => format!("{project}-{name}").to_ascii_lowercase(),
             (None, None) => return Err(err("has no `image` and no `build`: give the image to run, or the folder to build it from".into())),
         };
-        let words =
-            |v: &Option<StringOrList>, what: &str| -> Result<Option<Vec<String>>, ContentError> {
-                match v {
-                    None => Ok(None),
-                    Some(StringOrList::One(line)) => split_command(line)
-                        .map(Some)
-                        .map_err(|e| err(format!("{what}: {e}"))),
-                    Some(StringOrList::Many(list)) => Ok(Some(list.clone())),
-                }
-            };
+        let words = |v: &Option<StringOrList>, what: &str| -> Result<Option<Vec<String>>, ContentError> {
+            match v {
+                None => Ok(None),
+                Some(StringOrList::One(line)) => split_command(line).map(Some).map_err(|e| err(format!("{what}: {e}"))),
+                Some(StringOrList::Many(list)) => Ok(Some(list.clone())),
+            }
+        };
 
         // Environment: env files first, then `environment:` wins.
         let mut env: Vec<(String, String)> = Vec::new();
@@ -516,35 +392,18 @@ impl Resolver<'_> {
                 env.push((k, v));
             }
         };
-        for env_file in s
-            .env_file
-            .clone()
-            .map(StringOrList::into_list)
-            .unwrap_or_default()
-        {
+        for env_file in s.env_file.clone().map(StringOrList::into_list).unwrap_or_default() {
             let path = self.opts.stack_dir.join(&env_file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| err(format!("cannot read env_file {}: {e}", path.display())))?;
-            for line in text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            {
+            let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read env_file {}: {e}", path.display())))?;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
                 let line = line.strip_prefix("export ").unwrap_or(line);
                 match line.split_once('=') {
-                    Some((k, v)) => {
-                        set_env(k.trim().to_owned(), Some(unquote(v.trim()).to_owned()))
-                    }
+                    Some((k, v)) => set_env(k.trim().to_owned(), Some(unquote(v.trim()).to_owned())),
                     None => set_env(line.to_owned(), None),
                 }
             }
         }
-        for (k, v) in s
-            .environment
-            .as_ref()
-            .map(|e| e.pairs('='))
-            .unwrap_or_default()
-        {
+        for (k, v) in s.environment.as_ref().map(|e| e.pairs('=')).unwrap_or_default() {
             set_env(k, v);
         }
 
@@ -556,20 +415,14 @@ impl Resolver<'_> {
             Some(mode) if mode.starts_with("service:") => {
                 let parent = &mode["service:".len()..];
                 if !self.service_names.contains(parent) {
-                    return Err(err(format!(
-                        "network_mode points at service `{parent}`, which does not exist"
-                    )));
+                    return Err(err(format!("network_mode points at service `{parent}`, which does not exist")));
                 }
                 network_parent = Some(parent.to_owned());
                 network_mode = Some(format!("container:{project}-{parent}"));
             }
             Some(mode @ ("host" | "none" | "bridge")) => network_mode = Some(mode.to_owned()),
             Some(mode) if mode.starts_with("container:") => network_mode = Some(mode.to_owned()),
-            Some(mode) => {
-                return Err(err(format!(
-                    "network_mode `{mode}` is not supported (use host, none, bridge or service:<name>)"
-                )));
-            }
+            Some(mode) => return Err(err(format!("network_mode `{mode}` is not supported (use host, none, bridge or service:<name>)"))),
             None => {
                 let attached = s.networks.clone().unwrap_or_default().0;
                 if attached.is_empty() {
@@ -605,30 +458,19 @@ impl Resolver<'_> {
         if !published.is_empty() && matches!(network_mode.as_deref(), Some("host" | "none")) {
             return Err(err("publishes ports with network_mode host or none, where publishing has no effect; remove `ports`".into()));
         }
-        let mut exposed: Vec<String> = published
-            .iter()
-            .map(|p| format!("{}/{}", p.container_port, p.protocol))
-            .collect();
+        let mut exposed: Vec<String> = published.iter().map(|p| format!("{}/{}", p.container_port, p.protocol)).collect();
         for e in &s.expose {
             let e = &e.0;
-            exposed.push(if e.contains('/') {
-                e.clone()
-            } else {
-                format!("{e}/tcp")
-            });
+            exposed.push(if e.contains('/') { e.clone() } else { format!("{e}/tcp") });
         }
         exposed.sort();
         exposed.dedup();
         let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for p in &published {
-            port_bindings
-                .entry(format!("{}/{}", p.container_port, p.protocol))
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(PortBinding {
-                    host_ip: (!p.host_ip.is_empty()).then(|| p.host_ip.clone()),
-                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
-                });
+            port_bindings.entry(format!("{}/{}", p.container_port, p.protocol)).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(PortBinding {
+                host_ip: (!p.host_ip.is_empty()).then(|| p.host_ip.clone()),
+                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+            });
         }
 
         // Volumes and tmpfs.
@@ -637,29 +479,20 @@ impl Resolver<'_> {
         let mut tmpfs: HashMap<String, String> = HashMap::new();
         for v in &s.volumes {
             match v {
-                ShortOrLong::Short(spec) => {
-                    match self.short_volume(spec, volume_names).map_err(&err)? {
-                        Mount::Bind(b) => binds.push(b),
-                        Mount::Anonymous(t) => anonymous.push(t),
+                ShortOrLong::Short(spec) => match self.short_volume(spec, volume_names).map_err(&err)? {
+                    Mount::Bind(b) => binds.push(b),
+                    Mount::Anonymous(t) => anonymous.push(t),
+                },
+                ShortOrLong::Long(long) => match self.long_volume(long, volume_names).map_err(&err)? {
+                    LongMount::Bind(b) => binds.push(b),
+                    LongMount::Anonymous(t) => anonymous.push(t),
+                    LongMount::Tmpfs(path, opts) => {
+                        tmpfs.insert(path, opts);
                     }
-                }
-                ShortOrLong::Long(long) => {
-                    match self.long_volume(long, volume_names).map_err(&err)? {
-                        LongMount::Bind(b) => binds.push(b),
-                        LongMount::Anonymous(t) => anonymous.push(t),
-                        LongMount::Tmpfs(path, opts) => {
-                            tmpfs.insert(path, opts);
-                        }
-                    }
-                }
+                },
             }
         }
-        for t in s
-            .tmpfs
-            .clone()
-            .map(StringOrList::into_list)
-            .unwrap_or_default()
-        {
+        for t in s.tmpfs.clone().map(StringOrList::into_list).unwrap_or_default() {
             let (path, opts) = t.split_once(':').map_or((t.as_str(), ""), |(p, o)| (p, o));
             tmpfs.insert(path.to_owned(), opts.to_owned());
         }
@@ -667,22 +500,14 @@ impl Resolver<'_> {
         // Health, restart, limits.
         let healthcheck = match &s.healthcheck {
             None => None,
-            Some(h) if h.disable => Some(HealthConfig {
-                test: Some(vec!["NONE".into()]),
-                ..Default::default()
-            }),
+            Some(h) if h.disable => Some(HealthConfig { test: Some(vec!["NONE".into()]), ..Default::default() }),
             Some(h) => {
                 let test = match &h.test {
                     None => None,
                     Some(StringOrList::One(cmd)) => Some(vec!["CMD-SHELL".to_owned(), cmd.clone()]),
                     Some(StringOrList::Many(list)) => {
-                        if !matches!(
-                            list.first().map(String::as_str),
-                            Some("CMD" | "CMD-SHELL" | "NONE")
-                        ) {
-                            return Err(err(
-                                "healthcheck test must start with CMD, CMD-SHELL or NONE".into(),
-                            ));
+                        if !matches!(list.first().map(String::as_str), Some("CMD" | "CMD-SHELL" | "NONE")) {
+                            return Err(err("healthcheck test must start with CMD, CMD-SHELL or NONE".into()));
                         }
                         Some(list.clone())
                     }
@@ -690,15 +515,9 @@ impl Resolver<'_> {
                 let ns = |d: &Option<String>| -> Result<Option<i64>, ContentError> {
                     d.as_deref()
                         .map(|d| {
-                            let nanos = parse_duration(d)
-                                .map_err(|m| err(format!("healthcheck: {m}")))?
-                                .as_nanos();
+                            let nanos = parse_duration(d).map_err(|m| err(format!("healthcheck: {m}")))?.as_nanos();
                             // The schema refuses longer times; never wrap around.
-                            i64::try_from(nanos).map_err(|_| {
-                                err(format!(
-                                    "healthcheck: `{d}` is longer than the engine can hold"
-                                ))
-                            })
+                            i64::try_from(nanos).map_err(|_| err(format!("healthcheck: `{d}` is longer than the engine can hold")))
                         })
                         .transpose()
                 };
@@ -712,53 +531,29 @@ impl Resolver<'_> {
                 })
             }
         };
-        let has_healthcheck = healthcheck.as_ref().is_some_and(|h| {
-            h.test
-                .as_ref()
-                .is_none_or(|t| t.first().is_none_or(|f| f != "NONE"))
-        });
-        let restart_policy = s
-            .restart
-            .as_deref()
-            .map(|r| restart(r).map_err(&err))
-            .transpose()?;
-        let memory = s
-            .mem_limit
-            .as_ref()
-            .map(|m| parse_bytes(&m.0).map_err(|e| err(format!("mem_limit: {e}"))))
-            .transpose()?;
+        let has_healthcheck = healthcheck.as_ref().is_some_and(|h| h.test.as_ref().is_none_or(|t| t.first().is_none_or(|f| f != "NONE")));
+        let restart_policy = s.restart.as_deref().map(|r| restart(r).map_err(&err)).transpose()?;
+        let memory = s.mem_limit.as_ref().map(|m| parse_bytes(&m.0).map_err(|e| err(format!("mem_limit: {e}")))).transpose()?;
         let nano_cpus = s
             .cpus
             .as_ref()
-            .map(|c| {
-                c.0.parse::<f64>()
-                    .map(|c| (c * 1e9) as i64)
-                    .map_err(|_| err(format!("cpus: `{}` is not a number", c.0)))
-            })
+            .map(|c| c.0.parse::<f64>().map(|c| (c * 1e9) as i64).map_err(|_| err(format!("cpus: `{}` is not a number", c.0))))
             .transpose()?;
-        let stop_grace = s
-            .stop_grace_period
-            .as_deref()
-            .map(|d| parse_duration(d).map_err(|m| err(format!("stop_grace_period: {m}"))))
-            .transpose()?;
+        let stop_grace = s.stop_grace_period.as_deref().map(|d| parse_duration(d).map_err(|m| err(format!("stop_grace_period: {m}")))).transpose()?;
         let cgroupns_mode = match s.cgroup.as_deref() {
             None => None,
             Some("host") => Some(HostConfigCgroupnsModeEnum::HOST),
             Some("private") => Some(HostConfigCgroupnsModeEnum::PRIVATE),
-            Some(other) => {
-                return Err(err(format!(
-                    "cgroup must be host or private, not `{other}`"
-                )));
-            }
+            Some(other) => return Err(err(format!("cgroup must be host or private, not `{other}`"))),
         };
         let devices = s.devices.iter().map(|d| device(d)).collect::<Vec<_>>();
-        let extra_hosts = s.extra_hosts.as_ref().map(|h| match h {
-            ListOrMap::List(items) => items.iter().map(|i| i.replacen('=', ":", 1)).collect(),
-            ListOrMap::Map(pairs) => pairs
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", v.clone().unwrap_or_default()))
-                .collect(),
-        });
+        let extra_hosts = s
+            .extra_hosts
+            .as_ref()
+            .map(|h| match h {
+                ListOrMap::List(items) => items.iter().map(|i| i.replacen('=', ":", 1)).collect(),
+                ListOrMap::Map(pairs) => pairs.iter().map(|(k, v)| format!("{k}:{}", v.clone().unwrap_or_default())).collect(),
+            });
 
         let mut container_labels = common_labels.clone();
         for (k, v) in s.labels.as_ref().map(|l| l.pairs('=')).unwrap_or_default() {
@@ -777,13 +572,7 @@ impl Resolver<'_> {
 
         let first = endpoints.first().cloned();
         let networking_config = first.as_ref().map(|(net, aliases)| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                net.clone(),
-                EndpointSettings {
-                    aliases: Some(aliases.clone()),
-                    ..Default::default()
-                },
-            )])),
+            endpoints_config: Some(HashMap::from([(net.clone(), EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() })])),
         });
         let create = ContainerCreateBody {
             image: Some(image.clone()),
@@ -813,27 +602,15 @@ impl Resolver<'_> {
                 nano_cpus,
                 pids_limit: s.pids_limit,
                 extra_hosts,
-                sysctls: s.sysctls.as_ref().map(|x| {
-                    x.pairs('=')
-                        .into_iter()
-                        .map(|(k, v)| (k, v.unwrap_or_default()))
-                        .collect()
-                }),
+                sysctls: s.sysctls.as_ref().map(|x| x.pairs('=').into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()),
                 ..Default::default()
             }),
             ..Default::default()
         };
 
         let declared = s.depends_on.clone().unwrap_or_default().0;
-        let optional_deps: Vec<String> = declared
-            .iter()
-            .filter(|(_, o)| o.as_ref().and_then(|o| o.required) == Some(false))
-            .map(|(d, _)| d.clone())
-            .collect();
-        let mut depends_on: Vec<(String, Condition)> = declared
-            .into_iter()
-            .map(|(dep, opts)| (dep, opts.map(|o| o.condition).unwrap_or_default()))
-            .collect();
+        let optional_deps: Vec<String> = declared.iter().filter(|(_, o)| o.as_ref().and_then(|o| o.required) == Some(false)).map(|(d, _)| d.clone()).collect();
+        let mut depends_on: Vec<(String, Condition)> = declared.into_iter().map(|(dep, opts)| (dep, opts.map(|o| o.condition).unwrap_or_default())).collect();
         if let Some(parent) = &network_parent
             && !depends_on.iter().any(|(d, _)| d == parent)
         {
@@ -841,9 +618,7 @@ impl Resolver<'_> {
         }
         for (dep, _) in &depends_on {
             if !self.service_names.contains(dep.as_str()) {
-                return Err(err(format!(
-                    "depends on `{dep}`, which is not a service in this file"
-                )));
+                return Err(err(format!("depends on `{dep}`, which is not a service in this file")));
             }
         }
 
@@ -871,13 +646,7 @@ fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
         let Some(build) = &s.build else { continue };
         match first.get(s.image.as_str()) {
             Some((other, b)) if *b != build => {
-                return Err((
-                    s.name.clone(),
-                    format!(
-                        "builds the image `{}` differently from service `{other}`; give one of them another `image:` name",
-                        s.image
-                    ),
-                ));
+                return Err((s.name.clone(), format!("builds the image `{}` differently from service `{other}`; give one of them another `image:` name", s.image)));
             }
             Some(_) => {}
             None => {
@@ -890,47 +659,22 @@ fn check_shared_tags(services: &[ServicePlan]) -> Result<(), (String, String)> {
 
 /// Every dependency exists and there is no cycle. Errors carry the service to blame.
 fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> {
-    let healthless: HashSet<&str> = services
-        .iter()
-        .filter(|s| !s.has_healthcheck)
-        .map(|s| s.name.as_str())
-        .collect();
+    let healthless: HashSet<&str> = services.iter().filter(|s| !s.has_healthcheck).map(|s| s.name.as_str()).collect();
     for s in services {
         for (dep, condition) in &s.depends_on {
             let healthless = healthless.contains(dep.as_str());
             if *condition == Condition::ServiceHealthy && healthless {
-                return Err((
-                    s.name.clone(),
-                    format!("waits for `{dep}` to be healthy, but `{dep}` has no healthcheck"),
-                ));
+                return Err((s.name.clone(), format!("waits for `{dep}` to be healthy, but `{dep}` has no healthcheck")));
             }
         }
     }
-    let deps: HashMap<&str, Vec<&str>> = services
-        .iter()
-        .map(|s| {
-            (
-                s.name.as_str(),
-                s.depends_on.iter().map(|(d, _)| d.as_str()).collect(),
-            )
-        })
-        .collect();
-    fn visit<'a>(
-        n: &'a str,
-        deps: &HashMap<&'a str, Vec<&'a str>>,
-        path: &mut Vec<&'a str>,
-        done: &mut HashSet<&'a str>,
-    ) -> Result<(), (String, String)> {
+    let deps: HashMap<&str, Vec<&str>> = services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|(d, _)| d.as_str()).collect())).collect();
+    fn visit<'a>(n: &'a str, deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Result<(), (String, String)> {
         if done.contains(n) {
             return Ok(());
         }
         if let Some(i) = path.iter().position(|p| *p == n) {
-            let cycle = path[i..]
-                .iter()
-                .chain(std::iter::once(&n))
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" → ");
+            let cycle = path[i..].iter().chain(std::iter::once(&n)).copied().collect::<Vec<_>>().join(" → ");
             return Err((n.to_owned(), format!("dependency cycle: {cycle}")));
         }
         path.push(n);
@@ -953,9 +697,9 @@ mod mounts;
 mod parse;
 
 pub use build::BuildPlan;
-use mounts::{LongMount, Mount};
 pub use parse::parse_short_port;
 pub(crate) use parse::restart;
+use mounts::{LongMount, Mount};
 use parse::{device, long_port, pairs_to_map, unquote};
 
 #[cfg(test)]

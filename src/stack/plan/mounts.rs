@@ -32,20 +32,12 @@ impl Resolver<'_> {
             dirs::home_dir().unwrap_or_default().join(rest)
         } else {
             let p = Path::new(source);
-            if p.is_absolute() {
-                p.to_owned()
-            } else {
-                self.opts.stack_dir.join(p)
-            }
+            if p.is_absolute() { p.to_owned() } else { self.opts.stack_dir.join(p) }
         };
         normalize(&path).display().to_string()
     }
 
-    pub(super) fn short_volume(
-        &self,
-        spec: &str,
-        volume_names: &HashMap<String, String>,
-    ) -> Result<Mount, String> {
+    pub(super) fn short_volume(&self, spec: &str, volume_names: &HashMap<String, String>) -> Result<Mount, String> {
         let parts: Vec<&str> = spec.split(':').collect();
         match parts.as_slice() {
             [target] => Ok(Mount::Anonymous((*target).to_owned())),
@@ -58,56 +50,33 @@ impl Resolver<'_> {
         }
     }
 
-    pub(super) fn volume_source(
-        &self,
-        source: &str,
-        volume_names: &HashMap<String, String>,
-    ) -> Result<String, String> {
+    pub(super) fn volume_source(&self, source: &str, volume_names: &HashMap<String, String>) -> Result<String, String> {
         if source.starts_with(['/', '.', '~']) {
             Ok(self.host_path(source))
         } else {
-            volume_names.get(source).cloned().ok_or_else(|| {
-                format!("uses volume `{source}`, which is not defined under top-level `volumes:`")
-            })
+            volume_names.get(source).cloned().ok_or_else(|| format!("uses volume `{source}`, which is not defined under top-level `volumes:`"))
         }
     }
 
-    pub(super) fn long_volume(
-        &self,
-        v: &LongVolume,
-        volume_names: &HashMap<String, String>,
-    ) -> Result<LongMount, String> {
+    pub(super) fn long_volume(&self, v: &LongVolume, volume_names: &HashMap<String, String>) -> Result<LongMount, String> {
         // Bind strings take comma-separated options after the target: ro, propagation, nocopy.
         let mut options: Vec<&str> = Vec::new();
         if v.read_only {
             options.push("ro");
         }
         let with_options = |source: String, options: &[&str]| {
-            if options.is_empty() {
-                format!("{source}:{}", v.target)
-            } else {
-                format!("{source}:{}:{}", v.target, options.join(","))
-            }
+            if options.is_empty() { format!("{source}:{}", v.target) } else { format!("{source}:{}:{}", v.target, options.join(",")) }
         };
         match v.kind.as_str() {
             "bind" => {
-                let source =
-                    self.host_path(v.source.as_deref().ok_or("a bind mount needs `source`")?);
+                let source = self.host_path(v.source.as_deref().ok_or("a bind mount needs `source`")?);
                 if let Some(bind) = &v.bind {
                     if bind.create_host_path == Some(false) && !Path::new(&source).exists() {
-                        return Err(format!(
-                            "bind source {source} does not exist (create_host_path is false)"
-                        ));
+                        return Err(format!("bind source {source} does not exist (create_host_path is false)"));
                     }
                     if let Some(p) = bind.propagation.as_deref() {
-                        if ![
-                            "private", "rprivate", "shared", "rshared", "slave", "rslave",
-                        ]
-                        .contains(&p)
-                        {
-                            return Err(format!(
-                                "bind propagation `{p}` is not one of private, rprivate, shared, rshared, slave, rslave"
-                            ));
+                        if !["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains(&p) {
+                            return Err(format!("bind propagation `{p}` is not one of private, rprivate, shared, rshared, slave, rslave"));
                         }
                         options.push(p);
                     }
@@ -120,10 +89,7 @@ impl Resolver<'_> {
                     if v.volume.as_ref().and_then(|o| o.nocopy) == Some(true) {
                         options.push("nocopy");
                     }
-                    Ok(LongMount::Bind(with_options(
-                        self.volume_source(source, volume_names)?,
-                        &options,
-                    )))
+                    Ok(LongMount::Bind(with_options(self.volume_source(source, volume_names)?, &options)))
                 }
             },
             "tmpfs" => {
@@ -136,9 +102,7 @@ impl Resolver<'_> {
                 }
                 Ok(LongMount::Tmpfs(v.target.clone(), opts.join(",")))
             }
-            other => Err(format!(
-                "volume type `{other}` is not supported (use bind, volume or tmpfs)"
-            )),
+            other => Err(format!("volume type `{other}` is not supported (use bind, volume or tmpfs)")),
         }
     }
 }

@@ -9,20 +9,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub(super) fn unquote(v: &str) -> &str {
-    v.strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-        .unwrap_or(v)
+    v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v)
 }
 
 pub(super) fn pairs_to_map(l: Option<&ListOrMap>, sep: char) -> HashMap<String, String> {
-    l.map(|l| {
-        l.pairs(sep)
-            .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect()
-    })
-    .unwrap_or_default()
+    l.map(|l| l.pairs(sep).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()).unwrap_or_default()
 }
 
 /// Removes `.` and `..` components without touching the file system.
@@ -57,26 +48,15 @@ pub fn parse_short_port(spec: &str) -> Result<Vec<Published>, String> {
     let containers = port_range(container).ok_or_else(bad)?;
     let hosts = match host {
         None => vec![None; containers.len()],
-        Some(h) => port_range(h)
-            .ok_or_else(bad)?
-            .into_iter()
-            .map(Some)
-            .collect(),
+        Some(h) => port_range(h).ok_or_else(bad)?.into_iter().map(Some).collect(),
     };
     if hosts.len() != containers.len() {
-        return Err(format!(
-            "port `{spec}`: the host and container ranges differ in length"
-        ));
+        return Err(format!("port `{spec}`: the host and container ranges differ in length"));
     }
     Ok(hosts
         .into_iter()
         .zip(containers)
-        .map(|(host_port, container_port)| Published {
-            host_ip: host_ip.to_owned(),
-            host_port,
-            container_port,
-            protocol: protocol.to_owned(),
-        })
+        .map(|(host_port, container_port)| Published { host_ip: host_ip.to_owned(), host_port, container_port, protocol: protocol.to_owned() })
         .collect())
 }
 
@@ -94,23 +74,13 @@ pub(super) fn long_port(p: &LongPort) -> Result<Published, String> {
     let host_port = match &p.published {
         None => None,
         Some(t) if t.0.is_empty() => None,
-        Some(t) => Some(
-            t.0.parse::<u16>()
-                .map_err(|_| format!("published port `{}` is not a port number", t.0))?,
-        ),
+        Some(t) => Some(t.0.parse::<u16>().map_err(|_| format!("published port `{}` is not a port number", t.0))?),
     };
     let protocol = p.protocol.clone().unwrap_or_else(|| "tcp".into());
     if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!(
-            "port protocol must be tcp, udp or sctp, not `{protocol}`"
-        ));
+        return Err(format!("port protocol must be tcp, udp or sctp, not `{protocol}`"));
     }
-    Ok(Published {
-        host_ip: p.host_ip.clone().unwrap_or_default(),
-        host_port,
-        container_port: p.target,
-        protocol,
-    })
+    Ok(Published { host_ip: p.host_ip.clone().unwrap_or_default(), host_port, container_port: p.target, protocol })
 }
 
 pub(crate) fn restart(r: &str) -> Result<RestartPolicy, String> {
@@ -120,33 +90,15 @@ pub(crate) fn restart(r: &str) -> Result<RestartPolicy, String> {
         "always" => RestartPolicyNameEnum::ALWAYS,
         "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
         "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        other => {
-            return Err(format!(
-                "restart `{other}` is not one of no, always, on-failure[:N], unless-stopped"
-            ));
-        }
+        other => return Err(format!("restart `{other}` is not one of no, always, on-failure[:N], unless-stopped")),
     };
-    let maximum_retry_count = count
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| format!("restart: `{c}` is not a number"))
-        })
-        .transpose()?;
-    Ok(RestartPolicy {
-        name: Some(name),
-        maximum_retry_count,
-    })
+    let maximum_retry_count = count.map(|c| c.parse::<i64>().map_err(|_| format!("restart: `{c}` is not a number"))).transpose()?;
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count })
 }
 
 pub(super) fn device(d: &str) -> DeviceMapping {
     let parts: Vec<&str> = d.split(':').collect();
     let host = parts[0].to_owned();
-    let container = parts
-        .get(1)
-        .map_or_else(|| host.clone(), |c| (*c).to_owned());
-    DeviceMapping {
-        path_on_host: Some(host),
-        path_in_container: Some(container),
-        cgroup_permissions: Some(parts.get(2).unwrap_or(&"rwm").to_string()),
-    }
+    let container = parts.get(1).map_or_else(|| host.clone(), |c| (*c).to_owned());
+    DeviceMapping { path_on_host: Some(host), path_in_container: Some(container), cgroup_permissions: Some(parts.get(2).unwrap_or(&"rwm").to_string()) }
 }

@@ -20,13 +20,9 @@ pub(super) const MAX_PIDS: i128 = 1 << 22;
 pub(super) fn check_health_time(s: &str) -> Result<(), String> {
     let d = parse_duration(s)?;
     if d > MAX_HEALTH_TIME {
-        Err(format!(
-            "`{s}` is longer than the engine can hold (about 292 years)"
-        ))
+        Err(format!("`{s}` is longer than the engine can hold (about 292 years)"))
     } else if !d.is_zero() && d < MIN_HEALTH_TIME {
-        Err(format!(
-            "`{s}` is shorter than 1ms, the engine's shortest (0 means the engine's default)"
-        ))
+        Err(format!("`{s}` is shorter than 1ms, the engine's shortest (0 means the engine's default)"))
     } else {
         Ok(())
     }
@@ -36,13 +32,7 @@ pub(super) fn check_health_time(s: &str) -> Result<(), String> {
 /// that the API carries as a 32-bit number.
 pub(super) fn check_stop_grace(s: &str) -> Result<(), String> {
     let d = parse_duration(s)?;
-    if d.as_secs() > i32::MAX as u64 {
-        Err(format!(
-            "`{s}` is longer than the engine's stop timeout can hold (about 68 years)"
-        ))
-    } else {
-        Ok(())
-    }
+    if d.as_secs() > i32::MAX as u64 { Err(format!("`{s}` is longer than the engine's stop timeout can hold (about 68 years)")) } else { Ok(()) }
 }
 
 /// A long-syntax tmpfs `size`.
@@ -52,9 +42,7 @@ pub(super) fn check_size(s: &str) -> Result<(), String> {
 
 pub(super) fn check_mem_limit(s: &str) -> Result<(), String> {
     match parse_bytes(s).map_err(|e| format!("mem_limit: {e}"))? {
-        bytes if bytes != 0 && bytes < MIN_MEMORY => Err(format!(
-            "mem_limit: `{s}` is below 6m, the engine's smallest memory limit (0 means no limit)"
-        )),
+        bytes if bytes != 0 && bytes < MIN_MEMORY => Err(format!("mem_limit: `{s}` is below 6m, the engine's smallest memory limit (0 means no limit)")),
         _ => Ok(()),
     }
 }
@@ -63,15 +51,9 @@ pub(super) fn check_cpus(s: &str) -> Result<(), String> {
     match s.parse::<f64>() {
         // What the engine takes: billionths of a CPU in a signed 64-bit number, at least 0.01.
         Ok(c) if c.is_finite() && c >= 0.01 && c * 1e9 < i64::MAX as f64 => Ok(()),
-        Ok(c) if c.is_finite() && c > 0.0 && c < 0.01 => Err(format!(
-            "cpus: `{s}` is below 0.01, the engine's smallest CPU limit"
-        )),
-        Ok(c) if c.is_finite() && c > 0.0 => Err(format!(
-            "cpus: `{s}` is more CPUs than the engine can represent"
-        )),
-        _ => Err(format!(
-            "cpus: `{s}` is not a number of CPUs such as 0.5 or 2"
-        )),
+        Ok(c) if c.is_finite() && c > 0.0 && c < 0.01 => Err(format!("cpus: `{s}` is below 0.01, the engine's smallest CPU limit")),
+        Ok(c) if c.is_finite() && c > 0.0 => Err(format!("cpus: `{s}` is more CPUs than the engine can represent")),
+        _ => Err(format!("cpus: `{s}` is not a number of CPUs such as 0.5 or 2")),
     }
 }
 
@@ -79,9 +61,7 @@ pub(super) fn check_image(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
         Err("image is empty; give the image to run, such as `busybox:1.36`, or remove the key and use build:".into())
     } else if s.contains(char::is_whitespace) {
-        Err(format!(
-            "image `{s}` contains spaces, which no image name has"
-        ))
+        Err(format!("image `{s}` contains spaces, which no image name has"))
     } else {
         Ok(())
     }
@@ -90,25 +70,13 @@ pub(super) fn check_image(s: &str) -> Result<(), String> {
 pub(super) fn check_network_mode(s: &str) -> Result<(), String> {
     match s {
         "host" | "none" | "bridge" => Ok(()),
-        _ if s
-            .strip_prefix("service:")
-            .or_else(|| s.strip_prefix("container:"))
-            .is_some_and(|n| !n.is_empty()) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "network_mode `{s}` is not supported (use host, none, bridge or service:<name>)"
-        )),
+        _ if s.strip_prefix("service:").or_else(|| s.strip_prefix("container:")).is_some_and(|n| !n.is_empty()) => Ok(()),
+        _ => Err(format!("network_mode `{s}` is not supported (use host, none, bridge or service:<name>)")),
     }
 }
 
 pub(super) fn check_cgroup(s: &str) -> Result<(), String> {
-    if matches!(s, "host" | "private") {
-        Ok(())
-    } else {
-        Err(format!("cgroup must be host or private, not `{s}`"))
-    }
+    if matches!(s, "host" | "private") { Ok(()) } else { Err(format!("cgroup must be host or private, not `{s}`")) }
 }
 
 pub(super) fn check_restart(s: &str) -> Result<(), String> {
@@ -120,42 +88,22 @@ pub(super) fn check_short_port(s: &str) -> Result<(), String> {
 }
 
 pub(super) fn check_published(s: &str) -> Result<(), String> {
-    if s.is_empty() || s.parse::<u16>().is_ok() {
-        Ok(())
-    } else {
-        Err(format!("published port `{s}` is not a port number"))
-    }
+    if s.is_empty() || s.parse::<u16>().is_ok() { Ok(()) } else { Err(format!("published port `{s}` is not a port number")) }
 }
 
 pub(super) fn check_protocol(s: &str) -> Result<(), String> {
-    if matches!(s, "tcp" | "udp" | "sctp") {
-        Ok(())
-    } else {
-        Err(format!("port protocol must be tcp, udp or sctp, not `{s}`"))
-    }
+    if matches!(s, "tcp" | "udp" | "sctp") { Ok(()) } else { Err(format!("port protocol must be tcp, udp or sctp, not `{s}`")) }
 }
 
 pub(super) fn check_volume_type(s: &str) -> Result<(), String> {
-    if matches!(s, "bind" | "volume" | "tmpfs") {
-        Ok(())
-    } else {
-        Err(format!(
-            "volume type `{s}` is not supported (use bind, volume or tmpfs)"
-        ))
-    }
+    if matches!(s, "bind" | "volume" | "tmpfs") { Ok(()) } else { Err(format!("volume type `{s}` is not supported (use bind, volume or tmpfs)")) }
 }
 
 pub(super) fn check_propagation(s: &str) -> Result<(), String> {
-    if [
-        "private", "rprivate", "shared", "rshared", "slave", "rslave",
-    ]
-    .contains(&s)
-    {
+    if ["private", "rprivate", "shared", "rshared", "slave", "rslave"].contains(&s) {
         Ok(())
     } else {
-        Err(format!(
-            "bind propagation `{s}` is not one of private, rprivate, shared, rshared, slave, rslave"
-        ))
+        Err(format!("bind propagation `{s}` is not one of private, rprivate, shared, rshared, slave, rslave"))
     }
 }
 
@@ -169,9 +117,7 @@ pub(super) fn check_condition(s: &str) -> Result<(), String> {
 
 pub(super) fn check_context(s: &str) -> Result<(), String> {
     if s.contains("://") || s.starts_with("git@") {
-        Err(format!(
-            "build context `{s}` is a URL; lab builds from a folder next to the stack file (the class may be offline)"
-        ))
+        Err(format!("build context `{s}` is a URL; lab builds from a folder next to the stack file (the class may be offline)"))
     } else if s.is_empty() {
         Err("build context is empty; give the folder that holds the Dockerfile".into())
     } else {

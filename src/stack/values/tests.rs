@@ -13,30 +13,14 @@ fn durations() {
 
 #[test]
 fn durations_too_long_are_errors_not_panics() {
-    for s in [
-        "5124095576030430h5124095576030430h",
-        "9999999999999999999999h",
-        "1e30",
-        "99999999999999999999s1ns",
-    ] {
+    for s in ["5124095576030430h5124095576030430h", "9999999999999999999999h", "1e30", "99999999999999999999s1ns"] {
         let err = parse_duration(s).expect_err(s);
         assert_eq!(err, format!("`{s}` is longer than lab can represent"));
     }
-    assert_eq!(
-        parse_duration("-5").unwrap_err(),
-        "`-5` is negative; a duration is 0 or more"
-    );
-    assert!(
-        parse_duration("nan")
-            .unwrap_err()
-            .contains("is not a duration")
-    );
+    assert_eq!(parse_duration("-5").unwrap_err(), "`-5` is negative; a duration is 0 or more");
+    assert!(parse_duration("nan").unwrap_err().contains("is not a duration"));
     assert!(parse_duration("inf").is_err());
-    assert_eq!(
-        parse_duration("99999999999h").unwrap(),
-        Duration::from_secs(99_999_999_999 * 3600),
-        "long, but a Duration holds it"
-    );
+    assert_eq!(parse_duration("99999999999h").unwrap(), Duration::from_secs(99_999_999_999 * 3600), "long, but a Duration holds it");
 }
 
 #[test]
@@ -46,33 +30,16 @@ fn sizes() {
     assert_eq!(parse_bytes("64MB").unwrap(), 64 << 20);
     assert_eq!(parse_bytes("1024").unwrap(), 1024);
     assert!(parse_bytes("lots").is_err());
-    assert!(
-        parse_bytes("99999999999g")
-            .unwrap_err()
-            .contains("more than the engine can represent")
-    );
+    assert!(parse_bytes("99999999999g").unwrap_err().contains("more than the engine can represent"));
     assert!(parse_bytes("8388608t").is_err(), "not a unit");
-    assert_eq!(
-        parse_bytes("8589934591g").unwrap(),
-        8_589_934_591 << 30,
-        "just under 8 EiB"
-    );
-    assert!(
-        parse_bytes("8589934592g").is_err(),
-        "8 EiB itself does not fit"
-    );
+    assert_eq!(parse_bytes("8589934591g").unwrap(), 8_589_934_591 << 30, "just under 8 EiB");
+    assert!(parse_bytes("8589934592g").is_err(), "8 EiB itself does not fit");
 }
 
 #[test]
 fn command_lines_split_like_a_shell() {
-    assert_eq!(
-        split_command(r#"sh -c 'echo "hi there"' x\ y"#).unwrap(),
-        vec!["sh", "-c", r#"echo "hi there""#, "x y"]
-    );
-    assert_eq!(
-        split_command(r#"a "b \"c\"" ''"#).unwrap(),
-        vec!["a", r#"b "c""#, ""]
-    );
+    assert_eq!(split_command(r#"sh -c 'echo "hi there"' x\ y"#).unwrap(), vec!["sh", "-c", r#"echo "hi there""#, "x y"]);
+    assert_eq!(split_command(r#"a "b \"c\"" ''"#).unwrap(), vec!["a", r#"b "c""#, ""]);
     assert!(split_command("echo 'oops").is_err());
 }
 
@@ -91,19 +58,10 @@ fn duplicate_keys_are_found_in_linear_time() {
     std::thread::spawn(move || {
         let _ = tx.send(serde_json::from_str::<OrderedMap<u8>>(&text).map_err(|e| e.to_string()));
     });
-    let result = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("reading 200k keys must not take minutes");
+    let result = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("reading 200k keys must not take minutes");
     let err = result.expect_err("the last key repeats the first");
     assert!(err.contains("`service-0` is defined twice"), "{err}");
-    let fine: OrderedMap<u8> = serde_json::from_str(&format!(
-        "{{{}}}",
-        (0..n)
-            .map(|i| format!("\"k{i}\": 1"))
-            .collect::<Vec<_>>()
-            .join(",")
-    ))
-    .unwrap();
+    let fine: OrderedMap<u8> = serde_json::from_str(&format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\": 1")).collect::<Vec<_>>().join(","))).unwrap();
     assert_eq!(fine.0.len(), n);
 }
 
@@ -125,22 +83,11 @@ fn flexible_shapes_parse() {
     .unwrap();
     assert_eq!(s.a, StringOrList::One("echo hi".into()));
     assert_eq!(s.b, StringOrList::Many(vec!["echo".into(), "1".into()]));
-    assert_eq!(
-        s.env.pairs('='),
-        vec![("A".into(), Some("1".into())), ("B".into(), None)]
-    );
+    assert_eq!(s.env.pairs('='), vec![("A".into(), Some("1".into())), ("B".into(), None)]);
     assert_eq!(
         s.env2.pairs('='),
-        vec![
-            ("A".into(), Some("1".into())),
-            ("B".into(), None),
-            ("C".into(), Some("true".into()))
-        ]
+        vec![("A".into(), Some("1".into())), ("B".into(), None), ("C".into(), Some("true".into()))]
     );
     assert_eq!(s.t, Text("0.5".into()));
-    assert_eq!(
-        s.m.keys().collect::<Vec<_>>(),
-        vec!["z", "a"],
-        "declaration order is kept"
-    );
+    assert_eq!(s.m.keys().collect::<Vec<_>>(), vec!["z", "a"], "declaration order is kept");
 }
