@@ -32,6 +32,8 @@ struct ExerciseFile {
     requires: Option<Spanned<String>>,
     #[serde(default)]
     checks: Vec<CheckSpec>,
+    #[serde(default)]
+    edit: Option<Spanned<String>>,
 }
 
 /// A loaded, rendered lab.
@@ -78,6 +80,10 @@ pub struct Exercise {
     pub requires: Option<String>,
     /// What is checked.
     pub checks: Vec<CheckSpec>,
+    /// The site file the student edits for it (`edit: demo-webapp.yml`, relative to the
+    /// site folder): the step page shows the site editor beside the instructions with this
+    /// file open (created when the student first saves it).
+    pub edit: Option<String>,
 }
 
 impl Lab {
@@ -85,20 +91,32 @@ impl Lab {
     pub fn load(id: &str, files: &Files, decks: &HashSet<String>) -> Result<Lab, ContentError> {
         let path = format!("labs/{id}/lab.yml");
         if !is_valid_id(id) {
-            return Err(ContentError::file(&path, format!("`{id}` is not a valid lab id"))
-                .with_fix("name the folder with lowercase letters, digits and dashes"));
+            return Err(
+                ContentError::file(&path, format!("`{id}` is not a valid lab id"))
+                    .with_fix("name the folder with lowercase letters, digits and dashes"),
+            );
         }
         let text = files.text(&path)?;
         let file: LabFile = parse_yaml(&path, text, 0)?;
         let at = |spanned: &Spanned<String>, message: String| {
-            ContentError::at(&path, text, spanned.referenced.line(), spanned.referenced.column(), message)
+            ContentError::at(
+                &path,
+                text,
+                spanned.referenced.line(),
+                spanned.referenced.column(),
+                message,
+            )
         };
 
         if let Some(deck) = &file.deck
             && !decks.contains(&deck.value)
         {
-            return Err(at(deck, format!("deck `{}` does not exist", deck.value))
-                .with_fix(format!("create slides/{}.md or correct the name", deck.value)));
+            return Err(
+                at(deck, format!("deck `{}` does not exist", deck.value)).with_fix(format!(
+                    "create slides/{}.md or correct the name",
+                    deck.value
+                )),
+            );
         }
 
         let mut steps = Vec::with_capacity(file.steps.len());
@@ -109,33 +127,81 @@ impl Lab {
             }
             let step_path = format!("labs/{id}/steps/{}.md", step.value);
             if !files.contains(&step_path) {
-                return Err(at(step, format!("step `{}` has no file {step_path}", step.value))
-                    .with_fix("create the file or correct the step id"));
+                return Err(at(
+                    step,
+                    format!("step `{}` has no file {step_path}", step.value),
+                )
+                .with_fix("create the file or correct the step id"));
             }
-            steps.push(load_step(&step.value, i + 1, &step_path, files.text(&step_path)?)?);
+            steps.push(load_step(
+                &step.value,
+                i + 1,
+                &step_path,
+                files.text(&step_path)?,
+            )?);
         }
         if steps.is_empty() {
-            return Err(ContentError::file(&path, "the lab has no steps").with_fix("list at least one step under `steps:`"));
+            return Err(ContentError::file(&path, "the lab has no steps")
+                .with_fix("list at least one step under `steps:`"));
         }
 
         let mut exercises = Vec::with_capacity(file.exercises.len());
         let mut exercise_ids = HashSet::new();
         for ex in &file.exercises {
             if !is_valid_id(&ex.id.value) {
-                return Err(at(&ex.id, format!("`{}` is not a valid exercise id", ex.id.value))
-                    .with_fix("use lowercase letters, digits and dashes"));
+                return Err(at(
+                    &ex.id,
+                    format!("`{}` is not a valid exercise id", ex.id.value),
+                )
+                .with_fix("use lowercase letters, digits and dashes"));
             }
             if !exercise_ids.insert(ex.id.value.as_str()) {
-                return Err(at(&ex.id, format!("exercise `{}` is defined twice", ex.id.value)));
+                return Err(at(
+                    &ex.id,
+                    format!("exercise `{}` is defined twice", ex.id.value),
+                ));
             }
             if !seen.contains(ex.step.value.as_str()) {
-                return Err(at(&ex.step, format!("exercise `{}` belongs to step `{}`, which is not in `steps:`", ex.id.value, ex.step.value))
-                    .with_fix(format!("use one of: {}", file.steps.iter().map(|s| s.value.as_str()).collect::<Vec<_>>().join(", "))));
+                return Err(at(
+                    &ex.step,
+                    format!(
+                        "exercise `{}` belongs to step `{}`, which is not in `steps:`",
+                        ex.id.value, ex.step.value
+                    ),
+                )
+                .with_fix(format!(
+                    "use one of: {}",
+                    file.steps
+                        .iter()
+                        .map(|s| s.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
             }
             for check in &ex.checks {
                 check.validate(&|c: &CheckSpec, message: String| {
-                    ContentError::at(&path, text, c.kind.referenced.line(), c.kind.referenced.column(), format!("exercise `{}`: {message}", ex.id.value))
+                    ContentError::at(
+                        &path,
+                        text,
+                        c.kind.referenced.line(),
+                        c.kind.referenced.column(),
+                        format!("exercise `{}`: {message}", ex.id.value),
+                    )
                 })?;
+            }
+            if let Some(edit) = &ex.edit
+                && let Some(problem) = edit_problem(&edit.value)
+            {
+                return Err(at(
+                    edit,
+                    format!(
+                        "exercise `{}`: `edit: {}` {problem}",
+                        ex.id.value, edit.value
+                    ),
+                )
+                .with_fix(
+                    "name a site file relative to the site folder, e.g. `edit: wolf3d.yml`",
+                ));
             }
             exercises.push(Exercise {
                 id: ex.id.value.clone(),
@@ -143,13 +209,20 @@ impl Lab {
                 step: ex.step.value.clone(),
                 requires: ex.requires.as_ref().map(|r| r.value.clone()),
                 checks: ex.checks.clone(),
+                edit: ex.edit.as_ref().map(|e| e.value.clone()),
             });
         }
         for ex in &file.exercises {
             if let Some(req) = &ex.requires
                 && (!exercise_ids.contains(req.value.as_str()) || req.value == ex.id.value)
             {
-                return Err(at(req, format!("exercise `{}` requires `{}`, which is not another exercise of this lab", ex.id.value, req.value)));
+                return Err(at(
+                    req,
+                    format!(
+                        "exercise `{}` requires `{}`, which is not another exercise of this lab",
+                        ex.id.value, req.value
+                    ),
+                ));
             }
         }
 
@@ -166,6 +239,14 @@ impl Lab {
     /// The step with 1-based `number`.
     pub fn step(&self, number: usize) -> Option<&Step> {
         number.checked_sub(1).and_then(|i| self.steps.get(i))
+    }
+
+    /// The site file the step's exercises ask the student to edit, if one does.
+    pub fn edit_of(&self, step_id: &str) -> Option<&str> {
+        self.exercises
+            .iter()
+            .filter(|e| e.step == step_id)
+            .find_map(|e| e.edit.as_deref())
     }
 
     /// The exercises that belong to `step_id`.
@@ -188,19 +269,59 @@ fn load_step(id: &str, number: usize, path: &str, text: &str) -> Result<Step, Co
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let (Some(first), Some(title)) = (first, title) else {
-        return Err(ContentError::at(path, text, first.map_or(1, |i| i as u64 + 1), 1, "a step must start with a `# Title` line")
-            .with_fix("add a level-one heading as the first line"));
+        return Err(ContentError::at(
+            path,
+            text,
+            first.map_or(1, |i| i as u64 + 1),
+            1,
+            "a step must start with a `# Title` line",
+        )
+        .with_fix("add a level-one heading as the first line"));
     };
-    let body: String = text.lines().skip(first + 1).flat_map(|l| [l, "\n"]).collect();
+    let body: String = text
+        .lines()
+        .skip(first + 1)
+        .flat_map(|l| [l, "\n"])
+        .collect();
     let base = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let title = markdown::render(&format!("# {title}"), base).first_heading.unwrap_or_else(|| title.to_owned());
-    Ok(Step { id: id.to_owned(), number, title, html: markdown::render(&body, base).html })
+    let title = markdown::render(&format!("# {title}"), base)
+        .first_heading
+        .unwrap_or_else(|| title.to_owned());
+    Ok(Step {
+        id: id.to_owned(),
+        number,
+        title,
+        html: markdown::render(&body, base).html,
+    })
 }
 
 /// Ids used in URLs and on the command line: `[a-z0-9][a-z0-9-]*`.
 pub fn is_valid_id(id: &str) -> bool {
-    id.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    id.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Why `edit:` cannot name a site file: it must be a plain relative path (no `.`, `..`,
+/// empty parts, backslashes or leading `/`) ending in `.yml`, `.yaml` or `.json`.
+fn edit_problem(path: &str) -> Option<&'static str> {
+    let plain = !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.'));
+    let site = [".yml", ".yaml", ".json"]
+        .iter()
+        .any(|ext| path.ends_with(ext));
+    match (plain, site) {
+        (false, _) => Some("is not a plain path inside the site folder"),
+        (true, false) => Some("is not a site file (.yml, .yaml or .json)"),
+        (true, true) => None,
+    }
 }
 
 #[cfg(test)]
@@ -208,7 +329,11 @@ mod tests {
     use super::*;
 
     fn files(entries: &[(&str, &str)]) -> Files {
-        Files::from_entries(entries.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())))
+        Files::from_entries(
+            entries
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())),
+        )
     }
 
     fn decks() -> HashSet<String> {
@@ -225,10 +350,24 @@ mod tests {
             ("labs/demo/steps/finish.md", "\n# Finish\nBye.\n"),
         ]);
         let lab = Lab::load("demo", &f, &decks()).unwrap();
-        assert_eq!(lab.steps.iter().map(|s| (s.number, s.title.as_str())).collect::<Vec<_>>(), vec![(1, "Start here"), (2, "Finish")]);
+        assert_eq!(
+            lab.steps
+                .iter()
+                .map(|s| (s.number, s.title.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "Start here"), (2, "Finish")]
+        );
         assert!(lab.steps[0].html.contains("<p>Hello.</p>"));
-        assert!(!lab.steps[0].html.contains("<h1"), "title is not repeated in the body");
-        assert_eq!(lab.exercises_of("finish").map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["do-it"]);
+        assert!(
+            !lab.steps[0].html.contains("<h1"),
+            "title is not repeated in the body"
+        );
+        assert_eq!(
+            lab.exercises_of("finish")
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["do-it"]
+        );
         assert_eq!(lab.deck.as_deref(), Some("intro"));
     }
 
@@ -242,7 +381,10 @@ mod tests {
 
     #[test]
     fn a_missing_step_file_points_at_the_step_entry() {
-        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "# S\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", GOOD),
+            ("labs/demo/steps/start.md", "# S\n"),
+        ]);
         let err = Lab::load("demo", &f, &decks()).unwrap_err();
         assert_eq!(err.location(), "labs/demo/lab.yml:6:5");
         assert!(err.message.contains("labs/demo/steps/finish.md"), "{err}");
@@ -252,22 +394,37 @@ mod tests {
     #[test]
     fn an_exercise_on_an_unknown_step_is_an_error() {
         let text = GOOD.replace("step: finish", "step: nowhere");
-        let f = files(&[("labs/demo/lab.yml", &text), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", &text),
+            ("labs/demo/steps/start.md", "# S\n"),
+            ("labs/demo/steps/finish.md", "# F\n"),
+        ]);
         let err = Lab::load("demo", &f, &decks()).unwrap_err();
         assert_eq!(err.location(), "labs/demo/lab.yml:10:11");
-        assert!(err.fix.as_deref().unwrap_or("").contains("start, finish"), "{err}");
+        assert!(
+            err.fix.as_deref().unwrap_or("").contains("start, finish"),
+            "{err}"
+        );
     }
 
     #[test]
     fn an_unknown_deck_is_an_error() {
-        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", GOOD),
+            ("labs/demo/steps/start.md", "# S\n"),
+            ("labs/demo/steps/finish.md", "# F\n"),
+        ]);
         let err = Lab::load("demo", &f, &HashSet::new()).unwrap_err();
         assert_eq!(err.location(), "labs/demo/lab.yml:3:7");
     }
 
     #[test]
     fn a_step_without_title_is_an_error() {
-        let f = files(&[("labs/demo/lab.yml", GOOD), ("labs/demo/steps/start.md", "Hello\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", GOOD),
+            ("labs/demo/steps/start.md", "Hello\n"),
+            ("labs/demo/steps/finish.md", "# F\n"),
+        ]);
         let err = Lab::load("demo", &f, &decks()).unwrap_err();
         assert_eq!(err.location(), "labs/demo/steps/start.md:1:1");
     }
@@ -275,7 +432,11 @@ mod tests {
     #[test]
     fn duplicate_exercise_ids_are_rejected() {
         let text = format!("{GOOD}  - id: do-it\n    title: Again\n    step: start\n");
-        let f = files(&[("labs/demo/lab.yml", &text), ("labs/demo/steps/start.md", "# S\n"), ("labs/demo/steps/finish.md", "# F\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", &text),
+            ("labs/demo/steps/start.md", "# S\n"),
+            ("labs/demo/steps/finish.md", "# F\n"),
+        ]);
         let err = Lab::load("demo", &f, &decks()).unwrap_err();
         assert!(err.message.contains("defined twice"), "{err}");
         assert_eq!(err.position.map(|p| p.0), Some(11));
@@ -284,7 +445,10 @@ mod tests {
     #[test]
     fn checks_are_read_and_validated_with_positions() {
         let text = "title: T\nsummary: s\nsteps: [a]\nexercises:\n  - id: ready\n    title: R\n    step: a\n    checks:\n      - kind: marathon-up\n  - id: x\n    title: X\n    step: a\n    requires: ready\n    checks:\n      - kind: marathon-app\n        image: nginx\n        instances: {min: 2}\n        hints: {network: Use BRIDGE.}\n      - kind: http\n        service_port: 8888\n";
-        let f = files(&[("labs/demo/lab.yml", text), ("labs/demo/steps/a.md", "# A\n")]);
+        let f = files(&[
+            ("labs/demo/lab.yml", text),
+            ("labs/demo/steps/a.md", "# A\n"),
+        ]);
         let lab = Lab::load("demo", &f, &decks()).unwrap();
         let x = lab.exercise("x").unwrap();
         assert_eq!(x.requires.as_deref(), Some("ready"));
@@ -292,30 +456,122 @@ mod tests {
         assert_eq!(x.checks[0].instances.unwrap().min, Some(2));
 
         let bad = text.replace("        service_port: 8888\n", "        path: /\n");
-        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        let err = Lab::load(
+            "demo",
+            &files(&[
+                ("labs/demo/lab.yml", &bad),
+                ("labs/demo/steps/a.md", "# A\n"),
+            ]),
+            &decks(),
+        )
+        .unwrap_err();
         assert_eq!(err.location(), "labs/demo/lab.yml:19:15");
-        assert!(err.message.contains("exercise `x`: a http check needs `service_port`"), "{err}");
+        assert!(
+            err.message
+                .contains("exercise `x`: a http check needs `service_port`"),
+            "{err}"
+        );
 
         let bad = text.replace("hints: {network:", "hints: {netwrk:");
-        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        let err = Lab::load(
+            "demo",
+            &files(&[
+                ("labs/demo/lab.yml", &bad),
+                ("labs/demo/steps/a.md", "# A\n"),
+            ]),
+            &decks(),
+        )
+        .unwrap_err();
         assert!(err.message.contains("hint `netwrk`"), "{err}");
 
         let bad = text.replace("requires: ready", "requires: nothing");
-        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        let err = Lab::load(
+            "demo",
+            &files(&[
+                ("labs/demo/lab.yml", &bad),
+                ("labs/demo/steps/a.md", "# A\n"),
+            ]),
+            &decks(),
+        )
+        .unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(13), "{err}");
 
-        let bad = text.replace("        service_port: 8888\n", "        service_port: 8888\n        instances: 2\n");
-        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
-        assert!(err.message.contains("`instances` does not apply to a http check"), "{err}");
+        let bad = text.replace(
+            "        service_port: 8888\n",
+            "        service_port: 8888\n        instances: 2\n",
+        );
+        let err = Lab::load(
+            "demo",
+            &files(&[
+                ("labs/demo/lab.yml", &bad),
+                ("labs/demo/steps/a.md", "# A\n"),
+            ]),
+            &decks(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("`instances` does not apply to a http check"),
+            "{err}"
+        );
 
         let bad = text.replace("kind: http", "kind: ftp");
-        let err = Lab::load("demo", &files(&[("labs/demo/lab.yml", &bad), ("labs/demo/steps/a.md", "# A\n")]), &decks()).unwrap_err();
+        let err = Lab::load(
+            "demo",
+            &files(&[
+                ("labs/demo/lab.yml", &bad),
+                ("labs/demo/steps/a.md", "# A\n"),
+            ]),
+            &decks(),
+        )
+        .unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(19), "{err}");
     }
 
     #[test]
     fn ids_are_url_safe() {
         assert!(is_valid_id("mesos-marathon") && is_valid_id("wolf3d"));
-        assert!(!is_valid_id("Wolf") && !is_valid_id("-x") && !is_valid_id("") && !is_valid_id("a/b"));
+        assert!(
+            !is_valid_id("Wolf") && !is_valid_id("-x") && !is_valid_id("") && !is_valid_id("a/b")
+        );
+    }
+
+    #[test]
+    fn an_exercise_names_the_site_file_its_step_edits() {
+        let text = "title: T\nsummary: s\nsteps: [a, b]\nexercises:\n  - id: x\n    title: X\n    step: a\n    edit: sub/wolf3d.yml\n";
+        let f = files(&[
+            ("labs/demo/lab.yml", text),
+            ("labs/demo/steps/a.md", "# A\n"),
+            ("labs/demo/steps/b.md", "# B\n"),
+        ]);
+        let lab = Lab::load("demo", &f, &decks()).unwrap();
+        assert_eq!(
+            lab.exercise("x").unwrap().edit.as_deref(),
+            Some("sub/wolf3d.yml")
+        );
+        assert_eq!(
+            (lab.edit_of("a"), lab.edit_of("b")),
+            (Some("sub/wolf3d.yml"), None)
+        );
+        for bad in [
+            "../x.yml",
+            "/etc/x.yml",
+            "a\\\\b.yml",
+            "x.txt",
+            ".hidden.yml",
+            "a//b.yml",
+        ] {
+            let f = files(&[
+                (
+                    "labs/demo/lab.yml",
+                    &text.replace("sub/wolf3d.yml", &format!("'{bad}'")),
+                ),
+                ("labs/demo/steps/a.md", "# A\n"),
+                ("labs/demo/steps/b.md", "# B\n"),
+            ]);
+            let err = Lab::load("demo", &f, &decks()).unwrap_err();
+            assert!(err.message.contains("`edit:"), "{bad}: {err}");
+            assert_eq!(err.position.map(|p| p.0), Some(8), "{bad}");
+        }
     }
 }

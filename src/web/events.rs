@@ -2,7 +2,7 @@
 //! on reconnecting to a server with a different `hello` id (lab was restarted). Open streams
 //! are capped (each holds a connection for as long as the page is open), so that streams can
 //! never take every connection from page requests; one over the cap is a 503. In a class,
-//! each page hears only its own student's stack and results.
+//! each page hears only its own student's stack, results and deployments.
 
 use super::session::Viewer;
 use super::{AppState, WebError};
@@ -42,6 +42,14 @@ pub enum ServerEvent {
         /// The stack panel, rendered (and escaped) by the server.
         html: String,
     },
+    /// A step of a deployment a site editor save started: `{path, app, deployment,
+    /// progress}` as JSON (`progress` is an [`crate::editor::DeployProgress`]).
+    Deploy {
+        /// Whose save (`None` in solo mode: the one student's).
+        student: Option<StudentId>,
+        /// The step, as JSON.
+        json: String,
+    },
     /// The server is stopping: end the stream.
     Shutdown,
 }
@@ -50,7 +58,13 @@ impl ServerEvent {
     /// Whether a page of `viewer` should hear this.
     fn is_for(&self, viewer: &Viewer) -> bool {
         match self {
-            ServerEvent::Progress { student: Some(s), .. } | ServerEvent::Stack { student: s, .. } => viewer.student() == Some(*s),
+            ServerEvent::Progress {
+                student: Some(s), ..
+            }
+            | ServerEvent::Stack { student: s, .. }
+            | ServerEvent::Deploy {
+                student: Some(s), ..
+            } => viewer.student() == Some(*s),
             _ => true,
         }
     }
@@ -73,7 +87,9 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
         let _held = &slot;
         Ok::<_, Infallible>(event)
     });
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// The greeting, then every published event until lab shuts down.
@@ -91,6 +107,7 @@ fn updates(state: &AppState, viewer: Viewer) -> impl Stream<Item = Event> + use<
             Ok(ServerEvent::Progress { lab, exercise, status, html, .. }) => {
                 Event::default().event("progress").data(serde_json::json!({"lab": lab, "exercise": exercise, "status": status, "html": html}).to_string())
             }
+            Ok(ServerEvent::Deploy { json, .. }) => Event::default().event("deploy").data(json),
             // A slow page missed events; reloading shows it the current state.
             Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reload").data("missed events"),
             Ok(ServerEvent::Shutdown) => Event::default().comment("bye"),

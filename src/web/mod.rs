@@ -1,11 +1,12 @@
 //! The browser face of lab (axum + askama): the home page, labs and their steps, the slide
-//! viewer and presenter view, content assets, and a server-sent event stream that tells open
-//! pages to reload when the course changes. `server` runs it on a socket with timeouts and
+//! viewer and presenter view, the site editor and its API, content assets, and a server-sent
+//! event stream that tells open pages to reload when the course changes. `server` runs it on a socket with timeouts and
 //! connection caps, `guard` keeps foreign hosts and other sites' pages out.
 
 mod assets;
 mod checks;
 mod class;
+mod editor;
 mod error;
 mod events;
 mod guard;
@@ -67,7 +68,14 @@ impl AppState {
     /// State for serving `course` to the solo `student`. Exercise checks are off until
     /// [`AppState::with_checks`] says where the student's stack is.
     pub fn new(course: Course, store: Store, student: StudentId) -> Self {
-        Self::with_mode(course, store, Mode::Solo { student, checks: CheckTarget::None })
+        Self::with_mode(
+            course,
+            store,
+            Mode::Solo {
+                student,
+                checks: CheckTarget::None,
+            },
+        )
     }
 
     /// State for serving `course` to a class. Its events (stacks, results) reach the
@@ -127,7 +135,10 @@ impl AppState {
     /// The current course snapshot.
     pub fn course(&self) -> Arc<Course> {
         // A poisoned lock only means a reload panicked; the last snapshot is still whole.
-        self.course.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.course
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Swaps in a freshly loaded course and tells open pages to reload.
@@ -155,11 +166,15 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/labs/{lab}", get(pages::lab))
         .route("/labs/{lab}/steps/{n}", get(pages::step))
+        .route("/labs/{lab}/site", get(editor::site_page))
         .route("/slides/{deck}", get(slides::deck_start))
         .route("/slides/{deck}/{n}", get(slides::slide))
         .route("/slides/{deck}/{n}/presenter", get(slides::presenter))
         .route("/labs/{lab}/exercises/{id}/check", post(checks::check_form))
-        .route("/api/labs/{lab}/exercises/{id}/check", post(checks::check_api))
+        .route(
+            "/api/labs/{lab}/exercises/{id}/check",
+            post(checks::check_api),
+        )
         .route("/api/labs/{lab}/exercises/{id}", get(checks::latest_api))
         .route("/events", get(events::stream))
         .route("/static/{*file}", get(assets::static_file))
@@ -172,12 +187,22 @@ pub fn router(state: AppState) -> Router {
         .route("/instructor", get(class::instructor_page))
         .route("/stack/start", post(class::stack_start))
         .route("/stack/stop", post(class::stack_stop))
-        .route("/stack/reset", get(class::reset_page).post(class::stack_reset))
+        .route(
+            "/stack/reset",
+            get(class::reset_page).post(class::stack_reset),
+        )
         .route("/api/me", get(class::me))
+        .merge(editor::routes())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), class::gate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            class::gate,
+        ))
         .layer(guard::same_origin_layer())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::check_host))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_host,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -185,7 +210,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Reloads the course whenever a file under `dir` changes. Runs until the process ends.
 pub fn spawn_reloader(state: AppState, source: ContentSource) -> notify::Result<()> {
-    let ContentSource::Dir(dir) = &source else { return Ok(()) };
+    let ContentSource::Dir(dir) = &source else {
+        return Ok(());
+    };
     let (watcher, mut changes) = crate::course::watch::watch_dir(dir)?;
     tokio::spawn(async move {
         let _watcher = watcher;

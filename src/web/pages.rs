@@ -18,7 +18,10 @@ pub(super) fn find_lab<'c>(course: &'c Course, id: &str) -> Result<&'c Lab, WebE
     match course.lab(id) {
         Some(Ok(lab)) => Ok(lab),
         Some(Err(err)) => Err(WebError::Content(err.clone())),
-        None => Err(WebError::not_found(format!("there is no lab called “{id}”"), vec![])),
+        None => Err(WebError::not_found(
+            format!("there is no lab called “{id}”"),
+            vec![],
+        )),
     }
 }
 
@@ -72,31 +75,68 @@ pub struct HomeQuery {
 
 /// Reads the project's state from Docker, briefly; `None` when there is no project.
 async fn stack_panel(state: &AppState) -> Option<StackPanel> {
-    let Mode::Solo { checks, .. } = &state.mode else { return None };
+    let Mode::Solo { checks, .. } = &state.mode else {
+        return None;
+    };
     let project = checks.project()?.to_owned();
     let read = async {
-        let engine = crate::stack::Engine::connect().await.map_err(|e| e.to_string())?;
-        crate::stack::status::status(&engine, &project).await.map_err(|e| e.to_string())
+        let engine = crate::stack::Engine::connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::stack::status::status(&engine, &project)
+            .await
+            .map_err(|e| e.to_string())
     };
     let panel = match tokio::time::timeout(std::time::Duration::from_secs(2), read).await {
         Ok(Ok(status)) if status.exists() => {
-            let running = status.services.iter().filter(|s| s.state == "running").count();
+            let running = status
+                .services
+                .iter()
+                .filter(|s| s.state == "running")
+                .count();
             StackPanel {
-                summary: format!("{running} of {} services running{}", status.services.len(), if status.all_running() { "" } else { " (details: “lab status”)" }),
+                summary: format!(
+                    "{running} of {} services running{}",
+                    status.services.len(),
+                    if status.all_running() {
+                        ""
+                    } else {
+                        " (details: “lab status”)"
+                    }
+                ),
                 up: status.all_running(),
                 links: status.links.clone(),
                 project,
             }
         }
-        Ok(Ok(_)) => StackPanel { project, summary: "not started yet: run “lab up” in a terminal".into(), up: false, links: Vec::new() },
-        Ok(Err(e)) => StackPanel { project, summary: format!("unknown: {e}"), up: false, links: Vec::new() },
-        Err(_) => StackPanel { project, summary: "unknown: Docker did not answer in time".into(), up: false, links: Vec::new() },
+        Ok(Ok(_)) => StackPanel {
+            project,
+            summary: "not started yet: run “lab up” in a terminal".into(),
+            up: false,
+            links: Vec::new(),
+        },
+        Ok(Err(e)) => StackPanel {
+            project,
+            summary: format!("unknown: {e}"),
+            up: false,
+            links: Vec::new(),
+        },
+        Err(_) => StackPanel {
+            project,
+            summary: "unknown: Docker did not answer in time".into(),
+            up: false,
+            links: Vec::new(),
+        },
     };
     Some(panel)
 }
 
 /// `GET /`: every lab and deck, and where the student left off.
-pub async fn home(State(state): State<AppState>, viewer: Viewer, axum::extract::Query(query): axum::extract::Query<HomeQuery>) -> Result<Response, WebError> {
+pub async fn home(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<HomeQuery>,
+) -> Result<Response, WebError> {
     let course = state.course();
     let student = viewer.student();
     let mut labs = Vec::new();
@@ -105,42 +145,84 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer, axum::extract::
             Ok(lab) => {
                 let (visited, results) = match student {
                     Some(s) => (
-                        state.store().visited_steps(s, id).await.map_err(anyhow::Error::from)?,
-                        state.store().latest_results(s, id).await.map_err(anyhow::Error::from)?,
+                        state
+                            .store()
+                            .visited_steps(s, id)
+                            .await
+                            .map_err(anyhow::Error::from)?,
+                        state
+                            .store()
+                            .latest_results(s, id)
+                            .await
+                            .map_err(anyhow::Error::from)?,
                     ),
                     None => (Vec::new(), Vec::new()),
                 };
-                let checked: Vec<&Exercise> = lab.exercises.iter().filter(|e| !e.checks.is_empty()).collect();
+                let checked: Vec<&Exercise> = lab
+                    .exercises
+                    .iter()
+                    .filter(|e| !e.checks.is_empty())
+                    .collect();
                 LabCard {
                     id,
                     title: &lab.title,
                     summary: &lab.summary,
                     steps: lab.steps.len(),
                     visited: lab.steps.iter().filter(|s| visited.contains(&s.id)).count(),
-                    passed: checked.iter().filter(|e| results.iter().any(|r| r.exercise == e.id && r.status == crate::checks::Status::Passed)).count(),
+                    passed: checked
+                        .iter()
+                        .filter(|e| {
+                            results.iter().any(|r| {
+                                r.exercise == e.id && r.status == crate::checks::Status::Passed
+                            })
+                        })
+                        .count(),
                     exercises: checked.len(),
                     deck: lab.deck.as_deref(),
                     error: None,
                 }
             }
-            Err(err) => LabCard { id, title: id, summary: "", steps: 0, visited: 0, passed: 0, exercises: 0, deck: None, error: Some(err) },
+            Err(err) => LabCard {
+                id,
+                title: id,
+                summary: "",
+                steps: 0,
+                visited: 0,
+                passed: 0,
+                exercises: 0,
+                deck: None,
+                error: Some(err),
+            },
         });
     }
     let decks = course
         .decks()
-        .map(|(id, deck)| (id, deck.as_ref().map_or_else(|e| format!("{id} (broken: {})", e.location()), |d| d.title.clone())))
+        .map(|(id, deck)| {
+            (
+                id,
+                deck.as_ref().map_or_else(
+                    |e| format!("{id} (broken: {})", e.location()),
+                    |d| d.title.clone(),
+                ),
+            )
+        })
         .collect();
     let last = match student {
-        Some(s) => state.store().last_visit(s).await.map_err(anyhow::Error::from)?,
+        Some(s) => state
+            .store()
+            .last_visit(s)
+            .await
+            .map_err(anyhow::Error::from)?,
         None => None,
     };
     let resume = match last {
         Some(visit) => match course.lab(&visit.lab) {
-            Some(Ok(lab)) => lab
-                .steps
-                .iter()
-                .find(|s| s.id == visit.step)
-                .map(|s| (format!("/labs/{}/steps/{}", lab.id, s.number), format!("{}: {}", lab.title, s.title))),
+            Some(Ok(lab)) => lab.steps.iter().find(|s| s.id == visit.step).map(|s| {
+                (
+                    format!("/labs/{}/steps/{}", lab.id, s.number),
+                    format!("{}: {}", lab.title, s.title),
+                )
+            }),
             _ => None,
         },
         None => None,
@@ -150,12 +232,26 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer, axum::extract::
         (Mode::Classroom(classroom), Viewer::Student { id, name }) => {
             let view = classroom.stack_view(*id).await;
             let welcome = query.welcome.is_some();
-            let html = super::class::StackPanel { view: &view, rejoin: super::class::rejoin_link(classroom, *id), welcome }.html();
+            let html = super::class::StackPanel {
+                view: &view,
+                rejoin: super::class::rejoin_link(classroom, *id),
+                welcome,
+            }
+            .html();
             (Some(html), Some(name.clone()))
         }
         _ => (None, None),
     };
-    Ok(HomePage { labs, decks, resume, stack, class_panel, instructor: viewer == Viewer::Instructor, name }.into_response())
+    Ok(HomePage {
+        labs,
+        decks,
+        resume,
+        stack,
+        class_panel,
+        instructor: viewer == Viewer::Instructor,
+        name,
+    }
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -167,19 +263,35 @@ struct LabPage<'a> {
 
 impl LabPage<'_> {
     fn step_of(&self, exercise: &Exercise) -> usize {
-        self.lab.steps.iter().find(|s| s.id == exercise.step).map_or(1, |s| s.number)
+        self.lab
+            .steps
+            .iter()
+            .find(|s| s.id == exercise.step)
+            .map_or(1, |s| s.number)
     }
 }
 
 /// `GET /labs/{lab}`: overview with steps and exercises.
-pub async fn lab(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn lab(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &id)?;
     let visited = match viewer.student() {
-        Some(s) => state.store().visited_steps(s, &lab.id).await.map_err(anyhow::Error::from)?,
+        Some(s) => state
+            .store()
+            .visited_steps(s, &lab.id)
+            .await
+            .map_err(anyhow::Error::from)?,
         None => Vec::new(),
     };
-    Ok(LabPage { lab, visited: visited.into_iter().collect() }.into_response())
+    Ok(LabPage {
+        lab,
+        visited: visited.into_iter().collect(),
+    }
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -194,6 +306,8 @@ struct StepPage<'a> {
     next: Option<&'a Step>,
     visited: HashSet<String>,
     results: HashMap<String, StoredResult>,
+    /// The site editor, when an exercise of this step names a file to edit.
+    editor: Option<String>,
 }
 
 impl StepPage<'_> {
@@ -207,29 +321,68 @@ impl StepPage<'_> {
 }
 
 /// `GET /labs/{lab}/steps/{n}`.
-pub async fn step(State(state): State<AppState>, viewer: Viewer, Path((id, n)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn step(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &id)?;
     let step = page_number(&n).and_then(|n| lab.step(n)).ok_or_else(|| {
         WebError::not_found(
-            format!("“{}” has {} steps; there is no step {n}", lab.title, lab.steps.len()),
-            vec![Link::new(format!("/labs/{}", lab.id), format!("{} — overview", lab.title)), Link::new(format!("/labs/{}/steps/1", lab.id), "Step 1")],
+            format!(
+                "“{}” has {} steps; there is no step {n}",
+                lab.title,
+                lab.steps.len()
+            ),
+            vec![
+                Link::new(
+                    format!("/labs/{}", lab.id),
+                    format!("{} — overview", lab.title),
+                ),
+                Link::new(format!("/labs/{}/steps/1", lab.id), "Step 1"),
+            ],
         )
     })?;
     let (visited, results) = match viewer.student() {
         Some(student) => {
             // A failed write must not cost the student the page.
-            if let Err(err) = state.store().record_step_visit(student, &lab.id, &step.id).await {
+            if let Err(err) = state
+                .store()
+                .record_step_visit(student, &lab.id, &step.id)
+                .await
+            {
                 tracing::warn!("cannot record the visit: {err}");
             }
-            let visited = state.store().visited_steps(student, &lab.id).await.unwrap_or_default();
-            let results = state.store().latest_results(student, &lab.id).await.unwrap_or_default().into_iter().map(|r| (r.exercise.clone(), r)).collect();
+            let visited = state
+                .store()
+                .visited_steps(student, &lab.id)
+                .await
+                .unwrap_or_default();
+            let results = state
+                .store()
+                .latest_results(student, &lab.id)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.exercise.clone(), r))
+                .collect();
             (visited, results)
         }
         None => (Vec::new(), HashMap::new()),
     };
     let body = super::values::fill(&state, &viewer, Some(lab), &step.html).await;
+    // The instructor reads the steps but has no site of their own to edit.
+    let editor = match lab.edit_of(&step.id) {
+        Some(file) if viewer != Viewer::Instructor => Some(
+            super::editor::EditorPanel::for_viewer(&state, &viewer, &lab.id, Some(file))
+                .await
+                .html(),
+        ),
+        _ => None,
+    };
     Ok(StepPage {
+        editor,
         results,
         lab,
         step,

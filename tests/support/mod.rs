@@ -7,6 +7,7 @@ pub mod browser;
 pub mod canned;
 pub mod classroom;
 pub mod docker;
+pub mod editor;
 pub mod gateway;
 pub mod marathon;
 
@@ -34,7 +35,10 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -42,7 +46,10 @@ impl TestApp {
     /// The built-in course.
     pub async fn builtin() -> TestApp {
         let course = Course::load(&ContentSource::Embedded).expect("built-in course");
-        TestApp { state: state_for(course).await, content_dir: None }
+        TestApp {
+            state: state_for(course).await,
+            content_dir: None,
+        }
     }
 
     /// A course made of `files` (relative path, contents), written to a temporary folder.
@@ -55,12 +62,16 @@ impl TestApp {
     /// The course in `dir`, as `lab serve --content DIR` would load it.
     pub async fn from_dir(dir: tempfile::TempDir) -> TestApp {
         let course = Course::load(&ContentSource::Dir(dir.path().into())).expect("content");
-        TestApp { state: state_for(course).await, content_dir: Some(dir) }
+        TestApp {
+            state: state_for(course).await,
+            content_dir: Some(dir),
+        }
     }
 
     /// GET `path` through the router.
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.request(Request::get(path).body(Body::empty()).expect("request")).await
+        self.request(Request::get(path).body(Body::empty()).expect("request"))
+            .await
     }
 
     /// Sends any request through the router.
@@ -71,11 +82,23 @@ impl TestApp {
 
 /// Sends a request through the router of `state`.
 pub async fn send(state: &AppState, request: Request<Body>) -> TestResponse {
-    let response = web::router(state.clone()).oneshot(request).await.expect("router never fails");
+    let response = web::router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("router never fails");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 async fn state_for(course: Course) -> AppState {
@@ -107,7 +130,9 @@ impl TestServer {
 
     /// A server with its own limits and host names.
     pub async fn start_with(state: AppState, config: web::ServerConfig) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
@@ -118,7 +143,11 @@ impl TestServer {
             .await;
             result.expect("the test server runs");
         });
-        TestServer { base, state, stop: Some(stop) }
+        TestServer {
+            base,
+            state,
+            stop: Some(stop),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -166,7 +195,10 @@ pub const DEMO_LAB: &[(&str, &str)] = &[
         "labs/demo/lab.yml",
         "title: Demo lab\nsummary: A lab for tests.\ndeck: demo\nsteps:\n  - first\n  - second\nexercises:\n  - id: do-it\n    title: Do the thing\n    step: second\n",
     ),
-    ("labs/demo/steps/first.md", "# First step\n\nRun `lab up`.\n"),
+    (
+        "labs/demo/steps/first.md",
+        "# First step\n\nRun `lab up`.\n",
+    ),
     ("labs/demo/steps/second.md", "# Second step\n\nNow do it.\n"),
     (
         "slides/demo.md",
@@ -181,7 +213,9 @@ pub struct ClassCleanup(pub Vec<String>);
 impl Drop for ClassCleanup {
     fn drop(&mut self) {
         for project in &self.0 {
-            drop(docker::ProjectGuard { project: project.clone() });
+            drop(docker::ProjectGuard {
+                project: project.clone(),
+            });
         }
     }
 }
