@@ -42,23 +42,29 @@ for i in $(seq 1 "$N"); do
   curl -s -c "$work/c$i" -o /dev/null -d "code=BENCH1&name=student$i" "http://127.0.0.1:$PORT/join"
 done
 t0=$(now)
+presses=()
 for i in $(seq 1 "$N"); do
   curl -s -b "$work/c$i" -o /dev/null -X POST "http://127.0.0.1:$PORT/stack/start" &
+  presses+=($!)
 done
-wait
+wait "${presses[@]}" # not the server, which is a child too
 while true; do
   ready=0
   for i in $(seq 1 "$N"); do
-    curl -s -b "$work/c$i" "http://127.0.0.1:$PORT/api/me" | grep -q '"state":"ready"' && ready=$((ready + 1))
-    curl -s -b "$work/c$i" "http://127.0.0.1:$PORT/api/me" | grep -q '"state":"failed"' && { echo "a stack failed:"; cat "$work/serve.log"; exit 1; }
+    me=$(curl -s -b "$work/c$i" "http://127.0.0.1:$PORT/api/me")
+    case "$me" in
+      *'"state":"ready"'*) ready=$((ready + 1)) ;;
+      *'"state":"failed"'*) echo "a stack failed: $me"; exit 1 ;;
+    esac
   done
   [ "$ready" -eq "$N" ] && break
   sleep 0.2
 done
 t1=$(now)
 echo "class: $N students press Start at once (max $STARTING starting): all ready after $(elapsed "$t0" "$t1") s"
+projects=$(for i in $(seq 1 "$N"); do curl -s -b "$work/c$i" "http://127.0.0.1:$PORT/api/me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stack"]["project"])'; done)
 kill "$server"; server=""
-for p in $(docker ps -aq --filter label=lab.lab=classlab); do docker rm -f "$p" >/dev/null; done
+for p in $projects; do target/release/lab down --project "$p" --volumes >/dev/null 2>&1; done
 
 # 2. `lab up`, one after the other.
 t0=$(now)
