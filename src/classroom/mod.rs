@@ -5,6 +5,7 @@
 //! engine only through [`Provisioner`]. Everything that must survive a restart lives in the
 //! store; the rest (stages, queue positions, open pages) is rebuilt from it and the engine.
 
+pub mod board;
 pub mod config;
 pub mod provision;
 mod stacks;

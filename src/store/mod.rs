@@ -3,6 +3,7 @@
 //! (`classroom`). Migrations are compiled in and applied when the store opens.
 
 pub mod classroom;
+pub mod history;
 
 use crate::checks::{Criterion, ExerciseResult, Status};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
