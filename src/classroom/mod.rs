@@ -33,7 +33,9 @@ pub enum ClassEvent {
     Stack(StudentId),
     /// A student's exercise results changed.
     Results(StudentId),
-    /// A student joined, or the class's settings changed.
+    /// A student joined.
+    Joined(StudentId),
+    /// The class's settings changed.
     Class,
 }
 
@@ -218,6 +220,12 @@ impl Classroom {
         self.read_class().join_code.clone()
     }
 
+    /// Whether joining is open, and whether the class has ended.
+    pub fn joining(&self) -> (bool, bool) {
+        let c = self.read_class();
+        (c.joining_open, c.ended_at.is_some())
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
@@ -256,7 +264,7 @@ impl Classroom {
         };
         let session = tokens::random_token().map_err(JoinError::Tokens)?;
         self.inner.store.create_session(&tokens::hash_token(&session), class, Some(student)).await?;
-        self.publish(ClassEvent::Class);
+        self.publish(ClassEvent::Joined(student));
         if self.settings().autostart {
             // The student sees the queue on their page; a failure to queue is shown there too.
             let _ = self.start(student).await;
@@ -312,6 +320,15 @@ impl Classroom {
             None => Ok(Some(Viewer::Instructor)),
             Some(student) => Ok(self.inner.store.member(student).await?.map(|m| Viewer::Student { id: student, name: m.display_name })),
         }
+    }
+
+    /// Stores `student`'s result if it changed and, if so, tells their pages and the board.
+    pub async fn record_result(&self, student: StudentId, lab: &str, result: &crate::checks::ExerciseResult) -> Result<bool, ClassError> {
+        let changed = self.inner.store.record_result(student, lab, result).await?;
+        if changed {
+            self.publish(ClassEvent::Results(student));
+        }
+        Ok(changed)
     }
 
     /// Ends a session (sign out).

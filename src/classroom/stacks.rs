@@ -453,10 +453,8 @@ async fn watch_checks(classroom: Classroom, student: StudentId, target: Target) 
     let runner = tokio::spawn(crate::checks::watch::run(Box::new(move || lab_source()), target, CHECK_INTERVAL, tx));
     while let Some(live) = rx.recv().await {
         let Ok(result) = live.result else { continue };
-        match classroom.inner.store.record_result(student, &lab_id, &result).await {
-            Ok(true) => classroom.publish(ClassEvent::Results(student)),
-            Ok(false) => {}
-            Err(e) => tracing::warn!("cannot store a check result: {e}"),
+        if let Err(e) = classroom.record_result(student, &lab_id, &result).await {
+            tracing::warn!("cannot store a check result: {e}");
         }
     }
     runner.abort();

@@ -117,7 +117,12 @@ async fn check_now(state: &AppState, viewer: &Viewer, lab: &Lab, exercise: &str)
 async fn record_and_publish(state: &AppState, student: StudentId, lab: &str, result: &ExerciseResult) {
     match state.store().record_result(student, lab, result).await {
         Ok(false) => {}
-        Ok(true) => publish(state, student, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms())),
+        Ok(true) => {
+            publish(state, student, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms()));
+            if let Some(classroom) = state.classroom_handle() {
+                super::board::publish(state, classroom, Some(student)).await;
+            }
+        }
         Err(e) => tracing::warn!("cannot record the result: {e}"),
     }
 }

@@ -171,39 +171,6 @@ pub async fn instructor_login(State(state): State<AppState>, headers: HeaderMap,
     }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "instructor.html")]
-struct InstructorPage {
-    join_code: String,
-    public_host: String,
-    capacity: usize,
-    ports: String,
-    idle: String,
-    students: Vec<(String, StackView)>,
-}
-
-/// `GET /instructor`: the class at a glance (the live board grows from here).
-pub async fn instructor_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
-    let classroom = classroom(&state)?;
-    if viewer != Viewer::Instructor {
-        return Err(WebError::Forbidden("This page is for the instructor, who signs in with the link lab serve printed.".into()));
-    }
-    let settings = classroom.settings();
-    let mut students = Vec::new();
-    for member in state.store().members(classroom.id()).await.map_err(anyhow::Error::from)? {
-        students.push((member.display_name.clone(), classroom.stack_view(member.student).await));
-    }
-    Ok(InstructorPage {
-        join_code: classroom.join_code(),
-        public_host: settings.public_host.clone(),
-        capacity: settings.max_stacks,
-        ports: settings.ports.to_string(),
-        idle: crate::classroom::config::show_duration(settings.idle),
-        students,
-    }
-    .into_response())
-}
-
 /// The signed-in student, for routes that act on their stack.
 fn student_of(viewer: &Viewer) -> Result<StudentId, WebError> {
     match viewer {
@@ -308,7 +275,7 @@ pub fn rejoin_link(classroom: &Classroom, student: StudentId) -> String {
 }
 
 /// Forwards the class's changes to the students' pages: a stack's new state (as JSON and
-/// as its rendered panel) and exercise results.
+/// as its rendered panel) and exercise results, and the instructor's board.
 pub fn spawn_events(state: AppState) {
     let Some(classroom) = state.classroom_handle().cloned() else { return };
     let mut events = classroom.subscribe();
@@ -325,9 +292,14 @@ pub fn spawn_events(state: AppState) {
                     let html = StackPanel { view: &view, rejoin: rejoin_link(&classroom, student), welcome: false }.html();
                     let json = serde_json::to_string(&view).unwrap_or_default();
                     state.publish(ServerEvent::Stack { student, json, html });
+                    super::board::publish(&state, &classroom, Some(student)).await;
                 }
-                crate::classroom::ClassEvent::Results(student) => super::checks::publish_latest(&state, student, &classroom.lab_id()).await,
-                crate::classroom::ClassEvent::Class => {}
+                crate::classroom::ClassEvent::Results(student) => {
+                    super::checks::publish_latest(&state, student, &classroom.lab_id()).await;
+                    super::board::publish(&state, &classroom, Some(student)).await;
+                }
+                crate::classroom::ClassEvent::Joined(student) => super::board::publish(&state, &classroom, Some(student)).await,
+                crate::classroom::ClassEvent::Class => super::board::publish(&state, &classroom, None).await,
             }
         }
     });

@@ -2,7 +2,8 @@
 //! on reconnecting to a server with a different `hello` id (lab was restarted). Open streams
 //! are capped (each holds a connection for as long as the page is open), so that streams can
 //! never take every connection from page requests; one over the cap is a 503. In a class,
-//! each page hears only its own student's stack, results and deployments.
+//! each page hears only its own student's stack, results and deployments; the instructor's
+//! pages also hear the board.
 
 use super::session::Viewer;
 use super::{AppState, WebError};
@@ -50,6 +51,12 @@ pub enum ServerEvent {
         /// The step, as JSON.
         json: String,
     },
+    /// The instructor's board changed: `{student, row, head, foot, students}` as JSON, the
+    /// HTML rendered (and escaped) by the server. Only instructors hear it.
+    Board {
+        /// The event's data.
+        json: String,
+    },
     /// The server is stopping: end the stream.
     Shutdown,
 }
@@ -65,6 +72,7 @@ impl ServerEvent {
             | ServerEvent::Deploy {
                 student: Some(s), ..
             } => viewer.student() == Some(*s),
+            ServerEvent::Board { .. } => *viewer == Viewer::Instructor,
             _ => true,
         }
     }
@@ -108,6 +116,7 @@ fn updates(state: &AppState, viewer: Viewer) -> impl Stream<Item = Event> + use<
                 Event::default().event("progress").data(serde_json::json!({"lab": lab, "exercise": exercise, "status": status, "html": html}).to_string())
             }
             Ok(ServerEvent::Deploy { json, .. }) => Event::default().event("deploy").data(json),
+            Ok(ServerEvent::Board { json }) => Event::default().event("board").data(json),
             // A slow page missed events; reloading shows it the current state.
             Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reload").data("missed events"),
             Ok(ServerEvent::Shutdown) => Event::default().comment("bye"),

@@ -4,6 +4,7 @@
 //! connection caps, `guard` keeps foreign hosts and other sites' pages out.
 
 mod assets;
+mod board;
 mod checks;
 mod class;
 mod editor;
@@ -184,7 +185,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rejoin", get(class::rejoin))
         .route("/signout", post(class::sign_out))
         .route("/instructor/login", get(class::instructor_login))
-        .route("/instructor", get(class::instructor_page))
+        .route("/instructor", get(board::page))
         .route("/stack/start", post(class::stack_start))
         .route("/stack/stop", post(class::stack_stop))
         .route(
