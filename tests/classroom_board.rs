@@ -106,3 +106,108 @@ async fn a_result_change_reaches_the_instructors_board_and_no_students_stream() 
     let other = read_events(&mut student, "event: board", std::time::Duration::from_millis(500)).await;
     assert!(!other.contains("event: board") && !other.contains("Ann"), "a student never hears the board: {other}");
 }
+
+/// Every instructor route × anonymous, student A, student B, instructor: (method, path,
+/// form, anonymous, student, instructor). Harmless forms, so the matrix can run in order.
+#[tokio::test]
+async fn students_never_reach_the_board_controls_or_exports() {
+    let (app, a, b, teacher) = class_with_results().await;
+    let routes: &[(&str, &str, Option<&str>, u16, u16, u16)] = &[
+        ("GET", "/instructor", None, 403, 403, 200),
+        ("POST", "/instructor/start-all", None, 401, 403, 303),
+        ("POST", "/instructor/stop-all", None, 401, 403, 303),
+        ("POST", "/instructor/joining", Some("open=yes"), 401, 403, 303),
+        ("POST", "/instructor/join-code", Some("code=K7M-P3Q"), 401, 403, 303),
+        ("POST", "/instructor/idle", Some("idle=90m"), 401, 403, 303),
+        ("POST", "/instructor/end", Some("confirm=no"), 401, 403, 422),
+    ];
+    let mut wrong = Vec::new();
+    for (who, cookie) in [("anonymous", None), ("Ann", Some(a.as_str())), ("Bob", Some(b.as_str())), ("instructor", Some(teacher.as_str()))] {
+        for (method, path, form, anon, student, instructor) in routes {
+            let want = match who {
+                "anonymous" => *anon,
+                "instructor" => *instructor,
+                _ => *student,
+            };
+            let got = app.send(method, path, cookie, *form).await;
+            if got.status.as_u16() != want {
+                wrong.push(format!("{who} {method} {path}: {} (wanted {want})", got.status));
+            }
+            if who != "instructor" {
+                assert!(!got.body.contains("Failing most") && !got.body.contains("network is HOST"), "{who} {path} shows nothing of the class");
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn closing_joining_refuses_new_students_but_not_returning_ones() {
+    let app = ClassApp::start().await;
+    let a = app.join("Ann").await;
+    let teacher = app.instructor().await;
+    assert_eq!(app.send("POST", "/instructor/joining", Some(&teacher), Some("open=no")).await.status, 303);
+    let r = app.send("POST", "/join", None, Some(&format!("code={}&name=Zed", app.code))).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("Joining this class is closed"), "{}", r.body);
+    assert_eq!(app.send("GET", "/api/me", Some(&a), None).await.status, 200, "Ann stays signed in");
+    let ann = id_of(&app, &a).await;
+    let link = format!("/rejoin?token={}", app.classroom.rejoin_token(ann));
+    assert_eq!(app.send("GET", &link, None, None).await.status, 303, "Ann can still rejoin on another device");
+    let record = app.state.store().class(app.classroom.id()).await.unwrap().unwrap();
+    assert!(!record.joining_open, "kept in the store");
+    assert!(app.send("GET", "/instructor", Some(&teacher), None).await.body.contains("Open joining"));
+    assert_eq!(app.send("POST", "/instructor/joining", Some(&teacher), Some("open=yes")).await.status, 303);
+    app.join("Zed").await;
+}
+
+#[tokio::test]
+async fn a_new_join_code_replaces_the_old_one() {
+    let app = ClassApp::start().await;
+    let teacher = app.instructor().await;
+    assert_eq!(app.send("POST", "/instructor/join-code", Some(&teacher), Some("code=no")).await.status, 422, "too short");
+    assert_eq!(app.send("POST", "/instructor/join-code", Some(&teacher), Some("code=NEW-C0DE")).await.status, 303);
+    assert_eq!(app.send("POST", "/join", None, Some(&format!("code={}&name=Ann", app.code))).await.status, 403, "the old code is refused");
+    assert_eq!(app.send("POST", "/join", None, Some("code=newc0de&name=Ann")).await.status, 303, "case and dashes do not matter");
+    assert_eq!(app.state.store().class(app.classroom.id()).await.unwrap().unwrap().join_code, "NEW-C0DE");
+}
+
+async fn wait_for(app: &ClassApp, cookie: &str, state: &str) -> Value {
+    let mut me = Value::Null;
+    for _ in 0..200 {
+        me = serde_json::from_str(&app.send("GET", "/api/me", Some(cookie), None).await.body).unwrap();
+        if me["stack"]["state"] == state {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    me
+}
+
+#[tokio::test]
+async fn start_all_then_stop_all_runs_and_stops_every_stack_and_end_closes_the_class() {
+    let app = ClassApp::start().await;
+    let a = app.join("Ann").await;
+    let b = app.join("Bob").await;
+    let teacher = app.instructor().await;
+    assert_eq!(app.send("POST", "/instructor/start-all", Some(&teacher), None).await.status, 303);
+    assert_eq!(wait_for(&app, &a, "ready").await["stack"]["state"], "ready");
+    assert_eq!(wait_for(&app, &b, "ready").await["stack"]["state"], "ready");
+    assert_eq!(app.provisioner.running.lock().unwrap().len(), 2);
+    assert_eq!(app.send("POST", "/instructor/stop-all", Some(&teacher), None).await.status, 303);
+    assert!(app.provisioner.running.lock().unwrap().is_empty(), "the double runs nothing");
+    assert_eq!(wait_for(&app, &a, "stopped").await["stack"]["state"], "stopped");
+
+    assert_eq!(app.send("POST", "/instructor/idle", Some(&teacher), Some("idle=0")).await.status, 303);
+    assert_eq!(app.classroom.settings().idle, None);
+    assert_eq!(app.send("POST", "/instructor/idle", Some(&teacher), Some("idle=soon")).await.status, 422);
+
+    app.send("POST", "/instructor/start-all", Some(&teacher), None).await;
+    wait_for(&app, &a, "ready").await;
+    assert_eq!(app.send("POST", "/instructor/end", Some(&teacher), Some("confirm=yes")).await.status, 303);
+    assert!(app.provisioner.running.lock().unwrap().is_empty(), "ending stops every stack");
+    let record = app.state.store().class(app.classroom.id()).await.unwrap().unwrap();
+    assert!(record.ended_at.is_some() && !record.joining_open, "the record stays, closed");
+    assert_eq!(app.state.store().members(app.classroom.id()).await.unwrap().len(), 2);
+    assert_eq!(app.send("POST", "/join", None, Some(&format!("code={}&name=Cy", app.code))).await.status, 403);
+}

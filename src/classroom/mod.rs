@@ -7,6 +7,7 @@
 
 pub mod board;
 pub mod config;
+pub mod controls;
 pub mod provision;
 mod stacks;
 pub mod tokens;

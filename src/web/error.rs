@@ -55,6 +55,9 @@ pub enum WebError {
     /// The viewer may not do or see this (403); the message says who may.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The request's values are unusable (422); the message says what to send instead.
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// Something the request needs is not available right now (503); the message says what.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -137,6 +140,10 @@ impl IntoResponse for WebError {
             WebError::Forbidden(message) => (
                 StatusCode::FORBIDDEN,
                 ErrorPage { status: 403, heading: "Not for you", message, content_error: None, links: &home },
+            ),
+            WebError::Invalid(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorPage { status: 422, heading: "Cannot use that", message, content_error: None, links: &home },
             ),
             WebError::Unavailable(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,

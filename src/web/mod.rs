@@ -7,6 +7,7 @@ mod assets;
 mod board;
 mod checks;
 mod class;
+mod controls;
 mod editor;
 mod error;
 mod events;
@@ -186,6 +187,12 @@ pub fn router(state: AppState) -> Router {
         .route("/signout", post(class::sign_out))
         .route("/instructor/login", get(class::instructor_login))
         .route("/instructor", get(board::page))
+        .route("/instructor/start-all", post(controls::start_all))
+        .route("/instructor/stop-all", post(controls::stop_all))
+        .route("/instructor/joining", post(controls::joining))
+        .route("/instructor/join-code", post(controls::join_code))
+        .route("/instructor/idle", post(controls::idle))
+        .route("/instructor/end", post(controls::end))
         .route("/stack/start", post(class::stack_start))
         .route("/stack/stop", post(class::stack_stop))
         .route(

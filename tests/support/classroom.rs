@@ -56,6 +56,8 @@ pub struct ClassApp {
     pub state: AppState,
     pub classroom: Classroom,
     pub code: String,
+    /// The provisioner double, to see which stacks run.
+    pub provisioner: Arc<FakeProvisioner>,
 }
 
 impl ClassApp {
@@ -69,11 +71,12 @@ impl ClassApp {
             let holder = holder.clone();
             Arc::new(move || holder.get().and_then(|s| s.course().lab("mesos-marathon").and_then(|l| l.as_ref().ok()).cloned()))
         };
-        let opened = Classroom::open(store.clone(), Arc::new(FakeProvisioner::default()), source, options).await.expect("class");
+        let provisioner = Arc::new(FakeProvisioner::default());
+        let opened = Classroom::open(store.clone(), provisioner.clone(), source, options).await.expect("class");
         let state = AppState::classroom(course, store, opened.classroom.clone());
         let _ = holder.set(state.clone());
         state.spawn_class_events();
-        ClassApp { state, classroom: opened.classroom, code: opened.join_code }
+        ClassApp { state, classroom: opened.classroom, code: opened.join_code, provisioner }
     }
 
     /// Sends a request with `cookie` (a `lab_session=...` pair, or none).
