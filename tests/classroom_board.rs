@@ -114,6 +114,8 @@ async fn students_never_reach_the_board_controls_or_exports() {
     let (app, a, b, teacher) = class_with_results().await;
     let routes: &[(&str, &str, Option<&str>, u16, u16, u16)] = &[
         ("GET", "/instructor", None, 403, 403, 200),
+        ("GET", "/instructor/export.csv", None, 303, 403, 200),
+        ("GET", "/api/class", None, 401, 403, 200),
         ("POST", "/instructor/start-all", None, 401, 403, 303),
         ("POST", "/instructor/stop-all", None, 401, 403, 303),
         ("POST", "/instructor/joining", Some("open=yes"), 401, 403, 303),
@@ -210,4 +212,76 @@ async fn start_all_then_stop_all_runs_and_stops_every_stack_and_end_closes_the_c
     assert!(record.ended_at.is_some() && !record.joining_open, "the record stays, closed");
     assert_eq!(app.state.store().members(app.classroom.id()).await.unwrap().len(), 2);
     assert_eq!(app.send("POST", "/join", None, Some(&format!("code={}&name=Cy", app.code))).await.status, 403);
+}
+
+#[tokio::test]
+async fn the_csv_export_has_a_header_and_a_line_per_student_and_exercise_with_names_quoted() {
+    let (app, _a, _b, teacher) = class_with_results().await;
+    let odd = app.join("Smith%2C%20%22Jo%22").await;
+    let odd_id = id_of(&app, &odd).await;
+    app.classroom.record_result(odd_id, LAB, &result("scale-demo", Status::Passed, &[])).await.unwrap();
+    for path in ["/instructor/export.csv", "/api/class"] {
+        assert_eq!(app.send("GET", path, Some(&odd), None).await.status, 403, "{path} is not for students");
+    }
+    assert_eq!(app.send("GET", "/instructor/export.csv", None, None).await.status, 303, "visitors are sent to join");
+    assert_eq!(app.send("GET", "/api/class", None, None).await.status, 401);
+    let r = app.send("GET", "/instructor/export.csv", Some(&teacher), None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(r.headers["content-disposition"].to_str().unwrap().contains("attachment"));
+    let lines: Vec<&str> = r.body.lines().collect();
+    assert_eq!(lines[0], "student,exercise,status,first_seen_at,first_passed_at,attempts,time_spent_s");
+    assert_eq!(lines.len(), 1 + 3 * 3, "3 students × 3 exercises: {}", r.body);
+    let ann_scale = lines.iter().find(|l| l.starts_with("Ann,scale-demo,")).expect("Ann's scale-demo");
+    let fields: Vec<&str> = ann_scale.split(',').collect();
+    assert_eq!((fields[2], fields[5]), ("passed", "1"), "{ann_scale}");
+    assert!(fields[3].ends_with('Z') && fields[4].ends_with('Z'), "UTC times: {ann_scale}");
+    assert!(lines.contains(&"Bob,stack-ready,not-started,,,0,"), "{}", r.body);
+    assert!(r.body.contains("\"Smith, \"\"Jo\"\"\",scale-demo,passed,"), "commas and quotes are quoted: {}", r.body);
+}
+
+#[tokio::test]
+async fn the_json_export_lists_exercises_and_students() {
+    let (app, _a, _b, teacher) = class_with_results().await;
+    let r = app.send("GET", "/api/class", Some(&teacher), None).await;
+    assert_eq!(r.status, 200);
+    let v: Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(v["lab"], LAB);
+    assert_eq!(v["exercises"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["exercises"][1], serde_json::json!({"id": "scale-demo", "title": "Scale the demo app down to one instance", "passed": 1, "total": 2}));
+    let ann = &v["students"][0];
+    assert_eq!(ann["name"], "Ann");
+    let scale = &ann["exercises"][1];
+    assert_eq!((scale["exercise"].as_str(), scale["status"].as_str(), scale["attempts"].as_u64()), (Some("scale-demo"), Some("passed"), Some(1)));
+    assert!(scale["first_passed_at"].as_str().is_some_and(|t| t.ends_with('Z')) && scale["time_spent_s"].is_u64(), "{scale}");
+    assert_eq!(v["students"][1]["exercises"][0]["first_passed_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn lab_class_export_reads_a_class_from_a_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("class.db");
+    {
+        let store = lab::store::Store::open(&lab::store::DbLocation::File(path.clone())).await.unwrap();
+        let class = store.create_class(LAB, "ABC-DEF", "secret", "{}").await.unwrap();
+        let jo = store.add_member(class.id, "Smith, \"Jo\"").await.unwrap();
+        store.record_result(jo, LAB, &result("wolf3d", Status::Failed, &[("network", Status::Failed, "HOST")])).await.unwrap();
+        store.record_result(jo, LAB, &result("wolf3d", Status::Passed, &[])).await.unwrap();
+        store.pool().close().await;
+    }
+    let run = |format: &str| std::process::Command::new(env!("CARGO_BIN_EXE_lab")).env_remove("LAB_CONTENT").args(["class", "export", "--db"]).arg(&path).args(["--format", format]).output().expect("run lab");
+    let out = run("csv");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("student,exercise,status,"), "{text}");
+    assert!(text.contains("\"Smith, \"\"Jo\"\"\",wolf3d,passed,"), "{text}");
+    assert!(text.contains("\"Smith, \"\"Jo\"\"\",scale-demo,not-started,"), "the course's exercises: {text}");
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let wolf = v["students"][0]["exercises"].as_array().unwrap().iter().find(|e| e["exercise"] == "wolf3d").cloned().unwrap();
+    assert_eq!((wolf["status"].as_str(), wolf["attempts"].as_u64()), (Some("passed"), Some(1)));
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_lab")).args(["class", "export", "--db"]).arg(dir.path().join("none.db")).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2), "no such file: could not do it");
+    assert!(!dir.path().join("none.db").exists(), "and no database is created");
 }

@@ -8,6 +8,7 @@
 pub mod board;
 pub mod config;
 pub mod controls;
+pub mod export;
 pub mod provision;
 mod stacks;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 mod check;
 mod class;
+mod class_export;
 mod doctor;
 mod labs;
 mod marathon;
@@ -56,6 +57,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Encrypt secrets for your stack's secretary (`lab secrets encrypt VALUE`).
     Secrets(secrets::SecretsArgs),
+    /// A class after (or during) `lab serve --classroom`: `lab class export --db PATH`.
+    #[command(subcommand)]
+    Class(class_export::ClassCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -103,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Watch(args) => marathon::run_watch(args).await,
         Command::Check(args) => check::run(args, &content).await,
         Command::Secrets(args) => secrets::run(args).await,
+        Command::Class(command) => class_export::run(command, &content).await,
     }
 }
 

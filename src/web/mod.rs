@@ -11,6 +11,7 @@ mod controls;
 mod editor;
 mod error;
 mod events;
+mod export;
 mod guard;
 mod limits;
 mod pages;
@@ -193,6 +194,8 @@ pub fn router(state: AppState) -> Router {
         .route("/instructor/join-code", post(controls::join_code))
         .route("/instructor/idle", post(controls::idle))
         .route("/instructor/end", post(controls::end))
+        .route("/instructor/export.csv", get(export::csv))
+        .route("/api/class", get(export::json))
         .route("/stack/start", post(class::stack_start))
         .route("/stack/stop", post(class::stack_stop))
         .route(
