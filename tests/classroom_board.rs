@@ -107,12 +107,16 @@ async fn a_result_change_reaches_the_instructors_board_and_no_students_stream() 
     assert!(!other.contains("event: board") && !other.contains("Ann"), "a student never hears the board: {other}");
 }
 
+/// A route and the status each kind of viewer gets: (method, path, form, anonymous,
+/// student, instructor).
+type Row = (&'static str, &'static str, Option<&'static str>, u16, u16, u16);
+
 /// Every instructor route × anonymous, student A, student B, instructor: (method, path,
 /// form, anonymous, student, instructor). Harmless forms, so the matrix can run in order.
 #[tokio::test]
 async fn students_never_reach_the_board_controls_or_exports() {
     let (app, a, b, teacher) = class_with_results().await;
-    let routes: &[(&str, &str, Option<&str>, u16, u16, u16)] = &[
+    let routes: &[Row] = &[
         ("GET", "/instructor", None, 403, 403, 200),
         ("GET", "/instructor/export.csv", None, 303, 403, 200),
         ("GET", "/api/class", None, 401, 403, 200),
