@@ -59,6 +59,7 @@ async fn the_board_shows_each_student_their_exercises_and_the_class_summaries() 
     assert!(!ann_row.contains("muted\">—</span></td>\n  <td class=\"cell"), "Ann opened a step: it is named");
     let bob_row = body.split("data-name=\"Bob\"").nth(1).and_then(|s| s.split("</tr>").next()).expect("Bob's row");
     assert!(bob_row.contains("idle (not started)") && bob_row.contains("data-progress=\"0\""), "{bob_row}");
+    assert!(bob_row.contains("data-failing-since=") && bob_row.contains("on network: network is HOST"), "pages can mark Bob stuck as time passes: {bob_row}");
 
     let board = app.classroom.board().await.unwrap();
     let ann = board.rows.iter().find(|r| r.name == "Ann").unwrap();

@@ -166,7 +166,11 @@ pub struct BoardRow {
     /// Their latest step visit or result (unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity_ms: Option<i64>,
-    /// Set when they are stuck.
+    /// The criterion failing in their current exercise's latest result, and since when,
+    /// however short (pages use it to mark a student stuck as time passes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing: Option<Stuck>,
+    /// Set when they are stuck: `failing` for at least the threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stuck: Option<Stuck>,
 }
@@ -279,7 +283,8 @@ fn student_row(input: &BoardInput<'_>, student: &StudentInput, by_cell: &HashMap
             (last.status != Status::Passed).then_some((id, rows, last.checked_at_ms))
         })
         .max_by_key(|(_, _, at)| *at);
-    let stuck = current.and_then(|(id, rows, _)| stuck_on(id, rows, input.now_ms)).filter(|s| s.for_ms >= input.stuck_after_ms);
+    let failing = current.and_then(|(id, rows, _)| stuck_on(id, rows, input.now_ms));
+    let stuck = failing.clone().filter(|s| s.for_ms >= input.stuck_after_ms);
     let last_result = input.history.iter().filter(|r| r.student == student.id).map(|r| r.checked_at_ms).max();
     let last_step = student.last_step.as_ref().map(|v| v.at_ms);
     BoardRow {
@@ -292,6 +297,7 @@ fn student_row(input: &BoardInput<'_>, student: &StudentInput, by_cell: &HashMap
         current: current.map(|(id, _, _)| id.clone()),
         on_current_ms: current.and_then(|(_, rows, _)| rows.first()).map(|r| input.now_ms - r.checked_at_ms),
         last_activity_ms: last_result.max(last_step),
+        failing,
         stuck,
     }
 }

@@ -49,6 +49,8 @@ struct RowTemplate {
     last_activity: String,
     stuck: Option<String>,
     stuck_ms: i64,
+    failing_since_ms: Option<i64>,
+    failing: String,
 }
 
 impl RowTemplate {
@@ -80,6 +82,8 @@ impl RowTemplate {
             last_activity: row.last_activity_ms.map_or_else(|| "—".to_owned(), |at| format!("{} ago", short_duration(now_ms - at))),
             stuck: row.stuck.as_ref().map(|s| format!("stuck {} on {}: {}", short_duration(s.for_ms), s.criterion, s.message)),
             stuck_ms: row.stuck.as_ref().map_or(0, |s| s.for_ms),
+            failing_since_ms: row.failing.as_ref().map(|f| f.since_ms),
+            failing: row.failing.as_ref().map_or_else(String::new, |f| format!("on {}: {}", f.criterion, f.message)),
         }
     }
 }
@@ -125,6 +129,7 @@ struct InstructorPage {
     ended: bool,
     students: usize,
     stuck_after: String,
+    stuck_after_ms: i64,
     board: Rendered,
 }
 
@@ -145,6 +150,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         ended,
         students: board.rows.len(),
         stuck_after: short_duration(board.stuck_after_ms),
+        stuck_after_ms: board.stuck_after_ms,
         board: rendered(&board),
     }
     .into_response())

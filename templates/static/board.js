@@ -43,8 +43,25 @@
     el.textContent = short(Date.now() - Number(el.dataset.agoMs)) + " ago";
     el.title = new Date(Number(el.dataset.agoMs)).toLocaleString();
   });
-  ages();
-  setInterval(ages, 30000);
+  // A student becomes stuck as time passes, without any event: mark them here too.
+  const stuckAfter = Number(table.dataset.stuckAfterMs);
+  const stuck = () => Array.from(body.rows).forEach((r) => {
+    if (!r.dataset.failingSince) return;
+    const failingFor = Date.now() - Number(r.dataset.failingSince);
+    r.dataset.stuck = failingFor >= stuckAfter ? String(failingFor) : "0";
+    if (failingFor < stuckAfter) return;
+    r.classList.add("stuck");
+    let note = r.querySelector(".stuck-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "stuck-note";
+      r.cells[0].appendChild(note);
+    }
+    note.textContent = "⚠ stuck " + short(failingFor) + " " + r.dataset.failing;
+  });
+  const tick = () => { ages(); stuck(); };
+  tick();
+  setInterval(tick, 30000);
 
   const wait = () => {
     if (!window.labEvents) return setTimeout(wait, 50);
@@ -63,7 +80,7 @@
         const empty = document.getElementById("board-empty");
         if (empty) empty.remove();
       }
-      ages();
+      tick();
       sort();
     });
   };
