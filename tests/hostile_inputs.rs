@@ -51,7 +51,7 @@ fn run(folder: &str, parse: impl Fn(&Path) -> (Option<String>, String)) -> Vec<S
             Ok(_) => {}
         }
     }
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     println!("{folder}: {} files; slowest: {:?}", files.len(), &slowest[..3.min(slowest.len())]);
     failures
 }
