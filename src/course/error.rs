@@ -104,7 +104,17 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &str, text: &str, line_o
 /// The one YAML dialect lab reads everywhere: YAML 1.2, so only `true`/`false` are
 /// booleans (`yes`, `no`, `on`, `off`, `y`, `n` stay text; no "Norway problem").
 pub fn yaml_from_str<'de, T: serde::de::Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true, alias_limits: alias_limits() })
+}
+
+/// The most YAML events aliases may replay in one file. A course file that reuses an anchor
+/// for a few services replays hundreds; the reader's default (a million) let an alias bomb
+/// take seconds, three times over for a stack file (its `x-lab` part is read on its own).
+pub const MAX_REPLAYED_EVENTS: usize = 100_000;
+
+/// The alias limits of every YAML file lab reads with serde-saphyr.
+pub fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    serde_saphyr::alias_limits! { max_total_replayed_events: MAX_REPLAYED_EVENTS }
 }
 
 /// Converts a serde-saphyr error into a [`ContentError`].
@@ -132,7 +142,9 @@ fn strip_position_suffix(message: &str) -> String {
 
 /// The parser's budget errors, said the way an author understands them.
 fn in_users_words(message: &str) -> String {
-    if message.starts_with("recursion limit exceeded") {
+    if message.starts_with("alias replay limit exceeded") {
+        "the file holds more values than lab reads (each use of a YAML alias counts its whole anchor)".to_owned()
+    } else if message.starts_with("recursion limit exceeded") {
         "the YAML nests too deeply here for lab to read".to_owned()
     } else if let Some(rest) = message.strip_prefix("budget breached: ") {
         let what = rest.split([' ', '{', '(']).next().unwrap_or_default();

@@ -35,7 +35,13 @@ pub struct Written {
 impl Written {
     /// The position `line:column` of `text`, with that line quoted.
     pub fn at(text: &str, line: u64, column: u64) -> Written {
-        let quoted = usize::try_from(line).ok().and_then(|l| text.lines().nth(l.saturating_sub(1))).map(|l| quote_line(l, column)).unwrap_or_default();
+        Written::in_lines(&text.lines().collect::<Vec<_>>(), line, column)
+    }
+
+    /// The same, from the file's lines split once (a plan quotes a line per key of every
+    /// service; scanning the text for each would be quadratic in a long file).
+    pub fn in_lines(lines: &[&str], line: u64, column: u64) -> Written {
+        let quoted = usize::try_from(line).ok().and_then(|l| lines.get(l.checked_sub(1)?)).map(|l| quote_line(l, column)).unwrap_or_default();
         Written { line, column, quoted }
     }
 }

@@ -139,6 +139,7 @@ pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
         strict_booleans: true,
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         budget: Some(budget()),
+        alias_limits: crate::course::error::alias_limits(),
     };
     let raw: RawNode = serde_saphyr::from_str_with_options(text, options)?;
     Ok(into_node(raw))

@@ -164,13 +164,15 @@
     showErrors(m.errors);
     lastApp = m.app || null;
     showApp();
-    deployList.textContent = "";
   };
   let saving = false;
   const save = async (overwriteWith) => {
     if (!path || saving) return;
     saving = true;
     say("", "Saving…");
+    // Cleared now, not when the answer comes: the deployment's first steps can arrive
+    // over the event stream before the answer to the PUT does.
+    deployList.textContent = "";
     const headers = { "Content-Type": "text/plain; charset=utf-8", Accept: "application/json" };
     const expected = overwriteWith || etag;
     if (expected) headers["If-Match"] = expected; else headers["If-None-Match"] = "*";
@@ -196,6 +198,7 @@
   const restore = async (p, version, ifMatch) => {
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     if (ifMatch) headers["If-Match"] = ifMatch;
+    deployList.textContent = "";
     const r = await fetch(api(p, "/restore"), { method: "POST", headers, body: JSON.stringify({ version }) });
     const m = await r.json();
     if (!r.ok) { say("failed", m.error); return; }

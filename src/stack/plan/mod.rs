@@ -216,7 +216,8 @@ pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, Stack
     let (vars, ports) = lab_variables(file, text, opts)?;
     let stack = StackFile::parse(file, text, &vars)?;
     let service_names = stack.services.keys().collect();
-    let resolver = Resolver { file, text, opts, vars: &vars, stack: &stack, service_names };
+    let lines = text.lines().collect();
+    let resolver = Resolver { file, text, lines, opts, vars: &vars, stack: &stack, service_names };
     resolver.resolve(ports).map_err(|mut problems| {
         problems.sort_by_key(|p| p.position);
         StackFileError { problems }
@@ -226,6 +227,8 @@ pub fn plan(file: &str, text: &str, opts: &ProjectOptions) -> Result<Plan, Stack
 struct Resolver<'a> {
     file: &'a str,
     text: &'a str,
+    /// The text's lines, split once, to quote them.
+    lines: Vec<&'a str>,
     opts: &'a ProjectOptions,
     vars: &'a HashMap<String, String>,
     stack: &'a StackFile,
@@ -329,12 +332,12 @@ impl Resolver<'_> {
     /// Where service `name` and its keys are written, with their lines quoted.
     fn origin(&self, name: &str) -> super::rejection::ServiceOrigin {
         use super::rejection::{ServiceOrigin, Written};
-        let name_at = self.stack.positions.get(name).map(|(line, column)| Written::at(self.text, *line, *column));
+        let name_at = self.stack.positions.get(name).map(|(line, column)| Written::in_lines(&self.lines, *line, *column));
         let keys = self.stack.key_positions.get(name).map(Vec::as_slice).unwrap_or_default();
         ServiceOrigin {
             file: self.file.to_owned(),
             name: name_at,
-            keys: keys.iter().map(|(key, line, column)| (key.clone(), Written::at(self.text, *line, *column))).collect(),
+            keys: keys.iter().map(|(key, line, column)| (key.clone(), Written::in_lines(&self.lines, *line, *column))).collect(),
         }
     }
 
@@ -684,25 +687,39 @@ fn check_dependencies(services: &[ServicePlan]) -> Result<(), (String, String)> 
         }
     }
     let deps: HashMap<&str, Vec<&str>> = services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(|(d, _)| d.as_str()).collect())).collect();
-    fn visit<'a>(n: &'a str, deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Result<(), (String, String)> {
-        if done.contains(n) {
-            return Ok(());
-        }
-        if let Some(i) = path.iter().position(|p| *p == n) {
-            let cycle = path[i..].iter().chain(std::iter::once(&n)).copied().collect::<Vec<_>>().join(" → ");
-            return Err((n.to_owned(), format!("dependency cycle: {cycle}")));
-        }
-        path.push(n);
-        for d in deps.get(n).into_iter().flatten() {
-            visit(d, deps, path, done)?;
-        }
-        path.pop();
-        done.insert(n);
-        Ok(())
-    }
-    let mut done = HashSet::new();
+    // Depth-first, with an explicit stack: a chain of thousands of services must not
+    // overflow the thread's stack, and each service is visited once.
+    let mut done: HashSet<&str> = HashSet::new();
     for s in services {
-        visit(&s.name, &deps, &mut Vec::new(), &mut done)?;
+        let mut path: Vec<(&str, usize)> = vec![(s.name.as_str(), 0)];
+        let mut on_path: HashSet<&str> = HashSet::from([s.name.as_str()]);
+        while let Some((node, next)) = path.last_mut() {
+            let node = *node;
+            if done.contains(node) {
+                path.pop();
+                on_path.remove(node);
+                continue;
+            }
+            match deps.get(node).and_then(|d| d.get(*next)) {
+                Some(dep) => {
+                    *next += 1;
+                    if on_path.contains(dep) {
+                        let start = path.iter().position(|(p, _)| p == dep).unwrap_or(0);
+                        let cycle = path[start..].iter().map(|(p, _)| *p).chain(std::iter::once(*dep)).collect::<Vec<_>>().join(" → ");
+                        return Err(((*dep).to_owned(), format!("dependency cycle: {cycle}")));
+                    }
+                    if !done.contains(dep) {
+                        path.push((dep, 0));
+                        on_path.insert(dep);
+                    }
+                }
+                None => {
+                    done.insert(node);
+                    on_path.remove(node);
+                    path.pop();
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One student's site folder, as the editor routes see it.
+#[derive(Clone)]
 pub struct SiteAccess {
     /// Whose it is (`None` in solo mode: events go to every page).
     pub student: Option<StudentId>,

@@ -242,6 +242,9 @@ async fn save(
     if offline && report.outcome == SaveOutcome::NotDeployed {
         report.message = "saved, not deployed: your stack is not running; the file is sent to Marathon when it is".into();
     }
+    if report.outcome == SaveOutcome::NotDeployed {
+        super::retry::retry_pending(access);
+    }
     follow_deployments(
         access.state(),
         access.student,
@@ -281,7 +284,7 @@ fn send_pending_later(access: &SiteAccess, marathon: Marathon) {
     });
 }
 
-fn follow_run(
+pub(super) fn follow_run(
     state: &AppState,
     student: Option<crate::store::StudentId>,
     marathon: &Marathon,

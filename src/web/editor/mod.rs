@@ -24,6 +24,7 @@
 mod access;
 mod api;
 mod page;
+mod retry;
 
 pub use page::{EditorPanel, site_page};
 
