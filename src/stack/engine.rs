@@ -82,8 +82,9 @@ pub enum StackError {
     Refused {
         /// The service.
         service: String,
-        /// The engine's message, at the service's key in the stack file.
-        error: ContentError,
+        /// The engine's message, at the service's key in the stack file (boxed: it is
+        /// the largest variant, and every `Result` of the module carries the enum).
+        error: Box<ContentError>,
     },
     /// Several services failed.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]

@@ -361,7 +361,7 @@ async fn create_and_start(docker: &Docker, service: &ServicePlan, hash: &str, ne
 
 /// The engine's refusal of `service`, at the line of the stack file it is about.
 fn refused(service: &ServicePlan, doing: &str, err: &bollard::errors::Error) -> StackError {
-    StackError::Refused { service: service.name.clone(), error: service.origin.locate(&service.name, doing, &engine_message(err)) }
+    StackError::Refused { service: service.name.clone(), error: Box::new(service.origin.locate(&service.name, doing, &engine_message(err))) }
 }
 
 /// Polls the container until its healthcheck says healthy; fails fast when it turns
