@@ -5,10 +5,12 @@
 
 mod support;
 
+use support::classroom::{temp_lab_home, test_lab_content};
+
 use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
 use chromiumoxide::page::{Page, ScreenshotParams};
 use lab::classroom::{Classroom, DockerProvisioner, OpenOptions, PortRange, Settings};
-use lab::course::{ContentSource, Course};
+use lab::course::Course;
 use lab::store::{DbLocation, Store};
 use lab::web::AppState;
 use std::sync::{Arc, OnceLock};
@@ -19,20 +21,7 @@ use support::docker::{busybox_image, engine_or_skip};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn content() -> ContentSource {
-    ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
-}
 
-fn home() -> &'static std::path::Path {
-    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp home");
-        // SAFETY: set once, before any test of this binary reads it.
-        unsafe { std::env::set_var("LAB_HOME", dir.path()) };
-        dir
-    })
-    .path()
-}
 
 async fn join(browser: &TestBrowser, base: &str, name: &str) -> Page {
     let context = browser.browser.create_browser_context(CreateBrowserContextParams::default()).await.expect("context");
@@ -52,10 +41,10 @@ async fn two_students_each_see_only_their_own_stack_turn_ready() {
     let Some(engine) = engine_or_skip().await else { return };
     let Some(browser) = TestBrowser::launch().await else { return };
     busybox_image(&engine).await;
-    home();
-    let course = Course::load(&content()).expect("test lab");
+    temp_lab_home();
+    let course = Course::load(&test_lab_content()).expect("test lab");
     let store = Store::open(&DbLocation::Memory).await.expect("store");
-    let provisioner = DockerProvisioner::new(engine, content(), "classlab").expect("plan");
+    let provisioner = DockerProvisioner::new(engine, test_lab_content(), "classlab").expect("plan");
     let settings = Settings { public_host: "127.0.0.1".into(), max_stacks: 4, max_starting: 2, ports: PortRange { from: 23500, to: 23599 }, idle: None, autostart: false };
     let holder: Arc<OnceLock<AppState>> = Arc::new(OnceLock::new());
     let source = {

@@ -5,28 +5,15 @@
 
 mod support;
 
+use support::classroom::{temp_lab_home, test_lab_content};
+
 use lab::classroom::{Classroom, DockerProvisioner, OpenOptions, PortRange, Settings, StackState, StackView};
-use lab::course::ContentSource;
 use lab::store::{DbLocation, Store, StudentId};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use support::docker::{busybox_image, engine_or_skip};
 
-fn content() -> ContentSource {
-    ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
-}
 
-/// Workspaces live under LAB_HOME: one temporary home for this test binary.
-fn home() -> &'static std::path::Path {
-    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp home");
-        // SAFETY: set once, before any test of this binary reads it.
-        unsafe { std::env::set_var("LAB_HOME", dir.path()) };
-        dir
-    })
-    .path()
-}
 
 fn settings(from: u16, max_stacks: usize) -> Settings {
     Settings { public_host: "127.0.0.1".into(), max_stacks, max_starting: 2, ports: PortRange { from, to: from + 99 }, idle: None, autostart: false }
@@ -35,8 +22,8 @@ fn settings(from: u16, max_stacks: usize) -> Settings {
 async fn open(store: &Store, settings: Settings) -> Option<Classroom> {
     let engine = engine_or_skip().await?;
     busybox_image(&engine).await;
-    home();
-    let provisioner = DockerProvisioner::new(engine, content(), "classlab").expect("the test lab's stack plans");
+    temp_lab_home();
+    let provisioner = DockerProvisioner::new(engine, test_lab_content(), "classlab").expect("the test lab's stack plans");
     let options = OpenOptions { lab: "classlab".into(), settings, join_code: None, instructor_token: Some("t".into()) };
     Some(Classroom::open(store.clone(), Arc::new(provisioner), Arc::new(|| None), options).await.expect("opens").classroom)
 }
@@ -123,7 +110,7 @@ async fn two_students_get_their_own_stacks_and_control_them() {
 
 #[tokio::test]
 async fn beyond_capacity_students_queue_and_a_reopened_class_finds_running_stacks() {
-    let store = Store::open(&DbLocation::File(home().join("queue.db"))).await.unwrap();
+    let store = Store::open(&DbLocation::File(temp_lab_home().join("queue.db"))).await.unwrap();
     let Some(c) = open(&store, settings(23300, 1)).await else { return };
     let code = c.join_code();
     let ann = c.join(&code, "Ann").await.unwrap().student;

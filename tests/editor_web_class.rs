@@ -4,28 +4,17 @@
 
 mod support;
 
+
 use axum::body::Body;
 use axum::http::Request;
 use futures_util::StreamExt;
 use lab::web::{self, ServerEvent};
 use serde_json::Value;
-use std::sync::OnceLock;
 use std::time::Duration;
 use support::TestResponse;
-use support::classroom::ClassApp;
+use support::classroom::{ClassApp, temp_lab_home};
 use tower::ServiceExt;
 
-/// Workspaces go below a temporary `LAB_HOME`, set once for this test binary.
-fn home() -> &'static std::path::Path {
-    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp home");
-        // SAFETY: set once, before any test of this binary reads it.
-        unsafe { std::env::set_var("LAB_HOME", dir.path()) };
-        dir
-    })
-    .path()
-}
 
 async fn call(
     app: &ClassApp,
@@ -84,7 +73,7 @@ async fn student(app: &ClassApp, name: &str) -> Student {
         .expect("a stack record");
     let site =
         lab::marathon::workspace::site_dir(&lab::stack::project::workspace_dir(&record.project));
-    assert!(site.starts_with(home()), "{}", site.display());
+    assert!(site.starts_with(temp_lab_home()), "{}", site.display());
     support::write_files(
         &site,
         &[(
@@ -108,7 +97,7 @@ type Row = (
 
 #[tokio::test]
 async fn every_editor_route_answers_only_to_whom_it_should() {
-    home();
+    temp_lab_home();
     let app = ClassApp::start().await;
     let (a, b) = (student(&app, "Ann").await, student(&app, "Bob").await);
     let teacher = app.instructor().await;
@@ -233,7 +222,7 @@ async fn every_editor_route_answers_only_to_whom_it_should() {
 
 #[tokio::test]
 async fn a_student_never_sees_or_changes_another_students_files() {
-    home();
+    temp_lab_home();
     let app = ClassApp::start().await;
     let (a, b) = (student(&app, "Ann").await, student(&app, "Bob").await);
     assert_ne!(a.site, b.site);
@@ -332,7 +321,7 @@ async fn read_until(body: Body, until: &str) -> String {
 
 #[tokio::test]
 async fn deploy_progress_reaches_only_the_saving_students_pages() {
-    home();
+    temp_lab_home();
     let app = ClassApp::start().await;
     let (a, b) = (student(&app, "Ann").await, student(&app, "Bob").await);
     let open = |cookie: String| {

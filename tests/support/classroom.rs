@@ -115,3 +115,21 @@ pub fn cookie_of(r: &TestResponse) -> String {
     let set = r.headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
     set.split(';').next().expect("pair").to_owned()
 }
+
+/// The small busybox test lab (`tests/fixtures/classroom`).
+pub fn test_lab_content() -> lab::course::ContentSource {
+    lab::course::ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
+}
+
+/// Workspaces live under `LAB_HOME`: one temporary home per test binary, set on first use,
+/// before any test of the binary reads it.
+pub fn temp_lab_home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp home");
+        // SAFETY: set once, before any test of this binary reads it.
+        unsafe { std::env::set_var("LAB_HOME", dir.path()) };
+        dir
+    })
+    .path()
+}
