@@ -10,12 +10,13 @@ pub mod config;
 pub mod controls;
 pub mod export;
 pub mod provision;
+pub mod student;
 mod stacks;
 pub mod tokens;
 mod views;
 
 pub use config::{PortRange, Settings};
-pub use provision::{DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, StackRequest};
+pub use provision::{DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest};
 pub use stacks::PageGuard;
 pub use views::{Failure, Link, StackState, StackView};
 

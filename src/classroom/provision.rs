@@ -94,6 +94,17 @@ pub trait Provisioner: Send + Sync {
     fn port_names(&self) -> Vec<String>;
     /// Memory one stack needs, if the lab says (`x-lab.memory`).
     fn memory_per_stack(&self) -> Option<u64>;
+    /// The last `lines` lines of each of the stack's services' logs, by service.
+    fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>>;
+}
+
+/// The end of one service's log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceLog {
+    /// The service.
+    pub service: String,
+    /// Its last lines, oldest first.
+    pub lines: Vec<String>,
 }
 
 /// Stacks on a Docker engine, from a lab's `stack.yml`.
@@ -158,11 +169,7 @@ impl DockerProvisioner {
 
     /// The last lines of a service's log.
     async fn log_tail(&self, project: &str, service: &str) -> Vec<String> {
-        use futures_util::StreamExt;
-        let Ok(stream) = crate::stack::status::logs(&self.engine, project, service, false).await else { return Vec::new() };
-        let text: Vec<String> = stream.filter_map(|l| async move { l.ok() }).collect().await;
-        let lines: Vec<String> = text.concat().lines().map(str::to_owned).collect();
-        lines[lines.len().saturating_sub(20)..].to_vec()
+        crate::stack::status::log_tail(&self.engine, project, service, 20).await.unwrap_or_default()
     }
 
     async fn start_inner(&self, request: &StackRequest, sink: &dyn StageSink) -> Result<Endpoints, ProvisionError> {
@@ -256,6 +263,13 @@ impl Provisioner for DockerProvisioner {
 
     fn memory_per_stack(&self) -> Option<u64> {
         self.memory
+    }
+
+    fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>> {
+        Box::pin(async move {
+            let tails = crate::stack::status::log_tails(&self.engine, project, lines).await.map_err(|e| ProvisionError::plain(e.to_string(), "is the engine running?"))?;
+            Ok(tails.into_iter().map(|(service, lines)| ServiceLog { service, lines }).collect())
+        })
     }
 }
 

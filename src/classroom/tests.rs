@@ -62,6 +62,12 @@ impl Provisioner for Fake {
     fn memory_per_stack(&self) -> Option<u64> {
         None
     }
+    fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<provision::ServiceLog>, ProvisionError>> {
+        Box::pin(async move {
+            let running = self.running.lock().unwrap().contains(project);
+            Ok(vec![provision::ServiceLog { service: "box".into(), lines: if running { vec![format!("{project} up")] } else { Vec::new() }.into_iter().take(lines).collect() }])
+        })
+    }
 }
 
 fn settings(max_stacks: usize, idle: Option<Duration>) -> Settings {

@@ -160,6 +160,43 @@ pub async fn logs(
     service: &str,
     follow: bool,
 ) -> Result<impl Stream<Item = Result<String, StackError>> + use<>, StackError> {
+    logs_from(engine, project, service, follow, None).await
+}
+
+/// The last `lines` lines of every service's log, by service name.
+pub async fn log_tails(engine: &Engine, project: &str, lines: usize) -> Result<Vec<(String, Vec<String>)>, StackError> {
+    let list = engine
+        .docker()
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&project_filter(project)).build()))
+        .await?;
+    let mut services: Vec<String> = list.iter().filter_map(|c| c.labels.as_ref()?.get(labels::SERVICE).cloned()).collect();
+    services.sort();
+    services.dedup();
+    let mut out = Vec::new();
+    for service in services {
+        let tail = log_tail(engine, project, &service, lines).await?;
+        out.push((service, tail));
+    }
+    Ok(out)
+}
+
+/// The last `lines` lines of one service's log. The engine cuts the log (`tail`), so a
+/// long-running Marathon's megabytes of log are never read to show twenty lines.
+pub async fn log_tail(engine: &Engine, project: &str, service: &str, lines: usize) -> Result<Vec<String>, StackError> {
+    let stream = logs_from(engine, project, service, false, Some(lines)).await?;
+    let chunks: Vec<String> = stream.filter_map(|l| async move { l.ok() }).collect().await;
+    let text = chunks.concat();
+    let all: Vec<&str> = text.lines().collect();
+    Ok(all[all.len().saturating_sub(lines)..].iter().map(|l| (*l).to_owned()).collect())
+}
+
+async fn logs_from(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+    follow: bool,
+    tail: Option<usize>,
+) -> Result<impl Stream<Item = Result<String, StackError>> + use<>, StackError> {
     let docker = engine.docker().clone();
     let list = docker
         .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&project_filter(project)).build()))
@@ -173,6 +210,7 @@ pub async fn logs(
             known: if known.is_empty() { "no services; is the stack up?".into() } else { known.join(", ") },
         });
     };
-    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(follow).tail("all").build();
+    let tail = tail.map_or_else(|| "all".to_owned(), |n| n.to_string());
+    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(follow).tail(&tail).build();
     Ok(docker.logs(&id, Some(options)).map(|item| item.map(|out| out.to_string()).map_err(StackError::from)))
 }

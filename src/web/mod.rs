@@ -18,6 +18,7 @@ mod pages;
 mod server;
 mod session;
 mod slides;
+mod student;
 mod values;
 
 pub use checks::{CheckTarget, spawn_live_checks};
@@ -194,6 +195,11 @@ pub fn router(state: AppState) -> Router {
         .route("/instructor/join-code", post(controls::join_code))
         .route("/instructor/idle", post(controls::idle))
         .route("/instructor/end", post(controls::end))
+        .route("/instructor/students/{id}", get(student::page))
+        .route("/instructor/students/{id}/start", post(student::start))
+        .route("/instructor/students/{id}/stop", post(student::stop))
+        .route("/instructor/students/{id}/reset", get(student::reset_page).post(student::reset))
+        .route("/api/class/students/{id}", get(student::json))
         .route("/instructor/export.csv", get(export::csv))
         .route("/api/class", get(export::json))
         .route("/stack/start", post(class::stack_start))

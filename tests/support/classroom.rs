@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct FakeProvisioner {
     pub running: Mutex<HashSet<String>>,
+    /// A Marathon (a test double, which is also their Mesos master) that started stacks
+    /// report as theirs.
+    pub marathon: Mutex<Option<String>>,
 }
 
 impl Provisioner for FakeProvisioner {
@@ -25,7 +28,9 @@ impl Provisioner for FakeProvisioner {
             self.running.lock().unwrap().insert(request.project.clone());
             // Named ports in block order, as the real stack publishes them: marathon is second.
             let marathon = request.port_base + 1;
-            Ok(Endpoints { named_ports: BTreeMap::from([("marathon".into(), marathon)]), links: vec![("Marathon UI".into(), format!("http://{}:{marathon}/", request.public_host))], ..Endpoints::default() })
+            // The double serves Mesos's `/master/state` too, for the environment check.
+            let endpoints = self.marathon.lock().unwrap().iter().flat_map(|url| [("marathon".to_owned(), url.clone()), ("mesos".to_owned(), url.clone())]).collect();
+            Ok(Endpoints { endpoints, named_ports: BTreeMap::from([("marathon".into(), marathon)]), links: vec![("Marathon UI".into(), format!("http://{}:{marathon}/", request.public_host))], ..Endpoints::default() })
         })
     }
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
@@ -48,6 +53,13 @@ impl Provisioner for FakeProvisioner {
     }
     fn memory_per_stack(&self) -> Option<u64> {
         None
+    }
+    fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<lab::classroom::ServiceLog>, ProvisionError>> {
+        Box::pin(async move {
+            let running = self.running.lock().unwrap().contains(project);
+            let log = if running { vec![format!("{project}: marathon is running")] } else { Vec::new() };
+            Ok(vec![lab::classroom::ServiceLog { service: "marathon".into(), lines: log.into_iter().take(lines).collect() }])
+        })
     }
 }
 
@@ -93,6 +105,14 @@ impl ClassApp {
             None => Body::empty(),
         };
         super::send(&self.state, builder.body(body).expect("request")).await
+    }
+
+    /// Sends an empty request asking for JSON with `cookie`; the answer, parsed.
+    #[allow(dead_code)]
+    pub async fn send_json(&self, method: &str, path: &str, cookie: &str) -> serde_json::Value {
+        let request = Request::builder().method(method).uri(path).header("cookie", cookie).header("accept", "application/json").body(Body::empty()).expect("request");
+        let r = super::send(&self.state, request).await;
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{method} {path} answered {}: {e}: {}", r.status, r.body))
     }
 
     /// Joins as `name`; returns the session cookie pair.
