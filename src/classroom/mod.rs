@@ -9,6 +9,7 @@ pub mod board;
 pub mod config;
 pub mod controls;
 pub mod export;
+pub mod present;
 pub mod provision;
 pub mod student;
 mod stacks;
@@ -16,6 +17,7 @@ pub mod tokens;
 mod views;
 
 pub use config::{PortRange, Settings};
+pub use present::{PresentError, Presented};
 pub use provision::{DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest};
 pub use stacks::PageGuard;
 pub use views::{Failure, Link, StackState, StackView};
@@ -40,6 +42,8 @@ pub enum ClassEvent {
     Joined(StudentId),
     /// The class's settings changed.
     Class,
+    /// The presenter moved to another slide ([`Classroom::presented`] says which).
+    Presented,
 }
 
 /// Who a browser session belongs to.
@@ -124,6 +128,8 @@ struct Inner {
     lab: LabSource,
     events: broadcast::Sender<ClassEvent>,
     stacks: stacks::Stacks,
+    /// The slide the instructor's presenter view shows (see `present`).
+    presented: RwLock<Option<Presented>>,
 }
 
 /// How a class is opened by `lab serve --classroom`.
@@ -190,6 +196,7 @@ impl Classroom {
                 lab,
                 events,
                 stacks: stacks::Stacks::default(),
+                presented: RwLock::new(None),
             }),
         };
         stacks::resume(&classroom).await?;

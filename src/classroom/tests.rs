@@ -188,3 +188,41 @@ async fn a_restarted_server_finds_the_class_and_its_running_stacks() {
     assert_eq!(c.stack_view(joined.student).await.state, StackState::Ready, "the running stack is found again");
     assert!(c.instructor_login("teach").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn nothing_is_presented_until_the_presenter_shows_a_slide() {
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, Arc::new(Fake::default()), settings(5, None), None).await.classroom;
+    assert_eq!(c.presented(), None);
+    assert_eq!(c.present("intro", 3), Ok(true));
+    assert_eq!(c.presented(), Some(Presented { deck: "intro".into(), slide: 3 }));
+}
+
+#[tokio::test]
+async fn each_move_of_the_presenter_is_announced_once() {
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, Arc::new(Fake::default()), settings(5, None), None).await.classroom;
+    let mut events = c.subscribe();
+    assert_eq!(c.present("intro", 1), Ok(true));
+    assert_eq!(c.present("intro", 1), Ok(false), "a second tab showing the same slide is no move");
+    assert_eq!(c.present("intro", 2), Ok(true));
+    assert_eq!(c.present("other", 2), Ok(true), "another deck is a move too");
+    let mut heard = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        heard.push(event);
+    }
+    assert_eq!(heard, vec![ClassEvent::Presented; 3]);
+    assert_eq!(c.presented(), Some(Presented { deck: "other".into(), slide: 2 }), "the latest move wins");
+}
+
+#[tokio::test]
+async fn slide_zero_or_no_deck_cannot_be_presented() {
+    let store = crate::store::Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, Arc::new(Fake::default()), settings(5, None), None).await.classroom;
+    c.present("intro", 4).unwrap();
+    let mut events = c.subscribe();
+    assert_eq!(c.present("intro", 0), Err(PresentError::NoSuchSlide));
+    assert_eq!(c.present("", 1), Err(PresentError::NoSuchSlide));
+    assert!(events.try_recv().is_err(), "a refused move is not announced");
+    assert_eq!(c.presented(), Some(Presented { deck: "intro".into(), slide: 4 }), "and changes nothing");
+}

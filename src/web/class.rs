@@ -275,7 +275,8 @@ pub fn rejoin_link(classroom: &Classroom, student: StudentId) -> String {
 }
 
 /// Forwards the class's changes to the students' pages: a stack's new state (as JSON and
-/// as its rendered panel) and exercise results, and the instructor's board.
+/// as its rendered panel), exercise results and the presenter's slide, and the instructor's
+/// board.
 pub fn spawn_events(state: AppState) {
     let Some(classroom) = state.classroom_handle().cloned() else { return };
     let mut events = classroom.subscribe();
@@ -300,6 +301,11 @@ pub fn spawn_events(state: AppState) {
                 }
                 crate::classroom::ClassEvent::Joined(student) => super::board::publish(&state, &classroom, Some(student)).await,
                 crate::classroom::ClassEvent::Class => super::board::publish(&state, &classroom, None).await,
+                crate::classroom::ClassEvent::Presented => {
+                    if let Some(p) = classroom.presented() {
+                        state.publish(ServerEvent::Slide { deck: p.deck, n: p.slide });
+                    }
+                }
             }
         }
     });

@@ -3,7 +3,7 @@
 //! are capped (each holds a connection for as long as the page is open), so that streams can
 //! never take every connection from page requests; one over the cap is a 503. In a class,
 //! each page hears only its own student's stack, results and deployments; the instructor's
-//! pages also hear the board.
+//! pages also hear the board; every class viewer hears where the presenter is (`slide`).
 
 use super::session::Viewer;
 use super::{AppState, WebError};
@@ -57,6 +57,14 @@ pub enum ServerEvent {
         /// The event's data.
         json: String,
     },
+    /// In a class, the instructor's presenter view moved to slide `n` of `deck`: students'
+    /// slide pages that follow the presenter go there. Every class viewer hears it.
+    Slide {
+        /// The deck's id.
+        deck: String,
+        /// The slide's number, from 1.
+        n: usize,
+    },
     /// The server is stopping: end the stream.
     Shutdown,
 }
@@ -73,6 +81,7 @@ impl ServerEvent {
                 student: Some(s), ..
             } => viewer.student() == Some(*s),
             ServerEvent::Board { .. } => *viewer == Viewer::Instructor,
+            ServerEvent::Slide { .. } => matches!(viewer, Viewer::Student { .. } | Viewer::Instructor),
             _ => true,
         }
     }
@@ -117,6 +126,7 @@ fn updates(state: &AppState, viewer: Viewer) -> impl Stream<Item = Event> + use<
             }
             Ok(ServerEvent::Deploy { json, .. }) => Event::default().event("deploy").data(json),
             Ok(ServerEvent::Board { json }) => Event::default().event("board").data(json),
+            Ok(ServerEvent::Slide { deck, n }) => Event::default().event("slide").data(serde_json::json!({"deck": deck, "n": n, "url": format!("/slides/{deck}/{n}")}).to_string()),
             // A slow page missed events; reloading shows it the current state.
             Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reload").data("missed events"),
             Ok(ServerEvent::Shutdown) => Event::default().comment("bye"),

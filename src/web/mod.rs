@@ -174,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slides/{deck}", get(slides::deck_start))
         .route("/slides/{deck}/{n}", get(slides::slide))
         .route("/slides/{deck}/{n}/presenter", get(slides::presenter))
+        .route("/slides/{deck}/{n}/present", post(slides::present))
         .route("/labs/{lab}/exercises/{id}/check", post(checks::check_form))
         .route(
             "/api/labs/{lab}/exercises/{id}/check",

@@ -88,6 +88,65 @@
     channel.postMessage({ slide });
   }
 
+  // In a class, the instructor's presenter view tells the server which slide it shows, for
+  // the students' pages to follow. Every move (keys or buttons) loads the next page, so
+  // announcing whenever a page is shown (also when restored by Back) covers them all.
+  if (d.present) {
+    const said = document.getElementById("present-status");
+    window.addEventListener("pageshow", () => {
+      fetch(d.present, { method: "POST", headers: { Accept: "application/json" } })
+        .then((r) => { if (said) said.textContent = r.ok ? "The class follows this slide" : "The class was not told about this slide (" + r.status + ")"; })
+        .catch(() => { if (said) said.textContent = "The class was not told about this slide (no connection)"; });
+    });
+  }
+
+  // A class student's slide page follows the presenter within this deck while "Follow the
+  // presenter" is on (the default; the choice is kept in localStorage). The rule that keeps it
+  // from fighting a student who moves by hand: each presenter position is acted on once per
+  // tab (remembered in sessionStorage), so a slide reached by hand stays until the presenter
+  // moves again. A page opened late goes to the presented slide, which the server put in it.
+  const followBox = document.getElementById("follow");
+  if (d.follow && followBox) {
+    const toggle = document.getElementById("follow-toggle");
+    const note = document.getElementById("follow-note");
+    const seenKey = "lab-follow-seen";
+    let presented = d.presentedUrl ? { deck: d.presentedDeck, n: Number(d.presentedSlide), url: d.presentedUrl } : null;
+    const here = () => presented && presented.deck === d.deck && presented.n === slide;
+    const show = () => {
+      note.hidden = !presented || here();
+      if (note.hidden) return;
+      note.href = presented.url;
+      note.textContent = presented.deck === d.deck ? "Presenter is on slide " + presented.n : "Presenter is in another deck";
+    };
+    const follow = () => {
+      if (toggle.checked && presented && presented.deck === d.deck && !here()) go(presented.url);
+    };
+    // Acts on the presented position unless this tab already did.
+    const moved = () => {
+      if (!presented) return;
+      const at = presented.deck + "/" + presented.n;
+      if (sessionStorage.getItem(seenKey) === at) return;
+      sessionStorage.setItem(seenKey, at);
+      follow();
+    };
+    toggle.checked = localStorage.getItem("lab-follow") !== "off";
+    toggle.addEventListener("change", () => {
+      localStorage.setItem("lab-follow", toggle.checked ? "on" : "off");
+      follow(); // switching it on means "take me to the presenter"
+    });
+    if (window.labEvents) {
+      window.labEvents.addEventListener("slide", (e) => {
+        const m = JSON.parse(e.data);
+        presented = { deck: String(m.deck), n: Number(m.n), url: String(m.url) };
+        show();
+        moved();
+      });
+    }
+    followBox.hidden = false;
+    show();
+    moved();
+  }
+
   if (d.presenterMode) {
     const key = "lab-timer-" + d.deck;
     let start = Number(sessionStorage.getItem(key));
@@ -108,7 +167,9 @@
   // ---- Keyboard --------------------------------------------------------------------------
   document.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable]")) return;
+    // Typing stays in fields; a checkbox (the follow toggle) only keeps Space for itself.
+    const field = e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
+    if (field && !(field.type === "checkbox" && e.key !== " ")) return;
     if (e.key === " " && e.target.closest && e.target.closest("button, a")) return;
     if (d.keys === "deck") {
       const moves = { ArrowRight: slide + 1, ArrowDown: slide + 1, PageDown: slide + 1, " ": slide + 1,

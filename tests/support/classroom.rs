@@ -153,3 +153,29 @@ pub fn temp_lab_home() -> &'static std::path::Path {
     })
     .path()
 }
+
+impl ClassApp {
+    /// Opens `/events` with `cookie`; read it with [`read_events`].
+    pub async fn open_stream(&self, cookie: &str) -> Body {
+        let request = Request::get("/events").header("cookie", cookie).body(Body::empty()).expect("request");
+        tower::ServiceExt::oneshot(lab::web::router(self.state.clone()), request).await.expect("router never fails").into_body()
+    }
+}
+
+/// Reads an event stream until `until` is seen or `wait` passes; returns what arrived.
+pub async fn read_events(body: &mut Body, until: &str, wait: std::time::Duration) -> String {
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while !seen.contains(until) {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    seen.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+            _ => break,
+        }
+    }
+    seen
+}
