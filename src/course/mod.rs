@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod deck;
+pub mod diagnoses;
 pub mod error;
 pub mod files;
 pub mod lab;
