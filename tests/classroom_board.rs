@@ -16,7 +16,7 @@ fn result(exercise: &str, status: Status, criteria: &[(&str, Status, &str)]) -> 
     ExerciseResult {
         exercise: exercise.into(),
         status,
-        criteria: criteria.iter().map(|(name, status, message)| Criterion { name: (*name).into(), status: *status, message: (*message).into(), hint: None }).collect(),
+        criteria: criteria.iter().map(|(name, status, message)| Criterion { name: (*name).into(), status: *status, message: (*message).into(), hint: None, diagnosis: None }).collect(),
         blocked_by: None,
     }
 }
