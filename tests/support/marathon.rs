@@ -26,6 +26,8 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
+// Relative to this file's folder, however this file is included (the benches use #[path]).
+#[path = "marathon/queue.rs"]
 mod queue;
 
 /// Which Marathon JSON shape the double answers in.
