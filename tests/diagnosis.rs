@@ -100,7 +100,7 @@ async fn a_task_that_exits_right_away() {
     world.deploy_failing(EXIT).await;
     let r = world.check("wolf3d").await;
     let why = why(&r, "running tasks");
-    assert!(why.starts_with("The container stops as soon as it starts (Container exited with status 1)"), "Marathon backs the launch off: {why}");
+    assert!(why.starts_with("The container stops as soon as it starts (Container exited with status 1); Marathon keeps restarting it"), "{why}");
     assert!(why.contains("stderr"), "{why}");
 }
 

@@ -95,10 +95,8 @@ fn site_files(exercise: &Exercise, snapshot: &Snapshot<'_>) -> Vec<Fact> {
 async fn app_facts(app: &App, snapshot: &Snapshot<'_>) -> Vec<Fact> {
     let mut out = Vec::new();
     let queued = snapshot.queued(app.id()).await;
-    let tasks = app.tasks();
-    let running = if tasks.is_empty() { app.counts().running } else { tasks.iter().filter(|t| t.is_running()).count() as u64 };
     // A failure is news only while tasks are missing, and only of the version asked for.
-    if let Some(failure) = app.last_task_failure().filter(|f| f.of_version(app.version()) && running < app.instances()) {
+    if let Some(failure) = app.last_task_failure().filter(|f| f.of_version(app.version()) && app.running() < app.instances()) {
         let backoff = if queued.is_some_and(|q| q.backed_off()) { "yes" } else { "no" };
         out.push(
             Fact::new(FactKind::TaskFailure)
@@ -121,7 +119,7 @@ async fn app_facts(app: &App, snapshot: &Snapshot<'_>) -> Vec<Fact> {
                 .with("ports", fixed_host_ports(app)),
         );
     }
-    if let Some(cause) = tasks.iter().find_map(|t| t.health_failure.clone()) {
+    if let Some(cause) = app.tasks().into_iter().find_map(|t| t.health_failure) {
         let check = app.health_checks().into_iter().next();
         out.push(
             Fact::new(FactKind::HealthFailure)

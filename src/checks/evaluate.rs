@@ -286,7 +286,7 @@ fn app_criteria(check: &CheckSpec, app: &App) -> Vec<Criterion> {
     if let Some(tasks) = &check.tasks {
         let list = app.tasks();
         let counts = app.counts();
-        let running = if list.is_empty() { counts.running } else { list.iter().filter(|t| t.is_running()).count() as u64 };
+        let running = app.running();
         let healthy = if list.is_empty() { counts.healthy } else { list.iter().filter(|t| t.is_running() && t.is_healthy()).count() as u64 };
         let staged = counts.staged;
         let mut count = |name: &str, expected: Option<Count>, n: u64, hint: String| {

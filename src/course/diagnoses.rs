@@ -83,9 +83,11 @@ impl Fact {
         Fact { kind, fields: BTreeMap::new() }
     }
 
-    /// Sets `field` (one of the kind's fields; others are ignored). Control characters
-    /// become spaces and long values are cut: the text reaches terminals and pages.
+    /// Sets `field`, one of the kind's fields (another is a bug: ignored, and refused in
+    /// debug builds). Control characters become spaces and long values are cut: the text
+    /// reaches terminals and pages.
     pub fn with(mut self, field: &'static str, value: impl AsRef<str>) -> Fact {
+        debug_assert!(self.kind.fields().contains(&field), "a {} fact has no field `{field}`", self.kind.name());
         if self.kind.fields().contains(&field) {
             let clean: String = value.as_ref().chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_FIELD_CHARS).collect();
             self.fields.insert(field, clean.trim().to_owned());
@@ -281,9 +283,9 @@ mod tests {
 
     #[test]
     fn fields_are_cleaned_and_braces_that_are_not_placeholders_stay() {
-        let fact = Fact::new(FactKind::Gateway).with("problem", "a\u{1b}[31mb\n").with("nonsense", "x");
+        let fact = Fact::new(FactKind::Gateway).with("problem", "a\u{1b}[31mb\n");
         assert_eq!(fact.get("problem"), "a [31mb");
-        assert_eq!(fact.get("nonsense"), "");
+        assert_eq!(fact.get("port"), "", "unset fields read as empty");
         assert_eq!(fill("{problem} {not a field} {}", &fact), "a [31mb {not a field} {}");
         assert_eq!(Fact::new(FactKind::Gateway).with("problem", "x".repeat(1000)).get("problem").len(), MAX_FIELD_CHARS);
     }

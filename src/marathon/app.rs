@@ -332,6 +332,13 @@ impl App {
         self.raw.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default()
     }
 
+    /// Running tasks: counted from the embedded tasks when there are any (their states are
+    /// current), else Marathon's count.
+    pub fn running(&self) -> u64 {
+        let tasks = self.tasks();
+        if tasks.is_empty() { self.counts().running } else { tasks.iter().filter(|t| t.is_running()).count() as u64 }
+    }
+
     /// Ids of deployments touching the app.
     pub fn deployments(&self) -> Vec<String> {
         self.raw
