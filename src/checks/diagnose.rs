@@ -133,12 +133,12 @@ async fn app_facts(app: &App, snapshot: &Snapshot<'_>) -> Vec<Fact> {
 }
 
 /// The host ports `app` insists on (a fixed `hostPort`, or its ports with `requirePorts`),
-/// which only an agent with those ports free can give.
+/// which only an agent with those ports free can give; `none` when any free port will do.
 fn fixed_host_ports(app: &App) -> String {
     let ports: Vec<u16> = match app.network_mode() {
         NetworkMode::Host if app.raw().get("requirePorts").and_then(Value::as_bool).unwrap_or(false) => app.port_definitions(),
         NetworkMode::Host => Vec::new(),
         _ => app.port_mappings().into_iter().map(|m| m.host_port).filter(|p| *p != 0).collect(),
     };
-    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    if ports.is_empty() { "none".to_owned() } else { ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ") }
 }
