@@ -208,3 +208,21 @@ async fn a_moved_service_port_is_given_with_service_port() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("PORT=PUBLISHED"), "{}", text(&bad));
 }
+
+#[tokio::test]
+async fn the_report_says_why_from_the_live_system() {
+    let double = MarathonDouble::start(Shape::V15, Duration::from_millis(20)).await;
+    double.double.seed(demo(1));
+    let dir = tempfile::tempdir().unwrap();
+    support::write_files(dir.path(), &[("site/demo-webapp.yml", "service:\n  instances: [\n")]);
+    let out = check_async(&double.url, dir.path(), &["scale-demo"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    let why = t.lines().find(|l| l.trim_start().starts_with("Why: ")).unwrap_or_else(|| panic!("no Why: line in {t}"));
+    assert!(why.contains("site/demo-webapp.yml:2:"), "{t}");
+    let json = check_async(&double.url, dir.path(), &["scale-demo", "--json"]).await;
+    let v: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let file = v["criteria"].as_array().unwrap().iter().find(|c| c["name"] == "site/demo-webapp.yml").expect("the file's criterion");
+    assert!(file["diagnosis"].as_str().is_some_and(|d| d.starts_with("site/demo-webapp.yml:2:")), "{v:#}");
+    assert!(v["criteria"].as_array().unwrap().iter().filter(|c| c["status"] == "passed").all(|c| c.get("diagnosis").is_none()), "{v:#}");
+}

@@ -16,7 +16,7 @@ fn result(exercise: &str, status: Status, criteria: &[(&str, Status, &str)]) -> 
     ExerciseResult {
         exercise: exercise.into(),
         status,
-        criteria: criteria.iter().map(|(name, status, message)| Criterion { name: (*name).into(), status: *status, message: (*message).into(), hint: None }).collect(),
+        criteria: criteria.iter().map(|(name, status, message)| Criterion { name: (*name).into(), status: *status, message: (*message).into(), hint: None, diagnosis: None }).collect(),
         blocked_by: None,
     }
 }
@@ -289,4 +289,18 @@ async fn lab_class_export_reads_a_class_from_a_database_file() {
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_lab")).args(["class", "export", "--db"]).arg(dir.path().join("none.db")).output().unwrap();
     assert_eq!(missing.status.code(), Some(2), "no such file: could not do it");
     assert!(!dir.path().join("none.db").exists(), "and no database is created");
+}
+
+#[tokio::test]
+async fn a_failing_students_row_says_why_from_the_live_system() {
+    let app = ClassApp::start().await;
+    let c = app.join("Cy").await;
+    let teacher = app.instructor().await;
+    let cy = id_of(&app, &c).await;
+    let mut failing = result("wolf3d", Status::Failed, &[("running tasks", Status::Failed, "0 running tasks (wanted: at least 2)")]);
+    failing.criteria[0].diagnosis = Some("Mesos could not pull the image <nope>".into());
+    app.classroom.record_result(cy, LAB, &failing).await.unwrap();
+    let body = app.send("GET", "/instructor", Some(&teacher), None).await.body;
+    let row = body.split("data-name=\"Cy\"").nth(1).and_then(|s| s.split("</tr>").next()).expect("Cy's row");
+    assert!(row.contains("on running tasks: 0 running tasks (wanted: at least 2) — why: Mesos could not pull the image &#60;nope&#62;"), "escaped, beside the criterion: {row}");
 }

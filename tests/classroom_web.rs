@@ -109,7 +109,7 @@ async fn a_student_only_ever_sees_their_own_stack_and_results() {
 
     // Results are per student.
     let ann_id = lab::store::StudentId(ann["student"]["id"].as_i64().unwrap());
-    let result = ExerciseResult { exercise: "wolf3d".into(), status: Status::Failed, criteria: vec![Criterion { name: "network".into(), status: Status::Failed, message: "the app uses HOST networking".into(), hint: None }], blocked_by: None };
+    let result = ExerciseResult { exercise: "wolf3d".into(), status: Status::Failed, criteria: vec![Criterion { name: "network".into(), status: Status::Failed, message: "the app uses HOST networking".into(), hint: None, diagnosis: None }], blocked_by: None };
     app.state.store().record_result(ann_id, LAB, &result).await.unwrap();
     let for_ann: Value = serde_json::from_str(&app.send("GET", "/api/labs/mesos-marathon/exercises/wolf3d", Some(&a), None).await.body).unwrap();
     let for_bob: Value = serde_json::from_str(&app.send("GET", "/api/labs/mesos-marathon/exercises/wolf3d", Some(&b), None).await.body).unwrap();

@@ -207,3 +207,26 @@ async fn a_success_status_without_marathons_answer_is_not_a_deploy() {
     assert!(matches!(m.apps().await.unwrap_err(), MarathonError::Unexpected { .. }));
     server.abort();
 }
+
+#[tokio::test]
+async fn the_launch_queue_says_why_offers_are_declined_and_when_a_launch_is_backed_off() {
+    let double = MarathonDouble::start(Shape::V15, Duration::from_millis(20)).await;
+    let m = Marathon::new(&double.url);
+    assert_eq!(m.queue().await.unwrap(), vec![], "nothing waits");
+    double.double.decline_offers("/demo/wolf3d", "InsufficientCpus");
+    double.double.fail_tasks("/demo/other", "Container exited with status 1");
+    m.put_app("/demo/wolf3d", &wolf3d(2), false).await.unwrap();
+    m.put_app("/demo/other", &json!({"id": "/demo/other", "cmd": "false"}), false).await.unwrap();
+    let mut queue = Vec::new();
+    for _ in 0..100 {
+        queue = m.queue().await.unwrap();
+        if queue.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let wolf = queue.iter().find(|q| q.app_id == "/demo/wolf3d").unwrap_or_else(|| panic!("{queue:?}"));
+    assert_eq!((wolf.count, wolf.declined_reasons().collect::<Vec<_>>(), wolf.backed_off()), (2, vec!["InsufficientCpus"], false));
+    let other = queue.iter().find(|q| q.app_id == "/demo/other").unwrap_or_else(|| panic!("{queue:?}"));
+    assert!(other.backed_off() && other.declined_reasons().next().is_none(), "{other:?}");
+}

@@ -1,9 +1,11 @@
-//! Evaluating the check kinds. One evaluation fetches each thing once (apps, Mesos state)
-//! and shares it between the exercise's checks.
+//! Evaluating the check kinds. One evaluation fetches each thing once (apps, Mesos state,
+//! the launch queue) and shares it between the exercise's checks and their diagnosis.
 
 use super::{CheckError, Criterion, ExerciseResult, Status, Target};
 use crate::course::Exercise;
 use crate::course::checks::{CheckKind, CheckSpec, Count, parse_status_range};
+use crate::course::diagnoses::{Diagnoses, Fact, FactKind};
+use crate::marathon::queue::QueueEntry;
 use crate::marathon::{App, MarathonError, NetworkMode};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -13,14 +15,27 @@ pub(super) struct Snapshot<'t> {
     target: &'t Target,
     apps: OnceCell<Result<Vec<App>, String>>,
     mesos: OnceCell<Result<Value, String>>,
+    /// Marathon's launch queue, asked only to diagnose (empty when it does not answer).
+    queue: OnceCell<Vec<QueueEntry>>,
 }
 
 impl<'t> Snapshot<'t> {
     pub(super) fn new(target: &'t Target) -> Snapshot<'t> {
-        Snapshot { target, apps: OnceCell::new(), mesos: OnceCell::new() }
+        Snapshot { target, apps: OnceCell::new(), mesos: OnceCell::new(), queue: OnceCell::new() }
     }
 
-    async fn apps(&self) -> Result<&Vec<App>, CheckError> {
+    /// What is checked against.
+    pub(super) fn target(&self) -> &Target {
+        self.target
+    }
+
+    /// The launch queue's entry for `app_id`, if it waits there.
+    pub(super) async fn queued(&self, app_id: &str) -> Option<&QueueEntry> {
+        let queue = self.queue.get_or_init(|| async { self.target.marathon.queue().await.unwrap_or_default() }).await;
+        queue.iter().find(|q| q.app_id == app_id)
+    }
+
+    pub(super) async fn apps(&self) -> Result<&Vec<App>, CheckError> {
         let apps = self.apps.get_or_init(|| async { self.target.marathon.apps().await.map_err(|e| e.to_string()) }).await;
         apps.as_ref().map_err(|reason| CheckError::MarathonUnreachable { url: self.target.marathon.url().to_owned(), reason: reason.clone() })
     }
@@ -41,9 +56,13 @@ impl<'t> Snapshot<'t> {
 }
 
 
-/// Evaluates every check of an exercise.
-pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Snapshot<'_>) -> Result<ExerciseResult, CheckError> {
+/// Evaluates every check of an exercise, and diagnoses what did not pass with `rules`.
+pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Snapshot<'_>, rules: &Diagnoses) -> Result<ExerciseResult, CheckError> {
     let mut criteria = Vec::new();
+    // Each criterion's `hints:` key, which also tells the diagnosis what it is about.
+    let mut keys = Vec::new();
+    // What the gateway answered on the service ports that did not pass.
+    let mut gateway = Vec::new();
     // Whether the exercise's app is fine or on its way (nothing failed, something checked).
     let mut app_on_track: Option<bool> = None;
     for check in &exercise.checks {
@@ -56,16 +75,22 @@ pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Sn
                 app_on_track = Some(app_on_track.unwrap_or(true) && fine);
                 c
             }
-            CheckKind::Http => vec![http(check, target).await],
+            CheckKind::Http => {
+                let (criterion, fact) = http(check, target).await;
+                gateway.extend(fact);
+                vec![criterion]
+            }
             CheckKind::SiteFile => vec![site_file(check, target)],
         };
         for c in &mut found {
-            if let Some(key) = hint_key(check, &c.name)
+            let key = hint_key(check, &c.name);
+            if let Some(key) = key
                 && let Some(custom) = check.hints.get(key)
                 && c.status != Status::Passed
             {
                 c.hint = Some(custom.clone());
             }
+            keys.push(key);
         }
         criteria.extend(found);
     }
@@ -77,6 +102,10 @@ pub(super) async fn exercise(exercise: &Exercise, target: &Target, snapshot: &Sn
             c.hint = Some(format!("{} The app looks right; the gateway picks it up within about a minute (use --wait 90).", c.hint.clone().unwrap_or_default()).trim().to_owned());
         }
     }
+    if app_on_track != Some(true) {
+        gateway.clear();
+    }
+    super::diagnose::diagnose(&mut criteria, &keys, exercise, snapshot, rules, gateway).await;
     let status = Status::combine(criteria.iter().map(|c| c.status));
     Ok(ExerciseResult { exercise: exercise.id.clone(), status, criteria, blocked_by: None })
 }
@@ -148,16 +177,21 @@ fn image_matches(image: &str, wanted: &str) -> bool {
     image == wanted || image.strip_prefix(&wanted).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('@'))
 }
 
-async fn marathon_app(check: &CheckSpec, snapshot: &Snapshot<'_>) -> Result<Vec<Criterion>, CheckError> {
-    let apps = snapshot.apps().await?;
-    let (what, candidates): (String, Vec<&App>) = match (&check.app, &check.image) {
+/// The apps a marathon-app check selects (by id, or by image), and how to name them.
+pub(super) fn selected<'a>(check: &CheckSpec, apps: &'a [App]) -> (String, Vec<&'a App>) {
+    match (&check.app, &check.image) {
         (Some(id), _) => {
             let id = crate::marathon::client::normalize_id(id);
             (format!("app {id}"), apps.iter().filter(|a| a.id() == id).collect())
         }
         (None, Some(image)) => (format!("app running {image}"), apps.iter().filter(|a| a.image().is_some_and(|i| image_matches(i, image))).collect()),
         (None, None) => (String::new(), Vec::new()),
-    };
+    }
+}
+
+async fn marathon_app(check: &CheckSpec, snapshot: &Snapshot<'_>) -> Result<Vec<Criterion>, CheckError> {
+    let apps = snapshot.apps().await?;
+    let (what, candidates) = selected(check, apps);
     if candidates.is_empty() {
         let known: Vec<&str> = apps.iter().map(App::id).collect();
         return Ok(vec![Criterion::new(
@@ -252,7 +286,7 @@ fn app_criteria(check: &CheckSpec, app: &App) -> Vec<Criterion> {
     if let Some(tasks) = &check.tasks {
         let list = app.tasks();
         let counts = app.counts();
-        let running = if list.is_empty() { counts.running } else { list.iter().filter(|t| t.is_running()).count() as u64 };
+        let running = app.running();
         let healthy = if list.is_empty() { counts.healthy } else { list.iter().filter(|t| t.is_running() && t.is_healthy()).count() as u64 };
         let staged = counts.staged;
         let mut count = |name: &str, expected: Option<Count>, n: u64, hint: String| {
@@ -283,7 +317,8 @@ fn app_criteria(check: &CheckSpec, app: &App) -> Vec<Criterion> {
     out
 }
 
-async fn http(check: &CheckSpec, target: &Target) -> Criterion {
+/// The criterion, and when it did not pass, what the gateway did (a `gateway` fact).
+async fn http(check: &CheckSpec, target: &Target) -> (Criterion, Option<Fact>) {
     let port = check.service_port.unwrap_or(80);
     let path = check.path.as_deref().unwrap_or("/");
     let (low, high) = check.status.as_deref().and_then(parse_status_range).unwrap_or((200, 399));
@@ -293,11 +328,15 @@ async fn http(check: &CheckSpec, target: &Target) -> Criterion {
     // Redirects count as an answer (3xx), so they are not followed.
     let http = match crate::net::probe_client() {
         Ok(http) => http,
-        Err(e) => return Criterion::new(name, Status::Failed, format!("{url} was not tried: {e}"), None),
+        Err(e) => return (Criterion::new(name, Status::Failed, format!("{url} was not tried: {e}"), None), None),
     };
+    let fact = |problem: String| Some(Fact::new(FactKind::Gateway).with("problem", problem).with("port", port.to_string()).with("path", path));
     let response = http.get(&url).header("Connection", "close").send().await;
     match response {
-        Err(e) => Criterion::new(name, Status::Failed, format!("{url} does not answer ({})", crate::net::describe_error(&e)), hint),
+        Err(e) => {
+            let problem = crate::net::describe_error(&e);
+            (Criterion::new(name, Status::Failed, format!("{url} does not answer ({problem})"), hint), fact(problem))
+        }
         Ok(r) => {
             let code = r.status().as_u16();
             let in_range = (low..=high).contains(&code);
@@ -306,11 +345,12 @@ async fn http(check: &CheckSpec, target: &Target) -> Criterion {
                 Some(text) => r.text().await.is_ok_and(|b| b.contains(text.as_str())),
             };
             let status = if in_range && body_ok { Status::Passed } else { Status::Failed };
-            let message = match (&check.body_contains, body_ok) {
-                (Some(text), false) => format!("{url} answered {code} without the text “{text}”"),
-                _ => format!("{url} answered {code} (wanted {low}–{high})"),
+            let (message, problem) = match (&check.body_contains, body_ok) {
+                (Some(text), false) => (format!("{url} answered {code} without the text “{text}”"), format!("it answered {code} without the text “{text}”")),
+                _ => (format!("{url} answered {code} (wanted {low}–{high})"), format!("it answered {code}")),
             };
-            Criterion::new(name, status, message, hint)
+            let fact = if status == Status::Passed { None } else { fact(problem) };
+            (Criterion::new(name, status, message, hint), fact)
         }
     }
 }

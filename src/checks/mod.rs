@@ -1,8 +1,12 @@
 //! Exercise checks: evaluate an exercise's declared checks against a student's stack and
 //! say, per criterion, what was found and what to do — never the whole solution.
 //!
+//! A criterion that does not pass carries a diagnosis when the live system tells why
+//! (see `diagnose`).
+//!
 //! `run_exercise` is the library API the CLI, the web UI and the live watcher share.
 
+mod diagnose;
 mod evaluate;
 pub mod target;
 pub mod watch;
@@ -79,12 +83,18 @@ pub struct Criterion {
     /// What to do about it (absent when passed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Why it is not passed, from the live system (a task failure, declined offers, a
+    /// failing health check...) as the lab's `diagnoses.yml` explains it; absent when
+    /// passed or when nothing is known. Never holds times or counters, so a result read
+    /// again without a change compares equal. Results stored before it existed read as none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
 }
 
 impl Criterion {
     fn new(name: impl Into<String>, status: Status, message: impl Into<String>, hint: Option<String>) -> Criterion {
         let hint = if status == Status::Passed { None } else { hint };
-        Criterion { name: name.into(), status, message: message.into(), hint }
+        Criterion { name: name.into(), status, message: message.into(), hint, diagnosis: None }
     }
 }
 
@@ -132,7 +142,7 @@ pub async fn run_exercise(lab: &Lab, exercise_id: &str, target: &Target) -> Resu
     let exercise = find(lab, exercise_id)?;
     let snapshot = evaluate::Snapshot::new(target);
     if let Some(required) = &exercise.requires {
-        let env = evaluate::exercise(find(lab, required)?, target, &snapshot).await?;
+        let env = evaluate::exercise(find(lab, required)?, target, &snapshot, &lab.diagnoses).await?;
         if env.status != Status::Passed {
             let mut criteria: Vec<Criterion> = env
                 .criteria
@@ -157,7 +167,7 @@ pub async fn run_exercise(lab: &Lab, exercise_id: &str, target: &Target) -> Resu
             return Ok(ExerciseResult { exercise: exercise.id.clone(), status: env.status, criteria, blocked_by: Some(required.clone()) });
         }
     }
-    evaluate::exercise(exercise, target, &snapshot).await
+    evaluate::exercise(exercise, target, &snapshot, &lab.diagnoses).await
 }
 
 /// The exercise `id` of `lab`, or the error that lists the valid ones.

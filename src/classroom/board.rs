@@ -134,6 +134,9 @@ pub struct Stuck {
     pub criterion: String,
     /// Its latest message.
     pub message: String,
+    /// Its latest diagnosis (why, from the live system), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
     /// Since when it fails (unix ms).
     pub since_ms: i64,
     /// For how long, at the board's time.
@@ -248,10 +251,13 @@ fn cell(exercise: &str, rows: &[&HistoryRow]) -> Cell {
     };
     let pass = rows.iter().position(|r| r.status == Status::Passed);
     let before = &rows[..pass.unwrap_or(rows.len())];
-    let mut failing: Vec<&Vec<crate::checks::Criterion>> = Vec::new();
+    // A result counts as another attempt when what was found changed; a diagnosis alone
+    // (the live system's explanation, which may come and go) does not make one.
+    let mut failing = Vec::new();
     for r in before.iter().filter(|r| r.status == Status::Failed) {
-        if !failing.contains(&&r.criteria) {
-            failing.push(&r.criteria);
+        let attempt: Vec<_> = r.criteria.iter().map(|c| (&c.name, c.status, &c.message, &c.hint)).collect();
+        if !failing.contains(&attempt) {
+            failing.push(attempt);
         }
     }
     let first_passed_ms = pass.map(|i| rows[i].checked_at_ms);
@@ -313,7 +319,7 @@ fn stuck_on(exercise: &str, rows: &[&HistoryRow], now_ms: i64) -> Option<Stuck> 
     let fails = |r: &HistoryRow| r.status == Status::Failed && r.criteria.iter().any(|c| c.name == failing.name && c.status == Status::Failed);
     let streak = rows.iter().rev().take_while(|r| fails(r)).count();
     let since_ms = rows[rows.len() - streak].checked_at_ms;
-    Some(Stuck { exercise: exercise.to_owned(), criterion: failing.name.clone(), message: failing.message.clone(), since_ms, for_ms: now_ms - since_ms })
+    Some(Stuck { exercise: exercise.to_owned(), criterion: failing.name.clone(), message: failing.message.clone(), diagnosis: failing.diagnosis.clone(), since_ms, for_ms: now_ms - since_ms })
 }
 
 /// Per criterion failing in students' latest results: how many students, and its most

@@ -7,7 +7,7 @@ use crate::checks::Criterion;
 const MIN: i64 = 60_000;
 
 fn crit(name: &str, status: Status, message: &str) -> Criterion {
-    Criterion { name: name.into(), status, message: message.into(), hint: None }
+    Criterion { name: name.into(), status, message: message.into(), hint: None, diagnosis: None }
 }
 
 fn row(student: i64, exercise: &str, status: Status, criteria: Vec<Criterion>, at_min: i64) -> HistoryRow {
@@ -93,4 +93,21 @@ fn columns_name_the_most_common_failing_criteria_across_the_class() {
 #[test]
 fn durations_are_short() {
     assert_eq!([short_duration(45_000), short_duration(12 * MIN), short_duration(65 * MIN)], ["45s", "12m", "1h05m"]);
+}
+
+#[test]
+fn a_diagnosis_that_comes_and_goes_is_not_another_attempt_and_the_latest_is_shown() {
+    let why = |text: &str| Criterion { diagnosis: Some(text.into()), ..host() };
+    let history = vec![
+        row(1, "wolf3d", Status::Failed, vec![host()], 0),
+        row(1, "wolf3d", Status::Failed, vec![why("the image cannot be pulled")], 1),
+        row(1, "wolf3d", Status::Failed, vec![why("the task exits at once")], 2),
+        row(1, "wolf3d", Status::Failed, vec![crit("network", Status::Failed, "network is USER")], 3),
+        row(1, "wolf3d", Status::Failed, vec![Criterion { diagnosis: Some("the task exits at once".into()), ..host() }], 4),
+    ];
+    let board = Board::compute(&input(&history, 20));
+    let ann = board.row(StudentId(1)).unwrap();
+    assert_eq!(ann.cells[1].attempts, 2, "HOST and USER are two attempts; diagnoses alone are not: {:?}", ann.cells[1]);
+    let stuck = ann.stuck.as_ref().expect("stuck on network");
+    assert_eq!(stuck.diagnosis.as_deref(), Some("the task exits at once"));
 }

@@ -167,6 +167,9 @@ fn render(lab: &Lab, r: &ExerciseResult) -> String {
     let width = r.criteria.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     for c in &r.criteria {
         out.push_str(&format!("  {} {:<width$}  {}\n", c.status.mark(), c.name, c.message));
+        if let Some(why) = &c.diagnosis {
+            out.push_str(&format!("    {:<width$}  Why: {why}\n", ""));
+        }
         if let Some(hint) = &c.hint {
             out.push_str(&format!("    {:<width$}  → {hint}\n", ""));
         }

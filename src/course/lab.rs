@@ -1,7 +1,9 @@
 //! Labs: `labs/<id>/lab.yml` (title, summary, deck, ordered steps, exercises) plus one
-//! Markdown file per step in `labs/<id>/steps/<step>.md`.
+//! Markdown file per step in `labs/<id>/steps/<step>.md`, and the optional rules that
+//! explain failing criteria (`labs/<id>/diagnoses.yml`, see [`super::diagnoses`]).
 
 use super::checks::CheckSpec;
+use super::diagnoses::Diagnoses;
 use super::error::{ContentError, parse_yaml};
 use super::files::Files;
 use super::markdown;
@@ -51,6 +53,8 @@ pub struct Lab {
     pub steps: Vec<Step>,
     /// Exercises, in the order the author listed them.
     pub exercises: Vec<Exercise>,
+    /// The rules that explain failing criteria from the live system (`diagnoses.yml`).
+    pub diagnoses: Diagnoses,
 }
 
 /// One page of the lab guide.
@@ -226,6 +230,7 @@ impl Lab {
             }
         }
 
+        let diagnoses = Diagnoses::load(id, files)?;
         Ok(Lab {
             id: id.to_owned(),
             title: file.title,
@@ -233,6 +238,7 @@ impl Lab {
             deck: file.deck.map(|d| d.value),
             steps,
             exercises,
+            diagnoses,
         })
     }
 

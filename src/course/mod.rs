@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod deck;
+pub mod diagnoses;
 pub mod error;
 pub mod files;
 pub mod lab;
@@ -142,6 +143,7 @@ mod tests {
         let ids: Vec<_> = lab.exercises.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, vec!["stack-ready", "scale-demo", "wolf3d"]);
         assert!(lab.deck.is_some());
+        assert!(!lab.diagnoses.rules.is_empty(), "its diagnoses.yml is read");
     }
 
     #[test]

@@ -6,10 +6,9 @@
 //! [`crate::marathon::follow::Follower`], as for `lab watch`.
 
 use crate::marathon::follow::{FOLLOW_TIMEOUT, FollowResult, Follower, POLL_EVERY, Signal};
-use crate::marathon::{App, Marathon};
+use crate::marathon::{App, Marathon, TaskFailure};
 use futures_util::Stream;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -188,8 +187,8 @@ impl Tracker {
         let app = self.marathon.app(&self.app).await.ok().flatten();
         match result {
             FollowResult::Failed(why) => {
-                let failure = app.as_ref().and_then(|a| a.raw().get("lastTaskFailure")).filter(|f| f.is_object());
-                self.queue.push_back(failed(failure, &why));
+                let failure = app.as_ref().and_then(App::last_task_failure);
+                self.queue.push_back(failed(failure.as_ref(), &why));
             }
             _ => match app {
                 Some(app) => {
@@ -249,35 +248,24 @@ impl Tracker {
 
     /// The app's `lastTaskFailure`, when it is one this deployment caused: not the one the
     /// app had when following began, and of the app's current version when it names one.
-    fn new_failure(&mut self, app: &App) -> Option<Value> {
-        let failure = app.raw().get("lastTaskFailure").filter(|f| f.is_object()).cloned();
-        let id: FailureId = failure.as_ref().map(|f| (text(f, "taskId"), text(f, "timestamp")));
-        let version = app.raw().get("version").and_then(Value::as_str);
-        let of_this_version = |f: &Value| match (f.get("version").and_then(Value::as_str), version) {
-            (Some(failed), Some(current)) => failed == current,
-            _ => true,
-        };
+    fn new_failure(&mut self, app: &App) -> Option<TaskFailure> {
+        let failure = app.last_task_failure();
+        let id: FailureId = failure.as_ref().map(|f| (f.task_id.clone(), f.timestamp.clone()));
+        let version = app.version();
         let baseline = self.baseline.get_or_insert_with(|| {
             // A failure of the new version seen at the first look is this deployment's own.
-            if failure.as_ref().is_some_and(|f| of_this_version(f) && f.get("version").is_some()) { None } else { id.clone() }
+            if failure.as_ref().is_some_and(|f| f.of_version(version) && f.version.is_some()) { None } else { id.clone() }
         });
         match failure {
-            Some(f) if id != *baseline && of_this_version(&f) => Some(f),
+            Some(f) if id != *baseline && f.of_version(version) => Some(f),
             _ => None,
         }
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-fn failed(failure: Option<&Value>, fallback: &str) -> DeployProgress {
-    let message = failure.and_then(|f| f.get("message")).and_then(Value::as_str).filter(|m| !m.trim().is_empty());
-    DeployProgress::Failed {
-        message: message.map_or_else(|| fallback.to_owned(), str::to_owned),
-        task_state: failure.and_then(|f| f.get("state")).and_then(Value::as_str).map(str::to_owned),
-    }
+fn failed(failure: Option<&TaskFailure>, fallback: &str) -> DeployProgress {
+    let message = failure.map(|f| f.message.as_str()).filter(|m| !m.trim().is_empty());
+    DeployProgress::Failed { message: message.map_or_else(|| fallback.to_owned(), str::to_owned), task_state: failure.and_then(|f| f.state.clone()) }
 }
 
 /// Why a deployment may be stuck, from its counts.
@@ -298,7 +286,7 @@ fn stall_reason(app: &App) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn app(extra: Value) -> App {
         let mut raw = json!({"id": "/a", "instances": 2, "version": "v2", "tasksRunning": 0, "tasksStaged": 0, "tasksHealthy": 0, "deployments": [{"id": "d1"}]});
@@ -332,7 +320,7 @@ mod tests {
         assert_eq!(t.new_failure(&app(old.clone())), None, "the old version's failure was there before");
         assert_eq!(t.new_failure(&app(old)), None);
         let new = json!({"lastTaskFailure": {"taskId": "t1", "timestamp": "2", "version": "v2", "message": "pull failed", "state": "TASK_FAILED"}});
-        assert_eq!(t.new_failure(&app(new.clone())).unwrap()["message"], "pull failed");
+        assert_eq!(t.new_failure(&app(new.clone())).unwrap().message, "pull failed");
         let mut fresh = tracker();
         assert!(fresh.new_failure(&app(new)).is_some(), "a failure of the new version at the first look is this deployment's");
         let unversioned = json!({"lastTaskFailure": {"taskId": "t2", "timestamp": "3", "message": "m"}});
@@ -342,7 +330,7 @@ mod tests {
 
     #[test]
     fn failures_carry_marathons_message_and_state() {
-        let f = json!({"message": "Docker container run error: image not found", "state": "TASK_FAILED"});
+        let f = TaskFailure::from_json(&json!({"message": "Docker container run error: image not found", "state": "TASK_FAILED"})).unwrap();
         assert_eq!(failed(Some(&f), "x"), DeployProgress::Failed { message: "Docker container run error: image not found".into(), task_state: Some("TASK_FAILED".into()) });
         assert_eq!(failed(None, "fallback"), DeployProgress::Failed { message: "fallback".into(), task_state: None });
         assert!(failed(None, "x").is_final() && !DeployProgress::Running { running: 0, healthy: 0, staged: 0, instances: 1, health_checks: false }.is_final());

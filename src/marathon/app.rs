@@ -109,6 +109,9 @@ pub struct Task {
     pub state: String,
     /// Alive flag of each health check result.
     pub health: Vec<bool>,
+    /// When a health check result is not alive: Marathon's `lastFailureCause` for it (""
+    /// when it gives none, as for checks Mesos runs).
+    pub health_failure: Option<String>,
 }
 
 impl Task {
@@ -133,6 +136,11 @@ impl Task {
                 .and_then(Value::as_array)
                 .map(|r| r.iter().map(|h| h.get("alive").and_then(Value::as_bool).unwrap_or(false)).collect())
                 .unwrap_or_default(),
+            health_failure: v
+                .get("healthCheckResults")
+                .and_then(Value::as_array)
+                .and_then(|r| r.iter().find(|h| !h.get("alive").and_then(Value::as_bool).unwrap_or(false)))
+                .map(|h| h.get("lastFailureCause").and_then(Value::as_str).unwrap_or_default().to_owned()),
         }
     }
 
@@ -149,6 +157,44 @@ impl Task {
 
 fn str_of(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// An app's `lastTaskFailure`: the last task of the app that ended badly, in Marathon's
+/// and Mesos's words (an image that cannot be pulled, a command that exits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskFailure {
+    /// The failed task.
+    pub task_id: String,
+    /// Why it ended, as Mesos reported it.
+    pub message: String,
+    /// Its last state (`TASK_FAILED`, `TASK_KILLED`, ...).
+    pub state: Option<String>,
+    /// When it failed.
+    pub timestamp: String,
+    /// The app version the task ran, when Marathon names it.
+    pub version: Option<String>,
+}
+
+impl TaskFailure {
+    /// Reads a `lastTaskFailure` object.
+    pub fn from_json(v: &Value) -> Option<TaskFailure> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        v.is_object().then(|| TaskFailure {
+            task_id: text("taskId").unwrap_or_default(),
+            message: text("message").unwrap_or_default(),
+            state: text("state"),
+            timestamp: text("timestamp").unwrap_or_default(),
+            version: text("version"),
+        })
+    }
+
+    /// Whether the failed task ran `version` (a failure that names no version may have).
+    pub fn of_version(&self, version: Option<&str>) -> bool {
+        match (self.version.as_deref(), version) {
+            (Some(failed), Some(current)) => failed == current,
+            _ => true,
+        }
+    }
 }
 
 /// An app as Marathon returned it.
@@ -176,6 +222,16 @@ impl App {
     /// The app id.
     pub fn id(&self) -> &str {
         self.raw.get("id").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The app's current version.
+    pub fn version(&self) -> Option<&str> {
+        self.raw.get("version").and_then(Value::as_str)
+    }
+
+    /// The app's `lastTaskFailure`, if a task has failed.
+    pub fn last_task_failure(&self) -> Option<TaskFailure> {
+        self.raw.get("lastTaskFailure").and_then(TaskFailure::from_json)
     }
 
     /// Desired instance count.
@@ -276,6 +332,13 @@ impl App {
         self.raw.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default()
     }
 
+    /// Running tasks: counted from the embedded tasks when there are any (their states are
+    /// current), else Marathon's count.
+    pub fn running(&self) -> u64 {
+        let tasks = self.tasks();
+        if tasks.is_empty() { self.counts().running } else { tasks.iter().filter(|t| t.is_running()).count() as u64 }
+    }
+
     /// Ids of deployments touching the app.
     pub fn deployments(&self) -> Vec<String> {
         self.raw
@@ -366,8 +429,23 @@ mod tests {
         assert_eq!(app.counts(), TaskCounts { staged: 0, running: 2, healthy: 2, unhealthy: 0 });
         let t = &app.tasks()[0];
         assert!(t.is_healthy() && t.is_running());
+        assert_eq!(t.health_failure, None);
+        let failing = Task::from_json(&json!({"healthCheckResults": [{"alive": true}, {"alive": false, "consecutiveFailures": 3, "lastFailureCause": "404 Not Found"}]}));
+        assert_eq!(failing.health_failure.as_deref(), Some("404 Not Found"));
+        let silent = Task::from_json(&json!({"healthCheckResults": [{"alive": false}]}));
+        assert_eq!(silent.health_failure.as_deref(), Some(""));
         assert_eq!((t.ports.clone(), t.service_ports.clone()), (vec![31005], vec![8888]));
         assert_eq!(App::new(new_shape()).deployments(), vec!["d-1"]);
+    }
+
+    #[test]
+    fn the_last_task_failure_knows_its_version() {
+        let app = App::new(json!({"version": "v2", "lastTaskFailure": {"taskId": "t", "message": "pull failed", "state": "TASK_FAILED", "timestamp": "1", "version": "v1"}}));
+        let failure = app.last_task_failure().unwrap();
+        assert_eq!((failure.message.as_str(), failure.state.as_deref()), ("pull failed", Some("TASK_FAILED")));
+        assert!(!failure.of_version(app.version()) && failure.of_version(Some("v1")));
+        assert!(TaskFailure { version: None, ..failure }.of_version(Some("v2")));
+        assert_eq!(App::new(json!({"lastTaskFailure": null})).last_task_failure(), None);
     }
 
     #[test]

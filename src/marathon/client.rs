@@ -189,6 +189,12 @@ impl Marathon {
         Ok(body.get("tasks").and_then(Value::as_array).map(|t| t.iter().map(Task::from_json).collect()).unwrap_or_default())
     }
 
+    /// `GET /v2/queue`: the apps with instances still to launch (see [`super::queue`]).
+    pub async fn queue(&self) -> Result<Vec<super::queue::QueueEntry>, MarathonError> {
+        let body = self.get_json("/v2/queue").await?;
+        super::queue::parse(&body).ok_or_else(|| self.unexpected(StatusCode::OK, &body))
+    }
+
     /// `GET /v2/deployments`.
     pub async fn deployments(&self) -> Result<Vec<Deployment>, MarathonError> {
         let body = self.get_json("/v2/deployments").await?;

@@ -10,8 +10,9 @@ pub mod site;
 pub mod watch;
 pub mod workspace;
 pub mod python;
+pub mod queue;
 pub mod secrets;
 pub mod yaml;
 
-pub use app::{App, NetworkMode, Task, canonical_image};
+pub use app::{App, NetworkMode, Task, TaskFailure, canonical_image};
 pub use client::{DeploymentRef, Marathon, MarathonError};

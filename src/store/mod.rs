@@ -326,7 +326,7 @@ mod tests {
         let result = |status: Status, message: &str| ExerciseResult {
             exercise: "wolf3d".into(),
             status,
-            criteria: vec![Criterion { name: "network".into(), status, message: message.into(), hint: None }],
+            criteria: vec![Criterion { name: "network".into(), status, message: message.into(), hint: None, diagnosis: None }],
             blocked_by: None,
         };
         assert!(store.record_result(s, "lab", &result(Status::Failed, "HOST")).await.unwrap());

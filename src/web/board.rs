@@ -6,7 +6,7 @@
 use super::session::Viewer;
 use super::{AppState, ServerEvent, WebError};
 use crate::classroom::Classroom;
-use crate::classroom::board::{Board, BoardRow, CellStatus, short_duration};
+use crate::classroom::board::{Board, BoardRow, CellStatus, Stuck, short_duration};
 use crate::store::StudentId;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -80,11 +80,19 @@ impl RowTemplate {
             on_current: row.current.as_ref().zip(row.on_current_ms).map(|(e, ms)| format!("{e}: {}", short_duration(ms))),
             last_activity_ms: row.last_activity_ms,
             last_activity: row.last_activity_ms.map_or_else(|| "—".to_owned(), |at| format!("{} ago", short_duration(now_ms - at))),
-            stuck: row.stuck.as_ref().map(|s| format!("stuck {} on {}: {}", short_duration(s.for_ms), s.criterion, s.message)),
+            stuck: row.stuck.as_ref().map(|s| format!("stuck {} {}", short_duration(s.for_ms), failing_text(s))),
             stuck_ms: row.stuck.as_ref().map_or(0, |s| s.for_ms),
             failing_since_ms: row.failing.as_ref().map(|f| f.since_ms),
-            failing: row.failing.as_ref().map_or_else(String::new, |f| format!("on {}: {}", f.criterion, f.message)),
+            failing: row.failing.as_ref().map_or_else(String::new, failing_text),
         }
+    }
+}
+
+/// "on criterion: message", and why when the live system told (the student sees the same).
+fn failing_text(s: &Stuck) -> String {
+    match &s.diagnosis {
+        Some(why) => format!("on {}: {} — why: {why}", s.criterion, s.message),
+        None => format!("on {}: {}", s.criterion, s.message),
     }
 }
 

@@ -262,3 +262,17 @@ pub fn spawn_live_checks(state: AppState, interval: Duration) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_box_says_why_before_what_to_do_escaped() {
+        let c = Criterion { name: "running tasks".into(), status: Status::Failed, message: "0 running tasks".into(), hint: Some("look".into()), diagnosis: Some("pull failed: <manifest unknown>".into()) };
+        let html = StatusBox::new(Some(Status::Failed), std::slice::from_ref(&c), None).html();
+        assert!(html.contains(r#"<div class="diagnosis">Why: pull failed: &#60;manifest unknown&#62;</div><div class="hint">"#), "{html}");
+        let passed = Criterion { status: Status::Passed, diagnosis: None, ..c };
+        assert!(!StatusBox::new(Some(Status::Passed), std::slice::from_ref(&passed), None).html().contains("Why:"));
+    }
+}

@@ -2,8 +2,10 @@
 //! (docs/reference §6). It keeps apps and their versions, runs deployments that finish after
 //! a delay, starts and kills tasks to match `instances`, reports health results when the app
 //! has health checks, answers 409 while an app is locked and 422 for invalid definitions in
-//! Marathon's error format, fails the tasks of an app told to (`lastTaskFailure`), and
-//! streams events on `/v2/events`. It answers in either API
+//! Marathon's error format, fails the tasks of an app told to (`lastTaskFailure`, with the
+//! launch backed off), declines every offer for an app told to (the launch queue's offer
+//! summary, see `marathon/queue.rs`), fails health checks with a cause, and streams events
+//! on `/v2/events`. It answers in either API
 //! shape: 1.4 (`container.docker.network`, `docker.portMappings`, `ports`) or 1.5+
 //! (`networks`, `container.portMappings`, `portDefinitions`). It also serves a Mesos master's
 //! `/master/state` for the stack-ready check.
@@ -23,6 +25,10 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+
+// Relative to this file's folder, however this file is included (the benches use #[path]).
+#[path = "marathon/queue.rs"]
+mod queue;
 
 /// Which Marathon JSON shape the double answers in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +80,10 @@ struct Inner {
     healthy: HashMap<String, bool>,
     /// Apps whose new tasks fail, with the message Mesos gives.
     failing: HashMap<String, String>,
+    /// Apps no offer fits, with Marathon's reason (`InsufficientMemory`, ...).
+    declining: HashMap<String, String>,
+    /// Why failing health checks fail, per app (Marathon's `lastFailureCause`).
+    health_causes: HashMap<String, String>,
     apps: BTreeMap<String, AppRecord>,
     deployments: BTreeMap<String, DeploymentRecord>,
     requests: Vec<Logged>,
@@ -115,6 +125,8 @@ impl MarathonDouble {
                 delay,
                 healthy: HashMap::new(),
                 failing: HashMap::new(),
+                declining: HashMap::new(),
+                health_causes: HashMap::new(),
                 apps: BTreeMap::new(),
                 deployments: BTreeMap::new(),
                 requests: Vec::new(),
@@ -134,6 +146,7 @@ impl MarathonDouble {
             .route("/v2/apps/{*id}", get(get_app).put(put_app).delete(delete_app))
             .route("/v2/tasks", get(list_tasks))
             .route("/v2/deployments", get(list_deployments))
+            .route("/v2/queue", get(queue::list))
             .route("/v2/deployments/{id}", axum::routing::delete(cancel_deployment))
             .route("/v2/events", get(event_stream))
             .route("/master/state", get(mesos_state))
@@ -195,6 +208,19 @@ impl Double {
     /// `lastTaskFailure` names the failed task of the new version.
     pub fn fail_tasks(&self, app: &str, message: &str) {
         self.lock().failing.insert(app.to_owned(), message.to_owned());
+    }
+
+    /// Makes `app`'s health checks fail with `cause`, as Marathon words it: the HTTP status
+    /// (`404 Not Found`) or the connection error (`Connection refused`).
+    pub fn fail_health(&self, app: &str, cause: &str) {
+        self.lock().health_causes.insert(app.to_owned(), cause.to_owned());
+        self.set_healthy(app, false);
+    }
+
+    /// Makes every offer unfit for `app`'s next deployments, for `reason`: no task starts,
+    /// the deployment never finishes, and the launch queue says why.
+    pub fn decline_offers(&self, app: &str, reason: &str) {
+        self.lock().declining.insert(app.to_owned(), reason.to_owned());
     }
 
     /// Turns the event stream off (503) or on.
@@ -426,6 +452,9 @@ fn spawn_deployment(d: Double, deployment_id: String, app: String, version: Stri
             let Some(restart) = inner.deployments.get(&deployment_id).map(|dep| dep.restart) else {
                 return; // replaced by a forced deployment
             };
+            if inner.declining.contains_key(&app) {
+                return; // waits in the launch queue for an offer that never fits
+            }
             if let Some(message) = inner.failing.get(&app).cloned() {
                 let task = format!("{}.failed-{}", app.trim_start_matches('/').replace('/', "_"), inner.counter);
                 let timestamp = next_version(&mut inner);
@@ -543,15 +572,19 @@ fn render_app(inner: &Inner, id: &str, record: &AppRecord, with_tasks: bool) -> 
         app["lastTaskFailure"] = failure.clone();
     }
     if with_tasks {
-        app["tasks"] = json!(record.tasks.iter().map(|t| task_json(id, t, &service_ports, has_checks, healthy)).collect::<Vec<_>>());
+        let cause = inner.health_causes.get(id).map(String::as_str);
+        app["tasks"] = json!(record.tasks.iter().map(|t| task_json(id, t, &service_ports, has_checks, healthy, cause)).collect::<Vec<_>>());
     }
     app
 }
 
-fn task_json(app: &str, t: &TaskRecord, service_ports: &[u16], has_checks: bool, healthy: bool) -> Value {
+fn task_json(app: &str, t: &TaskRecord, service_ports: &[u16], has_checks: bool, healthy: bool, cause: Option<&str>) -> Value {
     let mut task = json!({"id": t.id, "appId": app, "host": "localhost", "ports": t.ports, "servicePorts": service_ports, "state": t.state, "version": t.version, "slaveId": "agent-1"});
     if has_checks {
-        task["healthCheckResults"] = json!([{"alive": healthy, "consecutiveFailures": if healthy { 0 } else { 3 }, "taskId": t.id}]);
+        // Marathon writes the HTTP status or the connection error of the last failed check.
+        let (last_failure, cause) = if healthy { (Value::Null, Value::Null) } else { (json!(t.version), cause.map_or(Value::Null, |c| json!(c))) };
+        task["healthCheckResults"] = json!([{"alive": healthy, "consecutiveFailures": if healthy { 0 } else { 3 }, "firstSuccess": Value::Null, "lastFailure": last_failure,
+            "lastSuccess": Value::Null, "lastFailureCause": cause, "taskId": t.id}]);
     }
     task
 }
