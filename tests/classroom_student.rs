@@ -25,8 +25,8 @@ fn failing_wolf3d() -> ExerciseResult {
         exercise: "wolf3d".into(),
         status: Status::Failed,
         criteria: vec![
-            Criterion { name: "app".into(), status: Status::Passed, message: "/wolf3d exists".into(), hint: None },
-            Criterion { name: "network".into(), status: Status::Failed, message: "network is HOST, not BRIDGE".into(), hint: Some("set container.docker.network: BRIDGE".into()) },
+            Criterion { name: "app".into(), status: Status::Passed, message: "/wolf3d exists".into(), hint: None, diagnosis: None },
+            Criterion { name: "network".into(), status: Status::Failed, message: "network is HOST, not BRIDGE".into(), hint: Some("set container.docker.network: BRIDGE".into()), diagnosis: Some("the app was deployed with HOST".into()) },
         ],
         blocked_by: None,
     }
@@ -85,7 +85,7 @@ async fn the_page_shows_criteria_site_files_logs_and_marathon() {
     // Before a stack: the page says why each live part is missing, and offers Start.
     let page = app.send("GET", &format!("/instructor/students/{}", ann.0), Some(&teacher), None).await;
     assert_eq!(page.status, 200);
-    for want in ["network is HOST, not BRIDGE", "set container.docker.network: BRIDGE", "Unavailable: the student has not started a stack yet", "Unavailable: the stack is not running", "Start their stack", "/static/student.js"] {
+    for want in ["network is HOST, not BRIDGE", "set container.docker.network: BRIDGE", "Why: the app was deployed with HOST", "Unavailable: the student has not started a stack yet", "Unavailable: the stack is not running", "Start their stack", "/static/student.js"] {
         assert!(page.body.contains(want), "{want:?} in {}", page.body);
     }
 
