@@ -397,7 +397,7 @@ impl Classroom {
     pub async fn board(&self) -> Result<Board, ClassError> {
         let mut stacks = HashMap::new();
         for member in self.inner.store.members(self.id()).await? {
-            stacks.insert(member.student, StackSummary::of(&self.stack_view(member.student).await));
+            stacks.insert(member.student, StackSummary::of(&self.stack_state_view(member.student)));
         }
         let lab = (self.inner.lab)();
         Ok(from_store(&self.inner.store, self.id(), &self.lab_id(), lab.as_ref(), &stacks, crate::store::now_ms()).await?)

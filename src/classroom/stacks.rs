@@ -164,6 +164,21 @@ impl Classroom {
         self.start(student).await
     }
 
+    /// Where `student`'s stack stands, from memory alone (no project, links or commands):
+    /// what the board needs for every student on every update, without a query each.
+    pub(super) fn stack_state_view(&self, student: StudentId) -> StackView {
+        let position = self.inner.stacks.queue.lock().unwrap_or_else(|e| e.into_inner()).iter().position(|s| *s == student).map(|i| i + 1);
+        self.live(student, |l| StackView {
+            state: l.state,
+            stage: l.stage.clone(),
+            progress: l.progress,
+            queue_position: position.filter(|_| l.state == StackState::Queued),
+            failure: l.failure.clone().filter(|_| l.state == StackState::Failed),
+            notice: l.notice.clone(),
+            ..StackView::default()
+        })
+    }
+
     /// What `student` sees of their stack.
     pub async fn stack_view(&self, student: StudentId) -> StackView {
         let record = self.inner.store.student_stack(student).await.ok().flatten();

@@ -164,19 +164,24 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     .into_response())
 }
 
-/// Sends the instructor's pages the row of `student` (or only the columns) as it is now.
-pub async fn publish(state: &AppState, classroom: &Classroom, student: Option<StudentId>) {
+/// Sends the instructor's pages the rows of `students` as they are now (or, for none, only
+/// the columns), from one computation of the board however many students changed.
+pub async fn publish(state: &AppState, classroom: &Classroom, students: &[StudentId]) {
     let board = match classroom.board().await {
         Ok(b) => b,
         Err(e) => return tracing::warn!("cannot compute the board: {e}"),
     };
-    let row = student.and_then(|s| board.row(s)).map(|r| render(&RowTemplate::of(r, board.now_ms)));
-    let json = serde_json::json!({
-        "student": student.map(|s| s.0),
-        "row": row,
-        "head": render(&ColumnsTemplate { board: &board, head: true }),
-        "foot": render(&ColumnsTemplate { board: &board, head: false }),
-        "students": board.rows.len(),
-    });
-    state.publish(ServerEvent::Board { json: json.to_string() });
+    let head = render(&ColumnsTemplate { board: &board, head: true });
+    let foot = render(&ColumnsTemplate { board: &board, head: false });
+    let event = |student: Option<StudentId>| {
+        let row = student.and_then(|s| board.row(s)).map(|r| render(&RowTemplate::of(r, board.now_ms)));
+        let json = serde_json::json!({"student": student.map(|s| s.0), "row": row, "head": head, "foot": foot, "students": board.rows.len()});
+        ServerEvent::Board { json: json.to_string() }
+    };
+    if students.is_empty() {
+        state.publish(event(None));
+    }
+    for student in students {
+        state.publish(event(Some(*student)));
+    }
 }

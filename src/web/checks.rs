@@ -120,7 +120,7 @@ async fn record_and_publish(state: &AppState, student: StudentId, lab: &str, res
         Ok(true) => {
             publish(state, student, lab, &result.exercise, result.status, &result.criteria, Some(crate::store::now_ms()));
             if let Some(classroom) = state.classroom_handle() {
-                super::board::publish(state, classroom, Some(student)).await;
+                super::board::publish(state, classroom, &[student]).await;
             }
         }
         Err(e) => tracing::warn!("cannot record the result: {e}"),

@@ -275,38 +275,94 @@ pub fn rejoin_link(classroom: &Classroom, student: StudentId) -> String {
 }
 
 /// Forwards the class's changes to the students' pages: a stack's new state (as JSON and
-/// as its rendered panel), exercise results and the presenter's slide, and the instructor's
-/// board.
+/// as its rendered panel) and exercise results, and the instructor's board. Changes that
+/// queue up while one batch is sent are sent together: the board is computed once per batch,
+/// so a class pressing Start at once (or a round of checks) costs one board, not hundreds.
 pub fn spawn_events(state: AppState) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let Some(classroom) = state.classroom_handle().cloned() else { return };
     let mut events = classroom.subscribe();
     tokio::spawn(async move {
         loop {
-            let event = match events.recv().await {
-                Ok(e) => e,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            };
-            match event {
-                crate::classroom::ClassEvent::Stack(student) => {
-                    let view = classroom.stack_view(student).await;
-                    let html = StackPanel { view: &view, rejoin: rejoin_link(&classroom, student), welcome: false }.html();
-                    let json = serde_json::to_string(&view).unwrap_or_default();
-                    state.publish(ServerEvent::Stack { student, json, html });
-                    super::board::publish(&state, &classroom, Some(student)).await;
-                }
-                crate::classroom::ClassEvent::Results(student) => {
-                    super::checks::publish_latest(&state, student, &classroom.lab_id()).await;
-                    super::board::publish(&state, &classroom, Some(student)).await;
-                }
-                crate::classroom::ClassEvent::Joined(student) => super::board::publish(&state, &classroom, Some(student)).await,
-                crate::classroom::ClassEvent::Class => super::board::publish(&state, &classroom, None).await,
-                crate::classroom::ClassEvent::Presented => {
-                    if let Some(p) = classroom.presented() {
-                        state.publish(ServerEvent::Slide { deck: p.deck, n: p.slide });
-                    }
+            let mut batch = Batch::default();
+            match events.recv().await {
+                Ok(e) => batch.add(e),
+                Err(RecvError::Lagged(_)) => batch.everyone = true,
+                Err(RecvError::Closed) => return,
+            }
+            loop {
+                match events.try_recv() {
+                    Ok(e) => batch.add(e),
+                    Err(TryRecvError::Lagged(_)) => batch.everyone = true,
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                 }
             }
+            send(&state, &classroom, batch).await;
         }
     });
+}
+
+/// The changes of one round, each student once.
+#[derive(Default)]
+struct Batch {
+    stacks: Vec<StudentId>,
+    results: Vec<StudentId>,
+    board: Vec<StudentId>,
+    class: bool,
+    presented: bool,
+    /// Events were missed (the loop fell behind): everyone's pages are brought up to date.
+    everyone: bool,
+}
+
+impl Batch {
+    fn add(&mut self, event: crate::classroom::ClassEvent) {
+        use crate::classroom::ClassEvent;
+        let once = |list: &mut Vec<StudentId>, s: StudentId| {
+            if !list.contains(&s) {
+                list.push(s);
+            }
+        };
+        match event {
+            ClassEvent::Stack(s) => once(&mut self.stacks, s),
+            ClassEvent::Results(s) => once(&mut self.results, s),
+            ClassEvent::Joined(_) | ClassEvent::Class => {}
+            ClassEvent::Presented => self.presented = true,
+        }
+        match event {
+            ClassEvent::Stack(s) | ClassEvent::Results(s) | ClassEvent::Joined(s) => once(&mut self.board, s),
+            ClassEvent::Class => self.class = true,
+            ClassEvent::Presented => {}
+        }
+    }
+}
+
+async fn send(state: &AppState, classroom: &Classroom, mut batch: Batch) {
+    if batch.everyone {
+        match classroom.store().members(classroom.id()).await {
+            Ok(members) => {
+                let all: Vec<StudentId> = members.into_iter().map(|m| m.student).collect();
+                batch.stacks = all.clone();
+                batch.results = all.clone();
+                batch.board = all;
+            }
+            Err(e) => tracing::warn!("cannot list the class to catch up: {e}"),
+        }
+    }
+    for &student in &batch.stacks {
+        let view = classroom.stack_view(student).await;
+        let html = StackPanel { view: &view, rejoin: rejoin_link(classroom, student), welcome: false }.html();
+        let json = serde_json::to_string(&view).unwrap_or_default();
+        state.publish(ServerEvent::Stack { student, json, html });
+    }
+    for &student in &batch.results {
+        super::checks::publish_latest(state, student, &classroom.lab_id()).await;
+    }
+    if !batch.board.is_empty() || batch.class {
+        super::board::publish(state, classroom, &batch.board).await;
+    }
+    if batch.presented
+        && let Some(p) = classroom.presented()
+    {
+        state.publish(ServerEvent::Slide { deck: p.deck, n: p.slide });
+    }
 }
