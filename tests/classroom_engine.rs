@@ -131,3 +131,71 @@ async fn beyond_capacity_students_queue_and_a_reopened_class_finds_running_stack
     assert_eq!(c.stack_view(bob).await.ports, bob_view.ports);
     assert_eq!(c.stack_view(ann).await.state, StackState::Stopped);
 }
+
+/// The instructor's class controls, through their routes, on the real engine: start every
+/// stack (pre-warming within capacity), stop all, and end the class (stops everything,
+/// closes joining, keeps the record); a student's page of the instructor shows their
+/// services' logs from the engine.
+#[tokio::test]
+async fn the_instructors_class_controls_drive_real_stacks() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let Some(c) = open(&store, settings(23300, 5)).await else { return };
+    let course = lab::course::Course::load(&test_lab_content()).expect("the test lab loads");
+    let state = lab::web::AppState::classroom(course, store.clone(), c.clone());
+    state.spawn_class_events();
+    let app = |method: &str, path: &str, form: Option<&str>, cookie: &str| {
+        let mut request = axum::http::Request::builder().method(method).uri(path).header("cookie", cookie).header("accept", "application/json");
+        if form.is_some() {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        let request = request.body(axum::body::Body::from(form.unwrap_or("").to_owned())).expect("request");
+        support::send(&state, request)
+    };
+    let login = support::send(&state, axum::http::Request::get("/instructor/login?token=t").body(axum::body::Body::empty()).unwrap()).await;
+    let teacher = support::classroom::cookie_of(&login);
+    let code = c.join_code();
+    let ann = c.join(&code, "Ann").await.unwrap().student;
+    let bob = c.join(&code, "Bob").await.unwrap().student;
+    let projects = [format!("lab-{}-{}", c.tag(), ann.0), format!("lab-{}-{}", c.tag(), bob.0)];
+    let _cleanup = Cleanup(projects.to_vec());
+    let engine = lab::stack::Engine::connect().await.unwrap();
+
+    // Start all: nobody pressed Start, yet both stacks come up and serve their student.
+    let r = app("POST", "/instructor/start-all", None, &teacher).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"queued\":2"), "{}", r.body);
+    let (a, b) = tokio::join!(until(&c, ann, StackState::Ready), until(&c, bob, StackState::Ready));
+    assert_eq!(page(&a.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), ann.0));
+    assert_eq!(page(&b.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), bob.0));
+    for project in &projects {
+        assert!(lab::stack::status::status(&engine, project).await.unwrap().all_running(), "{project} runs");
+    }
+    // The student's page shows the end of each service's log, read from the engine.
+    let detail: serde_json::Value = serde_json::from_str(&app("GET", &format!("/api/class/students/{}", ann.0), None, &teacher).await.body).expect("json");
+    let logs = detail["logs"]["value"].as_array().expect("logs shown");
+    assert!(!logs.is_empty() && logs.iter().all(|l| l["service"].is_string()), "{detail}");
+
+    // Stop all: every container stops, nothing is removed.
+    let r = app("POST", "/instructor/stop-all", None, &teacher).await;
+    assert!(r.body.contains("\"stopped\":2"), "{}", r.body);
+    for (student, project) in [ann, bob].iter().zip(&projects) {
+        assert_eq!(c.stack_view(*student).await.state, StackState::Stopped);
+        let status = lab::stack::status::status(&engine, project).await.unwrap();
+        assert!(status.exists() && !status.all_running(), "{project} stopped, not removed");
+    }
+
+    // Start all again, then end the class: every stack stops, joining closes, the record stays.
+    app("POST", "/instructor/start-all", None, &teacher).await;
+    until(&c, ann, StackState::Ready).await;
+    until(&c, bob, StackState::Ready).await;
+    let r = app("POST", "/instructor/end", Some("confirm=yes"), &teacher).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for project in &projects {
+        assert!(!lab::stack::status::status(&engine, project).await.unwrap().all_running(), "{project} stopped at the end");
+    }
+    assert_eq!(c.joining(), (false, true), "joining closed, class ended");
+    assert!(c.join(&code, "Cy").await.is_err(), "nobody joins an ended class");
+    assert_eq!(store.members(c.id()).await.unwrap().len(), 2, "the record stays");
+    let r = app("POST", "/instructor/start-all", None, &teacher).await;
+    assert_eq!(r.status, 503, "an ended class starts nothing: {}", r.body);
+}
