@@ -31,9 +31,10 @@ pub struct ClassArgs {
     /// Host ports for the students' stacks; each gets a block of one port per named port.
     #[arg(long, value_name = "FROM-TO", default_value = "20000-20999", requires = "classroom")]
     pub ports: String,
-    /// Stop a stack after this long without an open page of its student (0: never).
-    #[arg(long, value_name = "DURATION", default_value = "60m", requires = "classroom")]
-    pub idle: String,
+    /// Stop a stack after this long without an open page of its student (0: never). Default:
+    /// 60m for a new class; a resumed class keeps what the instructor last set.
+    #[arg(long, value_name = "DURATION", requires = "classroom")]
+    pub idle: Option<String>,
     /// Start a student's stack as soon as they join.
     #[arg(long, requires = "classroom")]
     pub autostart: bool,
@@ -59,7 +60,7 @@ pub async fn open(args: &ClassArgs, course: Course, store: Store, content: &Cont
     let engine = crate::stack::Engine::connect().await?;
     let provisioner = DockerProvisioner::new(engine.clone(), content.clone(), &lab).map_err(|e| anyhow::anyhow!(e))?;
     let ports = PortRange::parse(&args.ports).map_err(|e| anyhow::anyhow!("--ports {e}"))?;
-    let idle = crate::classroom::config::parse_duration(&args.idle).map_err(|e| anyhow::anyhow!("--idle {e}"))?;
+    let idle = idle_setting(args.idle.as_deref(), &store, &lab).await?;
     let max_stacks = match args.max_stacks {
         Some(0) => bail!("--max-stacks must be at least 1"),
         Some(n) => n,
@@ -81,6 +82,19 @@ pub async fn open(args: &ClassArgs, course: Course, store: Store, content: &Cont
     let _ = holder.set(state.clone());
     state.spawn_class_events();
     Ok((state, opened))
+}
+
+/// Idle stopping for a new class when `--idle` is not given.
+const DEFAULT_IDLE: Option<std::time::Duration> = Some(std::time::Duration::from_secs(60 * 60));
+
+/// The idle time to open the class with: `--idle` when given; otherwise the resumed class's
+/// own (the instructor may have changed it on the board), or [`DEFAULT_IDLE`].
+async fn idle_setting(flag: Option<&str>, store: &Store, lab: &str) -> anyhow::Result<Option<std::time::Duration>> {
+    if let Some(text) = flag {
+        return crate::classroom::config::parse_duration(text).map_err(|e| anyhow::anyhow!("--idle {e}"));
+    }
+    let stored = store.current_class(lab).await?.and_then(|c| serde_json::from_str::<Settings>(&c.settings).ok());
+    Ok(stored.map_or(DEFAULT_IDLE, |s| s.idle))
 }
 
 /// The engine's memory divided by one stack's need (1 when either is unknown).
@@ -116,7 +130,22 @@ pub fn announce(opened: &Opened, public_hosts: &[String], addr: SocketAddr) -> S
 
 #[cfg(test)]
 mod tests {
-    use super::student_host;
+    use super::{DEFAULT_IDLE, idle_setting, student_host};
+    use crate::classroom::{PortRange, Settings};
+    use crate::store::{DbLocation, Store};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_resumed_class_keeps_the_idle_time_the_instructor_set_unless_the_flag_says() {
+        let store = Store::open(&DbLocation::Memory).await.unwrap();
+        assert_eq!(idle_setting(None, &store, "lab").await.unwrap(), DEFAULT_IDLE, "a new class");
+        let changed = Settings { public_host: "h".into(), max_stacks: 1, max_starting: 1, ports: PortRange { from: 20000, to: 20010 }, idle: Some(Duration::from_secs(90 * 60)), autostart: false };
+        store.create_class("lab", "ABC-DEF", "secret", &serde_json::to_string(&changed).unwrap()).await.unwrap();
+        assert_eq!(idle_setting(None, &store, "lab").await.unwrap(), Some(Duration::from_secs(90 * 60)), "the board's change survives a restart");
+        assert_eq!(idle_setting(Some("30m"), &store, "lab").await.unwrap(), Some(Duration::from_secs(30 * 60)), "the flag wins");
+        assert_eq!(idle_setting(Some("0"), &store, "lab").await.unwrap(), None);
+        assert!(idle_setting(Some("soon"), &store, "lab").await.unwrap_err().to_string().starts_with("--idle"));
+    }
 
     #[test]
     fn students_use_the_public_host_without_its_port() {
