@@ -190,3 +190,34 @@ where
     }
     false
 }
+
+/// The whole live path with nothing faked in lab: a change in a student's Marathon (the demo
+/// app scaled to 1 through Marathon's API) becomes a Marathon event, the student's live
+/// watcher re-checks, and the instructor's board stream gets that student's new row.
+#[tokio::test]
+async fn a_marathon_event_updates_the_board_live() {
+    temp_lab_home();
+    let marathon = MarathonDouble::start(Shape::V15, Duration::ZERO).await;
+    marathon.double.seed(json!({"id": "/demo/webapp", "instances": 3, "cpus": 0.1, "mem": 64, "container": {"type": "DOCKER", "docker": {"image": "python:3.12-alpine", "network": "BRIDGE", "portMappings": [{"containerPort": 8000, "servicePort": 10000}]}}}));
+    let app = ClassApp::start().await;
+    *app.provisioner.marathon.lock().unwrap() = Some(marathon.url.clone());
+    let a = app.join("Ann").await;
+    let teacher = app.instructor().await;
+    let ann = id_of(&app, &a).await;
+    assert_eq!(app.send("POST", "/stack/start", Some(&a), None).await.status, 303);
+    // The first round of checks records "3 instances".
+    let checked = wait_for(|| async { app.classroom.board().await.is_ok_and(|b| b.row(ann).is_some_and(|r| r.cells.iter().any(|c| c.exercise == "scale-demo" && c.first_seen_ms.is_some()))) }).await;
+    assert!(checked, "the watcher checked Ann's stack");
+    let mut board = app.open_stream(&teacher).await;
+    support::classroom::read_events(&mut board, "event: hello", Duration::from_secs(5)).await;
+
+    let mut scaled = marathon.double.app("/demo/webapp").expect("the demo app");
+    scaled["instances"] = json!(1);
+    let put = reqwest::Client::new().put(format!("{}/v2/apps/demo/webapp", marathon.url)).json(&scaled).send().await.expect("Marathon answers");
+    assert!(put.status().is_success());
+    let seen = support::classroom::read_events(&mut board, &format!("\"student\":{}", ann.0), Duration::from_secs(10)).await;
+    assert!(seen.contains("event: board") && seen.contains(&format!("\"student\":{}", ann.0)), "the board hears of Ann's change: {seen}");
+    let latest = app.classroom.store().latest_results(ann, LAB).await.unwrap();
+    let scale = latest.iter().find(|r| r.exercise == "scale-demo").expect("a scale-demo result");
+    assert!(scale.criteria.iter().any(|c| c.name.contains("instances") && c.status == Status::Passed), "the new result sees 1 instance: {:?}", scale.criteria);
+}
