@@ -31,6 +31,11 @@ struct StudentPage {
 }
 
 impl StudentPage {
+    /// The stack in words, as the board says it ("queued #3", "starting: …", "ready").
+    fn stack_label(&self) -> String {
+        crate::classroom::board::StackSummary::of(&self.d.stack).label
+    }
+
     fn mark(status: &Status) -> &'static str {
         status.mark()
     }
