@@ -139,7 +139,7 @@ async fn beyond_capacity_students_queue_and_a_reopened_class_finds_running_stack
 #[tokio::test]
 async fn the_instructors_class_controls_drive_real_stacks() {
     let store = Store::open(&DbLocation::Memory).await.unwrap();
-    let Some(c) = open(&store, settings(23300, 5)).await else { return };
+    let Some(c) = open(&store, settings(23700, 5)).await else { return };
     let course = lab::course::Course::load(&test_lab_content()).expect("the test lab loads");
     let state = lab::web::AppState::classroom(course, store.clone(), c.clone());
     state.spawn_class_events();
