@@ -205,3 +205,51 @@ async fn the_presenter_view_shows_the_notes_without_scrolling_and_runs_a_timer()
     page.evaluate("document.getElementById('toggle-timer').click()").await.expect("start");
     TestBrowser::wait_for_text(&page, ELAPSED, WAIT, |t| t == "00:02").await;
 }
+
+/// Solo mode: an audience tab and a presenter tab of the same browser move together both
+/// ways, in place.
+#[tokio::test]
+async fn the_audience_and_presenter_windows_move_together() {
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let (server, total, _) = deck_server().await;
+    let audience = browser.browser.new_page(server.url(&format!("/slides/{DECK}/2"))).await.expect("audience tab");
+    TestBrowser::wait_for_text(&audience, COUNTER, WAIT, |t| t == format!("2 / {total}")).await;
+    let presenter = browser.browser.new_page(server.url(&format!("/slides/{DECK}/2/presenter"))).await.expect("presenter tab");
+    TestBrowser::wait_for_text(&presenter, "document.querySelector('.current .pane-title').innerText", WAIT, |t| t.contains("2 /")).await;
+    audience.evaluate("window.labMarker = 'still here'").await.expect("mark the window");
+
+    press(&presenter, "ArrowRight").await;
+    TestBrowser::wait_for_url(&presenter, WAIT, |u| u.ends_with(&format!("/slides/{DECK}/3/presenter"))).await;
+    TestBrowser::wait_for_url(&audience, WAIT, |u| u.ends_with(&format!("/slides/{DECK}/3"))).await;
+    TestBrowser::wait_for_text(&audience, COUNTER, WAIT, |t| t == format!("3 / {total}")).await;
+
+    press(&audience, "ArrowRight").await;
+    TestBrowser::wait_for_url(&presenter, WAIT, |u| u.ends_with(&format!("/slides/{DECK}/4/presenter"))).await;
+    TestBrowser::wait_for_text(&presenter, "document.querySelector('.current .pane-title').innerText", WAIT, |t| t.contains("4 /")).await;
+    assert_eq!(eval_string(&audience, "String(window.labMarker)").await, "still here", "no page load");
+}
+
+/// The printable deck, laid out for print: every slide fits its frame and each one ends a
+/// page.
+#[tokio::test]
+async fn the_printable_deck_fits_every_slide_on_its_page() {
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let (server, total, _) = deck_server().await;
+    let page = browser.browser.new_page("about:blank").await.expect("new tab");
+    page.execute(SetEmulatedMediaParams::builder().media("print").build()).await.expect("print media");
+    page.goto(server.url(&format!("/slides/{DECK}/print?notes=1"))).await.expect("open the printable deck");
+    const PRINTED: &str = r#"(() => {
+      const pages = Array.from(document.querySelectorAll('.print-page'));
+      if (!Array.from(document.images).every((i) => i.complete)) return 'images loading';
+      const wrong = pages.map((p, i) => {
+        const f = p.querySelector('.slide').getBoundingClientRect(), b = p.querySelector('.slide-body').getBoundingClientRect();
+        if (b.top < f.top - 1 || b.bottom > f.bottom + 1) return 'slide ' + (i + 1) + ' overflows';
+        if (i + 1 < pages.length && getComputedStyle(p).breakAfter !== 'page') return 'slide ' + (i + 1) + ' does not end its page';
+        return '';
+      }).filter((w) => w);
+      return pages.length + ' ' + (wrong.join('; ') || 'ok');
+    })()"#;
+    let result = TestBrowser::wait_for_text(&page, PRINTED, WAIT, |t| t.ends_with(" ok")).await;
+    assert_eq!(result, format!("{total} ok"));
+    shot(&page, "print-with-notes.png").await;
+}

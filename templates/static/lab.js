@@ -115,6 +115,7 @@
     observe();
     afterMove.push(observe, fitAll);
     window.addEventListener("resize", fitAll);
+    window.addEventListener("beforeprint", fitAll);
     document.addEventListener("load", (e) => { if (e.target.tagName === "IMG") fitAll(); }, true);
     if (document.fonts) document.fonts.ready.then(fitAll);
     fitAll();
@@ -142,10 +143,18 @@
       if (ticket !== loading) return; // a later move won
       const n2 = Number(doc.body.dataset.slide);
       if (doc.body.dataset.deck !== d.deck || !n2) return go(url);
+      // Focus on a swapped link (← →) moves to its counterpart, so keyboard users keep their place.
+      const focused = document.activeElement;
+      const focusedPart = focused && focused.closest && focused.closest("[data-swap]");
+      const focusedRel = focusedPart && focused.getAttribute("rel");
       document.querySelectorAll("[data-swap]").forEach((el) => {
         const fresh = doc.querySelector('[data-swap="' + el.dataset.swap + '"]');
         if (fresh) el.replaceWith(document.importNode(fresh, true));
       });
+      if (focusedPart) {
+        const again = document.querySelector('[data-swap="' + focusedPart.dataset.swap + '"] ' + (focusedRel ? 'a[rel="' + focusedRel + '"]' : "a"));
+        (again || document.getElementById("main")).focus();
+      }
       ["slide", "presenter", "present"].forEach((k) => { if (doc.body.dataset[k]) d[k] = doc.body.dataset[k]; });
       slide = n2;
       document.title = doc.title;
