@@ -157,6 +157,20 @@ async fn moves_without_reload_keep_the_url_and_the_overview_jumps() {
     TestBrowser::wait_for_text(&page, COUNTER, WAIT, |t| t == format!("4 / {total}")).await;
     assert_eq!(eval_string(&page, MARKER).await, "undefined", "a reload is a fresh page");
     assert!(page.url().await.expect("url").unwrap_or_default().ends_with(&format!("/slides/{DECK}/4")));
+
+    // Keys pressed faster than slides load add up.
+    for _ in 0..3 {
+        press(&page, "ArrowRight").await;
+    }
+    TestBrowser::wait_for_url(&page, WAIT, at(7)).await;
+    TestBrowser::wait_for_text(&page, COUNTER, WAIT, |t| t == format!("7 / {total}")).await;
+    page.evaluate("history.back()").await.expect("back");
+    // Back lands on an earlier slide (each slide shown, or the one before a burst of keys),
+    // and the page shows the slide its URL names.
+    let counter = TestBrowser::wait_for_text(&page, COUNTER, WAIT, |t| t != format!("7 / {total}")).await;
+    let shown: usize = counter.split(" / ").next().and_then(|n| n.parse().ok()).expect("a slide number");
+    assert!(shown < 7, "{counter}");
+    assert!(eval_string(&page, "location.pathname").await.ends_with(&format!("/slides/{DECK}/{shown}")), "the URL names slide {shown}");
 }
 
 #[tokio::test]

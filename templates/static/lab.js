@@ -131,8 +131,10 @@
   }
 
   let loading = null;
+  let wanted = slide; // where the last move goes, so that keys pressed while it loads add up
   const show = async (n, push, quiet) => {
     const url = slideUrl(n);
+    wanted = n;
     if (!window.fetch || !window.DOMParser || !history.pushState) return go(url);
     const ticket = loading = {};
     try {
@@ -157,15 +159,17 @@
       }
       ["slide", "presenter", "present"].forEach((k) => { if (doc.body.dataset[k]) d[k] = doc.body.dataset[k]; });
       slide = n2;
+      loading = null;
+      wanted = slide;
       document.title = doc.title;
-      if (push) history.pushState({ slide }, "", url);
+      if (push && location.pathname !== url) history.pushState({ slide }, "", url);
       if (channel && !quiet) channel.postMessage({ slide });
       afterMove.forEach((f) => f());
     } catch (err) {
       go(url); // no connection or an odd answer: a plain page load tells the truth
     }
   };
-  const toSlide = (n, quiet) => { if (n >= 1 && n <= total && n !== slide) show(n, true, quiet); };
+  const toSlide = (n, quiet) => { if (n >= 1 && n <= total && (n !== slide || loading)) show(n, true, quiet); };
   if (slide && history.replaceState) {
     history.replaceState({ slide }, "");
     window.addEventListener("popstate", (e) => {
@@ -332,8 +336,9 @@
     }
     if (e.key === " " && e.target.closest && e.target.closest("button, a")) return;
     if (d.keys === "deck") {
-      const moves = { ArrowRight: slide + 1, ArrowDown: slide + 1, PageDown: slide + 1, " ": slide + 1,
-        ArrowLeft: slide - 1, ArrowUp: slide - 1, PageUp: slide - 1, Home: 1, End: total };
+      const from = loading ? wanted : slide;
+      const moves = { ArrowRight: from + 1, ArrowDown: from + 1, PageDown: from + 1, " ": from + 1,
+        ArrowLeft: from - 1, ArrowUp: from - 1, PageUp: from - 1, Home: 1, End: total };
       const key = e.key === " " && e.shiftKey ? "ArrowLeft" : e.key;
       if (key in moves) { e.preventDefault(); toSlide(moves[key]); return; }
       if ((e.key === "o" || e.key === "Escape") && overview) { e.preventDefault(); openOverview(); return; }
