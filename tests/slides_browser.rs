@@ -267,3 +267,33 @@ async fn the_printable_deck_fits_every_slide_on_its_page() {
     assert_eq!(result, format!("{total} ok"));
     shot(&page, "print-with-notes.png").await;
 }
+
+/// Without JavaScript nothing is scaled: a slide taller than its frame scrolls inside it
+/// rather than being cut off.
+#[tokio::test]
+async fn without_javascript_a_tall_slide_scrolls_in_its_frame() {
+    use chromiumoxide::cdp::browser_protocol::emulation::SetScriptExecutionDisabledParams;
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let (server, _, _) = deck_server().await;
+    let page = browser.browser.new_page("about:blank").await.expect("new tab");
+    resize(&page, 1024, 768).await;
+    page.execute(SetScriptExecutionDisabledParams::new(true)).await.expect("no scripts");
+    // Slide 4 (a heading and a large diagram) is a little taller than its frame at this size.
+    page.goto(server.url(&format!("/slides/{DECK}/4"))).await.expect("open slide 4");
+    const SCROLLS: &str = r#"(() => {
+      const body = document.querySelector('main > .slide .slide-body');
+      if (!body || !Array.from(document.images).every((i) => i.complete)) return 'loading';
+      if (document.documentElement.dataset.ready) return 'the script ran';
+      return getComputedStyle(body).overflowY + ' ' + (body.scrollHeight > body.clientHeight) + ' ' + (body.style.transform || 'none');
+    })()"#;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut state = String::new();
+    while tokio::time::Instant::now() < deadline {
+        state = eval_string(&page, SCROLLS).await;
+        if state != "loading" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "auto true none", "the frame scrolls, unscaled");
+}
