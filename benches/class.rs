@@ -230,7 +230,16 @@ type Pending = Arc<Mutex<HashMap<i64, Instant>>>;
 
 /// Reads one `/events` stream and, for each `kind` event that names a pending student,
 /// records the time since that student's change.
-fn listen(client: reqwest::Client, url: String, cookie: String, kind: &'static str, fixed_student: Option<i64>, pending: Pending, samples: Arc<Mutex<Vec<f64>>>, connected: Arc<std::sync::atomic::AtomicUsize>) {
+/// Where a listener records what it sees.
+#[derive(Clone)]
+struct Tally {
+    pending: Pending,
+    samples: Arc<Mutex<Vec<f64>>>,
+    connected: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn listen(client: reqwest::Client, url: String, cookie: String, kind: &'static str, fixed_student: Option<i64>, tally: Tally) {
+    let Tally { pending, samples, connected } = tally;
     tokio::spawn(async move {
         let response = match client.get(&url).header("cookie", cookie).send().await {
             Ok(r) if r.status().is_success() => r,
@@ -330,12 +339,12 @@ async fn load_main() {
     let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let stream_client = lab::net::client_builder().build().expect("client");
     for (cookie, id) in cookies.iter().zip(&ids) {
-        listen(stream_client.clone(), format!("{base}/events"), cookie.clone(), "progress", Some(*id), pending_page.clone(), page_ms.clone(), connected.clone());
+        listen(stream_client.clone(), format!("{base}/events"), cookie.clone(), "progress", Some(*id), Tally { pending: pending_page.clone(), samples: page_ms.clone(), connected: connected.clone() });
     }
     let r = client.get(format!("{base}/instructor/login?token=bench-teacher")).send().await.expect("login");
     let teacher = cookie_of(&r).expect("instructor session");
     for pending in &pending_board {
-        listen(stream_client.clone(), format!("{base}/events"), teacher.clone(), "board", None, pending.clone(), board_ms.clone(), connected.clone());
+        listen(stream_client.clone(), format!("{base}/events"), teacher.clone(), "board", None, Tally { pending: pending.clone(), samples: board_ms.clone(), connected: connected.clone() });
     }
 
     // Wait until every stack is ready and every student has a scale-demo result.

@@ -32,6 +32,9 @@ fn failing_wolf3d() -> ExerciseResult {
     }
 }
 
+/// (method, path, form, anonymous, student, instructor).
+type Route<'a> = (&'a str, String, Option<&'a str>, u16, u16, u16);
+
 /// Every route of the student page × visitor, the student themself, another student and the
 /// instructor: (method, path, form, anonymous, student, instructor). A visitor's page request
 /// is sent to the join page (303); their API and form requests are refused (401).
@@ -43,7 +46,7 @@ async fn only_the_instructor_reaches_a_students_page_and_controls() {
     let b = app.join("Bob").await;
     let teacher = app.instructor().await;
     let ann = id_of(&app, &a).await.0;
-    let routes: Vec<(&str, String, Option<&str>, u16, u16, u16)> = vec![
+    let routes: Vec<Route> = vec![
         ("GET", format!("/instructor/students/{ann}"), None, 303, 403, 200),
         ("GET", format!("/api/class/students/{ann}"), None, 401, 403, 200),
         ("GET", format!("/instructor/students/{ann}/reset"), None, 303, 403, 200),

@@ -42,6 +42,8 @@ async fn every_route_answers_only_to_whom_it_should() {
         ("GET", "/labs/mesos-marathon/steps/1", None, 303, 200, 200),
         ("GET", "/slides/mesos-marathon/1", None, 303, 200, 200),
         ("GET", "/slides/mesos-marathon/1/presenter", None, 303, 200, 200),
+        ("GET", "/slides/mesos-marathon/print", None, 303, 200, 200),
+        ("GET", "/slides/mesos-marathon/print?notes=1", None, 303, 200, 200),
         ("GET", "/api/me", None, 401, 200, 403),
         ("GET", "/api/labs/mesos-marathon/exercises/wolf3d", None, 401, 200, 403),
         ("POST", "/api/labs/mesos-marathon/exercises/wolf3d/check", None, 401, 503, 403),

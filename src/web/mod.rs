@@ -172,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/labs/{lab}/steps/{n}", get(pages::step))
         .route("/labs/{lab}/site", get(editor::site_page))
         .route("/slides/{deck}", get(slides::deck_start))
+        .route("/slides/{deck}/print", get(slides::print))
         .route("/slides/{deck}/{n}", get(slides::slide))
         .route("/slides/{deck}/{n}/presenter", get(slides::presenter))
         .route("/slides/{deck}/{n}/present", post(slides::present))

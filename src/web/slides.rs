@@ -12,7 +12,7 @@ use crate::course::{Course, Deck, Slide};
 use askama::Template;
 use askama_web::WebTemplate;
 use crate::classroom::Presented;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Json, Redirect, Response};
 
@@ -76,6 +76,13 @@ struct SlidePage<'a> {
     /// What the presenter shows now (only on pages that follow), so that a page opened late
     /// moves there at once.
     presented: Option<Presented>,
+    /// Every slide's number and title, for the overview (`o` or Esc).
+    overview: Vec<(usize, &'a str)>,
+}
+
+/// The slides' numbers and titles, for the overview grid.
+fn overview_of(deck: &Deck) -> Vec<(usize, &str)> {
+    deck.slides.iter().map(|s| (s.number, s.title.as_str())).collect()
 }
 
 /// `GET /slides/{deck}/{n}`.
@@ -86,7 +93,7 @@ pub async fn slide(State(state): State<AppState>, viewer: Viewer, Path((id, n)):
     let body = super::values::fill(&state, &viewer, lab_for_deck(&course, &deck.id), &slide.html).await;
     let follow = viewer.is_class_student();
     let presented = if follow { state.classroom_handle().and_then(|c| c.presented()) } else { None };
-    Ok(SlidePage { deck, slide, total: deck.slides.len(), lab: lab_of(&course, &deck.id), body, follow, presented }.into_response())
+    Ok(SlidePage { deck, slide, total: deck.slides.len(), lab: lab_of(&course, &deck.id), body, follow, presented, overview: overview_of(deck) }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -139,4 +146,41 @@ pub async fn present(State(state): State<AppState>, viewer: Viewer, headers: Hea
     } else {
         Ok(Redirect::to(&format!("{url}/presenter")).into_response())
     }
+}
+
+/// One slide of the printable deck, its values filled in for the viewer.
+struct PrintedSlide {
+    number: usize,
+    body: String,
+    notes: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "print.html")]
+struct PrintPage<'a> {
+    deck: &'a Deck,
+    slides: Vec<PrintedSlide>,
+    notes: bool,
+}
+
+/// The query of the printable deck: `?notes=1` adds each slide's speaker notes.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PrintQuery {
+    notes: Option<String>,
+}
+
+/// `GET /slides/{deck}/print`: every slide one per page (the print stylesheet breaks pages),
+/// for handouts and "Save as PDF". Open to whoever may see the slides.
+pub async fn print(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>, Query(query): Query<PrintQuery>) -> Result<Response, WebError> {
+    let course = state.course();
+    let deck = find_deck(&course, &id)?;
+    let lab = lab_for_deck(&course, &deck.id);
+    let notes = matches!(query.notes.as_deref(), Some("1" | "true" | "on" | "yes"));
+    let mut slides = Vec::with_capacity(deck.slides.len());
+    for slide in &deck.slides {
+        let body = super::values::fill(&state, &viewer, lab, &slide.html).await;
+        let notes_html = if notes { super::values::fill(&state, &viewer, lab, &slide.notes_html).await } else { String::new() };
+        slides.push(PrintedSlide { number: slide.number, body, notes: notes_html });
+    }
+    Ok(PrintPage { deck, slides, notes }.into_response())
 }

@@ -75,29 +75,136 @@
   });
 
   // ---- Slides ----------------------------------------------------------------------------
-  const slide = Number(d.slide || 0), total = Number(d.total || 0);
+  // The deck moves without reloading: the next slide's page is fetched (the server fills in
+  // each viewer's own values), the parts marked data-swap are replaced, and the URL is pushed
+  // so that it carries the slide number, survives a reload and works with back/forward.
+  let slide = Number(d.slide || 0);
+  const total = Number(d.total || 0);
   const slideUrl = (n) => d.url + n + (d.suffix || "");
   const go = (url) => { if (url) location.href = url; };
-  const toSlide = (n) => { if (n >= 1 && n <= total && n !== slide) go(slideUrl(n)); };
+  const afterMove = []; // what each part of the page does once a slide is shown
 
-  // Audience and presenter windows follow each other.
+  // Fitting: a slide taller than its frame is scaled down (as reveal.js does); without this
+  // script the frame scrolls instead (see lab.css).
+  const fitFrame = (frame) => {
+    const body = frame.querySelector(".slide-body");
+    if (!body) return;
+    body.style.transform = "";
+    frame.classList.remove("scaled");
+    const room = frame.clientHeight, need = body.offsetHeight;
+    if (!room || need <= room) return;
+    const scale = room / need;
+    frame.classList.add("scaled"); // top-aligned, so the offset below centres it
+    body.style.transform = "translateY(" + (room - need * scale) / 2 + "px) scale(" + scale + ")";
+  };
+  // Speaker notes shrink a little (never below 80 %) rather than scroll.
+  const fitNotes = (notes) => {
+    for (let size = 100; size >= 80; size -= 4) {
+      notes.style.fontSize = size + "%";
+      if (notes.scrollHeight <= notes.clientHeight + 1 && notes.scrollWidth <= notes.clientWidth + 1) return;
+    }
+  };
+  const fitAll = () => {
+    document.querySelectorAll("[data-fit]").forEach(fitFrame);
+    document.querySelectorAll("[data-fit-notes]").forEach(fitNotes);
+  };
+  if (document.querySelector("[data-fit]")) {
+    document.documentElement.classList.add("fitting");
+    const watch = "ResizeObserver" in window ? new ResizeObserver(() => fitAll()) : null;
+    const observe = () => { if (watch) document.querySelectorAll("[data-fit], [data-fit] .slide-body, [data-fit-notes]").forEach((el) => watch.observe(el)); };
+    observe();
+    afterMove.push(observe, fitAll);
+    window.addEventListener("resize", fitAll);
+    window.addEventListener("beforeprint", fitAll);
+    document.addEventListener("load", (e) => { if (e.target.tagName === "IMG") fitAll(); }, true);
+    if (document.fonts) document.fonts.ready.then(fitAll);
+    fitAll();
+  }
+
+  // Audience and presenter windows follow each other; a move that came from the other window
+  // is not echoed back (that would pull a window that has moved on since).
   let channel = null;
-  if (d.deck && "BroadcastChannel" in window) {
+  if (d.deck && slide && "BroadcastChannel" in window) {
     channel = new BroadcastChannel("lab-deck-" + d.deck);
-    channel.onmessage = (e) => { if (e.data && typeof e.data.slide === "number") toSlide(e.data.slide); };
+    channel.onmessage = (e) => { if (e.data && typeof e.data.slide === "number") toSlide(e.data.slide, true); };
     channel.postMessage({ slide });
   }
 
+  let loading = null;
+  let wanted = slide; // where the last move goes, so that keys pressed while it loads add up
+  const show = async (n, push, quiet) => {
+    const url = slideUrl(n);
+    wanted = n;
+    if (!window.fetch || !window.DOMParser || !history.pushState) return go(url);
+    const ticket = loading = {};
+    try {
+      const r = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      // Anything but the next slide itself (a sign-in page, an error) is shown as a page.
+      if (!r.ok || r.redirected) return go(url);
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      if (ticket !== loading) return; // a later move won
+      const n2 = Number(doc.body.dataset.slide);
+      if (doc.body.dataset.deck !== d.deck || !n2) return go(url);
+      // Focus on a swapped link (← →) moves to its counterpart, so keyboard users keep their place.
+      const focused = document.activeElement;
+      const focusedPart = focused && focused.closest && focused.closest("[data-swap]");
+      const focusedRel = focusedPart && focused.getAttribute("rel");
+      document.querySelectorAll("[data-swap]").forEach((el) => {
+        const fresh = doc.querySelector('[data-swap="' + el.dataset.swap + '"]');
+        if (fresh) el.replaceWith(document.importNode(fresh, true));
+      });
+      if (focusedPart) {
+        const again = document.querySelector('[data-swap="' + focusedPart.dataset.swap + '"] ' + (focusedRel ? 'a[rel="' + focusedRel + '"]' : "a"));
+        (again || document.getElementById("main")).focus();
+      }
+      ["slide", "presenter", "present"].forEach((k) => { if (doc.body.dataset[k]) d[k] = doc.body.dataset[k]; });
+      slide = n2;
+      loading = null;
+      wanted = slide;
+      document.title = doc.title;
+      if (push && location.pathname !== url) history.pushState({ slide }, "", url);
+      if (channel && !quiet) channel.postMessage({ slide });
+      afterMove.forEach((f) => f());
+    } catch (err) {
+      go(url); // no connection or an odd answer: a plain page load tells the truth
+    }
+  };
+  const toSlide = (n, quiet) => { if (n >= 1 && n <= total && (n !== slide || loading)) show(n, true, quiet); };
+  if (slide && history.replaceState) {
+    history.replaceState({ slide }, "");
+    window.addEventListener("popstate", (e) => {
+      const n = e.state && Number(e.state.slide);
+      if (n && n !== slide) show(n, false);
+    });
+  }
+  // Links to another slide of this deck in this view (previous, next, the overview, the
+  // follow note) move in place too.
+  const slidePath = new RegExp("^" + (d.url || "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "(\\d+)" + (d.suffix || "") + "$");
+  if (slide) {
+    document.addEventListener("click", (e) => {
+      const a = e.target.closest && e.target.closest("a[href]");
+      if (!a || e.defaultPrevented || e.button !== 0 || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || a.target) return;
+      const m = a.origin === location.origin && a.pathname.match(slidePath);
+      if (!m) return;
+      e.preventDefault();
+      closeOverview(true);
+      const n = Number(m[1]);
+      if (n !== slide) toSlide(n); else fitAll();
+    });
+  }
+
   // In a class, the instructor's presenter view tells the server which slide it shows, for
-  // the students' pages to follow. Every move (keys or buttons) loads the next page, so
-  // announcing whenever a page is shown (also when restored by Back) covers them all.
+  // the students' pages to follow: when the page is shown (also when restored by Back) and
+  // after every move in place.
   if (d.present) {
-    const said = document.getElementById("present-status");
-    window.addEventListener("pageshow", () => {
+    const announce = () => {
+      const said = document.getElementById("present-status");
       fetch(d.present, { method: "POST", headers: { Accept: "application/json" } })
         .then((r) => { if (said) said.textContent = r.ok ? "The class follows this slide" : "The class was not told about this slide (" + r.status + ")"; })
         .catch(() => { if (said) said.textContent = "The class was not told about this slide (no connection)"; });
-    });
+    };
+    window.addEventListener("pageshow", announce);
+    afterMove.push(announce);
   }
 
   // A class student's slide page follows the presenter within this deck while "Follow the
@@ -112,14 +219,14 @@
     const seenKey = "lab-follow-seen";
     let presented = d.presentedUrl ? { deck: d.presentedDeck, n: Number(d.presentedSlide), url: d.presentedUrl } : null;
     const here = () => presented && presented.deck === d.deck && presented.n === slide;
-    const show = () => {
+    const showNote = () => {
       note.hidden = !presented || here();
       if (note.hidden) return;
       note.href = presented.url;
       note.textContent = presented.deck === d.deck ? "Presenter is on slide " + presented.n : "Presenter is in another deck";
     };
     const follow = () => {
-      if (toggle.checked && presented && presented.deck === d.deck && !here()) go(presented.url);
+      if (toggle.checked && presented && presented.deck === d.deck && !here()) toSlide(presented.n);
     };
     // Acts on the presented position unless this tab already did.
     const moved = () => {
@@ -138,29 +245,72 @@
       window.labEvents.addEventListener("slide", (e) => {
         const m = JSON.parse(e.data);
         presented = { deck: String(m.deck), n: Number(m.n), url: String(m.url) };
-        show();
+        showNote();
         moved();
       });
     }
+    afterMove.push(showNote);
     followBox.hidden = false;
-    show();
+    showNote();
     moved();
   }
 
+  // The progress bar is swapped with the slide; the overview marks the current slide.
+  const overview = document.getElementById("overview");
+  const overviewLinks = () => Array.from(overview ? overview.querySelectorAll("a[data-n]") : []);
+  const closeOverview = (refocus) => {
+    if (!overview || !overview.classList.contains("open")) return;
+    overview.classList.remove("open");
+    if (refocus) document.getElementById("main").focus();
+  };
+  const openOverview = () => {
+    if (!overview) return;
+    overview.classList.add("open");
+    const here = overviewLinks().find((a) => a.getAttribute("aria-current")) || overviewLinks()[0];
+    if (here) here.focus();
+  };
+  if (overview) {
+    afterMove.push(() => overviewLinks().forEach((a) => {
+      if (Number(a.dataset.n) === slide) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }));
+    document.querySelectorAll('a[href="#overview"]').forEach((a) => a.addEventListener("click", (e) => { e.preventDefault(); openOverview(); }));
+    overview.querySelectorAll(".overview-close").forEach((a) => a.addEventListener("click", (e) => { e.preventDefault(); closeOverview(true); }));
+  }
+
+  // The presenter's timer (start/pause/reset; kept per tab in sessionStorage, so a reload
+  // does not lose it) and a wall clock.
   if (d.presenterMode) {
     const key = "lab-timer-" + d.deck;
-    let start = Number(sessionStorage.getItem(key));
-    if (!start) { start = Date.now(); sessionStorage.setItem(key, String(start)); }
+    let timer;
+    try { timer = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (err) { timer = null; }
+    if (!timer || typeof timer.start !== "number") timer = { start: Date.now(), pausedAt: null };
+    const save = () => sessionStorage.setItem(key, JSON.stringify(timer));
+    save();
     const out = document.getElementById("elapsed");
+    const toggleButton = document.getElementById("toggle-timer");
+    const clock = document.getElementById("clock");
+    const pad = (n) => String(n).padStart(2, "0");
     const tick = () => {
-      const s = Math.floor((Date.now() - start) / 1000);
-      const pad = (n) => String(n).padStart(2, "0");
+      const s = Math.max(0, Math.floor(((timer.pausedAt || Date.now()) - timer.start) / 1000));
       out.textContent = (s >= 3600 ? Math.floor(s / 3600) + ":" : "") + pad(Math.floor(s / 60) % 60) + ":" + pad(s % 60);
+      const paused = timer.pausedAt !== null;
+      toggleButton.textContent = paused ? "Start" : "Pause";
+      toggleButton.setAttribute("aria-pressed", String(paused));
+      const now = new Date();
+      clock.dateTime = now.toISOString();
+      clock.textContent = pad(now.getHours()) + ":" + pad(now.getMinutes());
     };
     tick();
     setInterval(tick, 1000);
+    toggleButton.addEventListener("click", () => {
+      if (timer.pausedAt === null) timer.pausedAt = Date.now();
+      else { timer.start += Date.now() - timer.pausedAt; timer.pausedAt = null; }
+      save(); tick();
+    });
     document.getElementById("reset-timer").addEventListener("click", () => {
-      start = Date.now(); sessionStorage.setItem(key, String(start)); tick();
+      timer.start = Date.now();
+      if (timer.pausedAt !== null) timer.pausedAt = timer.start;
+      save(); tick();
     });
   }
 
@@ -170,12 +320,28 @@
     // Typing stays in fields; a checkbox (the follow toggle) only keeps Space for itself.
     const field = e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
     if (field && !(field.type === "checkbox" && e.key !== " ")) return;
+    if (overview && overview.classList.contains("open")) {
+      // The overview: arrows move between slides, Enter opens one (a link), Esc or o closes.
+      const links = overviewLinks(), at = links.indexOf(document.activeElement);
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: -links.length, End: links.length }[e.key];
+      if (step) {
+        e.preventDefault();
+        const next = links[Math.min(links.length - 1, Math.max(0, (at < 0 ? 0 : at) + step))];
+        if (next) next.focus();
+      } else if (e.key === "Escape" || e.key === "o") {
+        e.preventDefault();
+        closeOverview(true);
+      }
+      return;
+    }
     if (e.key === " " && e.target.closest && e.target.closest("button, a")) return;
     if (d.keys === "deck") {
-      const moves = { ArrowRight: slide + 1, ArrowDown: slide + 1, PageDown: slide + 1, " ": slide + 1,
-        ArrowLeft: slide - 1, ArrowUp: slide - 1, PageUp: slide - 1, Home: 1, End: total };
+      const from = loading ? wanted : slide;
+      const moves = { ArrowRight: from + 1, ArrowDown: from + 1, PageDown: from + 1, " ": from + 1,
+        ArrowLeft: from - 1, ArrowUp: from - 1, PageUp: from - 1, Home: 1, End: total };
       const key = e.key === " " && e.shiftKey ? "ArrowLeft" : e.key;
       if (key in moves) { e.preventDefault(); toSlide(moves[key]); return; }
+      if ((e.key === "o" || e.key === "Escape") && overview) { e.preventDefault(); openOverview(); return; }
       if ((e.key === "s" || e.key === "S") && !d.presenterMode) {
         e.preventDefault();
         const w = window.open(d.presenter, "lab-presenter", "width=1200,height=760");
