@@ -15,12 +15,14 @@ pub struct DoctorArgs {
     target: ProjectArgs,
     #[command(flatten)]
     which: StackArgs,
+    #[command(flatten)]
+    pub(super) content: super::output::ContentArgs,
     /// Check the ports `lab up --port-base N` would publish.
     #[arg(long, value_name = "N")]
     port_base: Option<u16>,
     /// Print `{checks: [{name, status, detail, fix}]}` on stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Runs every check and prints the report; the exit code follows the worst finding.
