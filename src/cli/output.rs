@@ -5,7 +5,7 @@
 use crate::checks::CheckError;
 use crate::course::{ContentError, ContentSource, Course};
 use crate::marathon::client::MarathonError;
-use crate::stack::engine::StackError;
+use crate::stack::{StackError, StackFileError};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -102,7 +102,7 @@ pub fn classify(err: &anyhow::Error) -> ErrorKind {
         if let Some(MarathonError::Unreachable { .. }) = cause.downcast_ref::<MarathonError>() {
             return ErrorKind::Unreachable;
         }
-        if cause.is::<ContentError>() || cause.is::<ContentUnreadable>() {
+        if cause.is::<ContentError>() || cause.is::<StackFileError>() || cause.is::<ContentUnreadable>() {
             return ErrorKind::Content;
         }
     }
@@ -135,4 +135,26 @@ pub fn usage_error_object(err: &clap::Error) -> serde_json::Value {
 pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_comes_from_the_first_error_that_says_what_it_is() {
+        let unreachable = anyhow::Error::new(StackError::Unreachable { host: "unix:///x".into(), reason: "gone".into() }).context("cannot start");
+        assert_eq!(classify(&unreachable), ErrorKind::Unreachable);
+        let unreadable = anyhow::Error::new(ContentUnreadable { place: "/x".into(), source: std::io::Error::other("no") });
+        assert_eq!(classify(&unreadable), ErrorKind::Content);
+        assert_eq!(classify(&anyhow::anyhow!("something else")), ErrorKind::Other);
+    }
+
+    #[test]
+    fn the_error_object_has_message_kind_and_detail() {
+        let mut detail = serde_json::Map::new();
+        detail.insert("results".into(), serde_json::json!([1]));
+        let err = anyhow::Error::new(Reported { kind: ErrorKind::NotReady, message: "not ready".into(), detail });
+        assert_eq!(error_object(&err), serde_json::json!({"error": {"message": "not ready", "kind": "not_ready", "results": [1]}}));
+    }
 }
