@@ -166,8 +166,10 @@ async fn a_broken_environment_is_exit_2_and_marathon_alone_defaults_the_rest() {
     double.double.set_mesos(0, &["marathon"]);
     let out = check_async(&double.url, dir.path(), &["scale-demo", "--json"]).await;
     assert_eq!(out.status.code(), Some(2));
+    // One document: the error object, with the results that show why.
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["blockedBy"], "stack-ready");
+    assert_eq!(v["error"]["kind"], "not_ready", "{v}");
+    assert_eq!(v["error"]["results"][0]["blockedBy"], "stack-ready", "{v}");
 }
 
 #[test]

@@ -32,12 +32,12 @@ fn labs_lists_the_builtin_course() {
 }
 
 #[test]
-fn labs_reports_broken_content_with_position_and_exit_1() {
+fn labs_reports_broken_content_with_position_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     support::write_files(dir.path(), support::DEMO_LAB);
     support::write_files(dir.path(), &[("labs/bad/lab.yml", "title: x\nsumary: y\nsteps: [a]\n")]);
     let out = lab().arg("labs").arg("--content").arg(dir.path()).output().expect("run lab");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "broken content is 'could not do it', as the README says");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("bad  BROKEN  labs/bad/lab.yml:2:1: unknown field `sumary`"), "{text}");
     assert!(text.contains("demo  Demo lab"), "{text}");

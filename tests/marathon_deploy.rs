@@ -53,8 +53,9 @@ async fn one_broken_or_rejected_file_never_blocks_the_others() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(1), "some files failed: {}", stderr(&out));
-    let results: Value = serde_json::from_slice(&out.stdout).expect("--json output");
-    let results = results.as_array().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("--json output");
+    assert_eq!(doc["marathon"], double.url.as_str());
+    let results = doc["results"].as_array().unwrap();
     let summary: Vec<(&str, &str)> = results.iter().map(|r| (r["file"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
     assert_eq!(
         summary,

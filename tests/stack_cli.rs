@@ -49,10 +49,19 @@ async fn up_status_logs_down_round_trip() {
     let out = lab(home.path()).args(["logs", "--project", p, "db"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    // A second `up` from a fresh process keeps everything.
-    let out = lab(home.path()).args(["up", "--stack", FIXTURE, "--project", p, "--port-base", "22100"]).output().unwrap();
+    // A second `up` from a fresh process keeps everything; with --json its progress stays
+    // on stderr and stdout is one document: the state as `status --json`, plus `removed`.
+    let out = lab(home.path()).args(["up", "--stack", FIXTURE, "--project", p, "--port-base", "22100", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).matches("unchanged").count() >= 4, "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("up --json is one JSON document");
+    assert_eq!(json["project"], p);
+    assert_eq!(json["running"], true);
+    assert_eq!(json["services"].as_array().unwrap().len(), 4);
+    assert_eq!(json["endpoints"]["web"], "http://localhost:22100");
+    assert_eq!(json["removed"], serde_json::json!([]));
+    assert!(json["site"].is_null(), "a stack file without a lab deploys no site: {json}");
+    assert!(json["workspace"].as_str().is_some_and(|w| w.ends_with(p)), "{json}");
 
     let out = lab(home.path()).args(["down", "--project", p, "--volumes"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -61,6 +70,15 @@ async fn up_status_logs_down_round_trip() {
     let out = lab(home.path()).args(["status", "--project", p]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "not up is a 'no'");
     assert!(text(&out).contains("is not up. Start it with `lab up`"), "{}", text(&out));
+
+    let out = lab(home.path()).args(["down", "--project", p, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("down --json is JSON");
+    assert_eq!(json, serde_json::json!({"project": p, "containers": [], "networks": [], "volumes": []}), "a second down removes nothing");
+    let out = lab(home.path()).args(["status", "--project", p, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    assert_eq!((json["project"].as_str(), json["running"].as_bool(), json["services"].as_array().map(Vec::len)), (Some(p), Some(false), Some(0)), "{json}");
 }
 
 #[test]

@@ -2,21 +2,24 @@
 //! re-checks until it passes, `--watch` stays open and redraws on every change.
 
 use super::Outcome;
+use super::output::{ContentArgs, ErrorKind, Reported, load_course};
 use super::stack::ProjectArgs;
 use crate::checks::target::{Overrides, resolve};
 use crate::checks::{ExerciseResult, Status, Target, run_exercise};
 use crate::course::{ContentSource, Course, Lab};
 use crate::store::{DbLocation, Store, StudentId};
-use anyhow::Context;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Arguments of `lab check`.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "lab check [OPTIONS] <EXERCISE|--all>")]
 pub struct CheckArgs {
     #[command(flatten)]
     target: ProjectArgs,
+    #[command(flatten)]
+    pub(super) content: ContentArgs,
     /// The exercise to check (e.g. wolf3d).
     #[arg(required_unless_present = "all")]
     exercise: Option<String>,
@@ -42,9 +45,9 @@ pub struct CheckArgs {
     /// classroom; your stack panel lists these). Repeatable.
     #[arg(long = "service-port", value_name = "PORT=PUBLISHED", value_parser = parse_port_pair)]
     service_ports: Vec<(u16, u16)>,
-    /// Print JSON on stdout.
+    /// Print the result as JSON on stdout (an array of them with --all).
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Re-check until it passes or SECS seconds have gone by (the gateway may need a minute).
     #[arg(long, value_name = "SECS")]
     wait: Option<u64>,
@@ -64,7 +67,7 @@ fn parse_port_pair(text: &str) -> Result<(u16, u16), String> {
 }
 
 pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Outcome> {
-    let course = Course::load(content).with_context(|| format!("cannot read course content from {}", content.describe()))?;
+    let course = load_course(content)?;
     let lab = choose_lab(&course, args.lab.as_deref(), args.exercise.as_deref())?;
     let exercises: Vec<String> = match &args.exercise {
         Some(id) => {
@@ -96,11 +99,19 @@ pub async fn run(args: CheckArgs, content: &ContentSource) -> anyhow::Result<Out
                     let _ = store.record_result(*student, &lab.id, r).await;
                 }
             }
-            print(&lab, &results, args.json)?;
             if let Some(blocked) = results.iter().find_map(|r| r.blocked_by.as_ref()) {
                 // Not the student's mistake: the environment could not be checked against.
-                anyhow::bail!("could not check: `{blocked}` does not pass, so your stack is not ready (see the environment lines above)");
+                // JSON gets the results inside the one error object; text shows them first.
+                let mut detail = serde_json::Map::new();
+                if args.json {
+                    detail.insert("results".into(), serde_json::to_value(&results)?);
+                } else {
+                    print(&lab, &results, false)?;
+                }
+                let message = format!("could not check: `{blocked}` does not pass, so your stack is not ready{}", if args.json { "" } else { " (see the environment lines above)" });
+                return Err(Reported { kind: ErrorKind::NotReady, message, detail }.into());
             }
+            print(&lab, &results, args.json)?;
             return Ok(if all_passed { Outcome::Success } else { Outcome::No });
         }
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -2,7 +2,7 @@
 //! store, after the class (or during it: the store is only read), to stdout.
 
 use super::Outcome;
-use crate::course::{ContentSource, Course};
+use crate::course::Course;
 use crate::store::{DbLocation, Store};
 use anyhow::{Context, bail};
 use std::collections::HashMap;
@@ -37,11 +37,16 @@ pub struct ExportArgs {
     /// The lab whose class to export (default: the newest class of any lab).
     #[arg(long)]
     pub lab: Option<String>,
+    /// Take the lab's titles and exercise order from this course folder.
+    #[command(flatten)]
+    pub content: super::output::ContentArgs,
 }
 
 /// Runs `lab class ...`.
-pub async fn run(command: ClassCommand, content: &ContentSource) -> anyhow::Result<Outcome> {
+/// Runs `lab class ...`; `before` is a `--content` given before the subcommand.
+pub async fn run(command: ClassCommand, before: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let ClassCommand::Export(args) = command;
+    let content = &args.content.source(before);
     if !args.db.is_file() {
         bail!("{} is not a lab database file; give the --db that lab serve --classroom used", args.db.display());
     }

@@ -1,6 +1,7 @@
 //! `lab deploy` and `lab watch`: the student's site files to their Marathon.
 
 use super::Outcome as Exit;
+use super::output::{ErrorKind, Reported, print_json};
 use super::stack::ProjectArgs;
 use crate::marathon::deploy::{self, DeployRun, FileResult, Outcome};
 use crate::marathon::site::ProcessEnv;
@@ -20,9 +21,9 @@ pub struct DeployArgs {
     /// Print the rendered app definitions as a JSON array and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Print the results as JSON on stdout.
+    /// Print `{marathon, results: [...]}` on stdout (the apps sent, one result per file).
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Site files or folders (*.yml lighter format, *.json Marathon apps; globals.yml is
     /// merged, never deployed). Default: your workspace's site folder.
     paths: Vec<PathBuf>,
@@ -89,29 +90,47 @@ pub async fn run_deploy(args: DeployArgs) -> anyhow::Result<Exit> {
     let hint = rendered.iter().find_map(|(_, r)| r.as_ref().ok().and_then(|a| a.marathon_url.clone()));
     let url = marathon_url(args.marathon.as_deref(), &args.target.project(), hint.as_deref()).await;
     let run = deploy::deploy_all(&Marathon::new(&url), rendered).await;
-    report_run(&run, args.json)?;
-    exit_for(&run)
+    if !args.json {
+        report_run(&run);
+    }
+    let exit = exit_for(&run, args.json)?;
+    if args.json {
+        print_json(&run_json(&url, &run)?)?;
+    }
+    Ok(exit)
 }
 
-/// Exit code of a deploy: 0 all good, 1 some failed, 2 (error) Marathon unreachable.
-pub(super) fn exit_for(run: &DeployRun) -> anyhow::Result<Exit> {
-    if let Some(reason) = &run.unreachable
-        && !run.reached
-    {
-        anyhow::bail!("{reason}");
+/// Whether no file reached Marathon because it never answered: then the one error says so,
+/// rather than the same reason once per file and again at the end.
+fn nothing_reached(run: &DeployRun) -> Option<&str> {
+    run.unreachable.as_deref().filter(|_| !run.reached)
+}
+
+/// Exit code of a deploy: 0 all good, 1 some failed, 2 (error) Marathon unreachable. With
+/// `json` the error carries the per-file results, for the JSON error object.
+pub(super) fn exit_for(run: &DeployRun, json: bool) -> anyhow::Result<Exit> {
+    if let Some(reason) = nothing_reached(run) {
+        let mut detail = serde_json::Map::new();
+        if json {
+            detail.insert("results".into(), serde_json::to_value(&run.results)?);
+        }
+        return Err(Reported { kind: ErrorKind::Unreachable, message: reason.to_owned(), detail }.into());
     }
     Ok(if run.results.iter().all(FileResult::ok) { Exit::Success } else { Exit::No })
 }
 
-pub(super) fn report_run(run: &DeployRun, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(&run.results)?);
-    } else {
-        for r in &run.results {
-            print_result(r);
-        }
+/// `lab deploy --json` (and the `site` of `lab up --json`).
+pub(super) fn run_json(url: &str, run: &DeployRun) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::json!({ "marathon": url, "results": serde_json::to_value(&run.results)? }))
+}
+
+/// One line per file on stderr; files left unsent because Marathon never answered are
+/// left to the single error `exit_for` reports.
+pub(super) fn report_run(run: &DeployRun) {
+    let skip_unsent = nothing_reached(run).is_some();
+    for r in run.results.iter().filter(|r| !(skip_unsent && run.not_tried.contains(&r.file))) {
+        print_result(r);
     }
-    Ok(())
 }
 
 fn print_result(r: &FileResult) {

@@ -6,7 +6,9 @@ mod class;
 mod class_export;
 mod doctor;
 mod labs;
+mod generate;
 mod marathon;
+mod output;
 mod progress;
 mod pull;
 mod secrets;
@@ -14,6 +16,7 @@ mod serve;
 mod stack;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -22,9 +25,9 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "lab", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Serve course content from this folder (with labs/ and slides/) instead of the
-    /// built-in course; pages reload when files change.
-    #[arg(long, global = true, env = "LAB_CONTENT", value_name = "DIR")]
+    /// The commands that read the course take `--content DIR` themselves; this hidden copy
+    /// keeps the older spelling `lab --content DIR <command>` working.
+    #[arg(long, value_name = "DIR", hide = true)]
     content: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -60,6 +63,28 @@ enum Command {
     /// A class after (or during) `lab serve --classroom`: `lab class export --db PATH`.
     #[command(subcommand)]
     Class(class_export::ClassCommand),
+    /// Print a shell completion script (`lab completions bash > /etc/bash_completion.d/lab`).
+    Completions(generate::CompletionsArgs),
+    /// Print lab's man page, or write one page per command with `--out DIR`.
+    Man(generate::ManArgs),
+}
+
+impl Command {
+    /// Whether the command was asked for one JSON document on stdout, so that a failure
+    /// is reported as a JSON error object there too.
+    fn wants_json(&self) -> bool {
+        match self {
+            Command::Labs(a) => a.json,
+            Command::Up(a) => a.json,
+            Command::Doctor(a) => a.json,
+            Command::Down(a) => a.json,
+            Command::Status(a) => a.json,
+            Command::Deploy(a) => a.json,
+            Command::Check(a) => a.json,
+            Command::Class(class_export::ClassCommand::Export(a)) => a.format == class_export::Format::Json,
+            Command::Serve(_) | Command::Pull(_) | Command::Logs(_) | Command::Watch(_) | Command::Secrets(_) | Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -69,12 +94,18 @@ pub enum Outcome {
     Success,
     /// Done, and the answer is "no" (exit 1).
     No,
+    /// Could not do it, and the output already says why (exit 2, no second message).
+    Reported,
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     init_tracing();
+    let json = cli.command.wants_json();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
@@ -85,39 +116,94 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::No) => ExitCode::from(1),
+        Ok(Outcome::Reported) => ExitCode::from(2),
         Err(err) => {
             eprintln!("error: {err:#}");
+            if json {
+                println!("{}", output::error_object(&err));
+            }
             ExitCode::from(2)
         }
     }
 }
 
+/// clap's own handling (help and version on stdout, exit 0; usage errors exit 2), plus a
+/// JSON error object on stdout when the command line asked for `--json`.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand);
+    if !informational && std::env::args_os().any(|a| a == "--json") {
+        println!("{}", output::usage_error_object(err));
+    }
+    let _ = err.print();
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let content = content_source(cli.content);
+    let before = cli.content;
     match cli.command {
-        Command::Serve(args) => serve::run(args, content).await,
-        Command::Labs(args) => labs::run(args, &content),
-        Command::Up(args) => stack::run_up(args, &content).await,
-        Command::Doctor(args) => doctor::run(args, &content).await,
-        Command::Pull(args) => pull::run(args, &content).await,
+        Command::Serve(args) => {
+            let content = output::content_source(args.content.clone().or(before));
+            serve::run(args, content).await
+        }
+        Command::Labs(args) => labs::run(&args, &args.content.source(before)),
+        Command::Up(args) => {
+            let content = args.content.source(before);
+            stack::run_up(args, &content).await
+        }
+        Command::Doctor(args) => {
+            let content = args.content.source(before);
+            doctor::run(args, &content).await
+        }
+        Command::Pull(args) => {
+            let content = args.content.source(before);
+            pull::run(args, &content).await
+        }
         Command::Down(args) => stack::run_down(args).await,
         Command::Status(args) => stack::run_status(args).await,
         Command::Logs(args) => stack::run_logs(args).await,
         Command::Deploy(args) => marathon::run_deploy(args).await,
         Command::Watch(args) => marathon::run_watch(args).await,
-        Command::Check(args) => check::run(args, &content).await,
+        Command::Check(args) => {
+            let content = args.content.source(before);
+            check::run(args, &content).await
+        }
         Command::Secrets(args) => secrets::run(args).await,
-        Command::Class(command) => class_export::run(command, &content).await,
+        Command::Class(command) => class_export::run(command, before).await,
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man(args) => generate::man(&args),
     }
-}
-
-fn content_source(dir: Option<PathBuf>) -> crate::course::ContentSource {
-    dir.map_or(crate::course::ContentSource::Embedded, crate::course::ContentSource::Dir)
 }
 
 /// Logs go to stderr so stdout stays clean for machine output; `RUST_LOG` overrides.
 fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("lab=info,tower_http=warn"));
+    let colour = colour_logs(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
     // Ignore a second initialisation (tests run several commands in one process).
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(colour).try_init();
+}
+
+/// Colour codes only for a person at a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (no-color.org).
+fn colour_logs(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        assert!(colour_logs(true, None));
+        assert!(colour_logs(true, Some(std::ffi::OsStr::new(""))));
+        assert!(!colour_logs(true, Some(std::ffi::OsStr::new("1"))));
+        assert!(!colour_logs(false, None));
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

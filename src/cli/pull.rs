@@ -17,6 +17,8 @@ pub struct PullArgs {
     target: ProjectArgs,
     #[command(flatten)]
     which: StackArgs,
+    #[command(flatten)]
+    pub(super) content: super::output::ContentArgs,
 }
 
 /// Pulls what is missing and prints the summary; exit 1 when some image could not be had.

@@ -41,6 +41,11 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     class: super::class::ClassArgs,
+
+    /// Serve course content from this folder (with labs/ and slides/) instead of the
+    /// built-in course; pages reload when files change.
+    #[arg(long, env = "LAB_CONTENT", value_name = "DIR")]
+    pub(super) content: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outcome> {

@@ -1,6 +1,7 @@
 //! `lab up`, `lab down`, `lab status`, `lab logs`: the student's stack.
 
 use super::Outcome;
+use super::output::{ContentArgs, ContentUnreadable, print_json};
 use super::progress::TerminalProgress;
 use crate::course::{ContentSource, Files};
 use crate::stack::project::{self, StackSource};
@@ -57,7 +58,7 @@ impl StackArgs {
         match &self.stack {
             Some(path) if path.exists() || self.lab.is_none() && path.components().count() > 1 => Ok((project::from_file(path)?, None)),
             stack => {
-                let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
+                let files = content.read().map_err(|source| ContentUnreadable { place: content.describe(), source })?;
                 let lab = project::choose_lab(&files, self.lab.as_deref())?;
                 let name = stack.as_ref().map_or_else(|| "stack.yml".to_owned(), |p| p.display().to_string());
                 let source = project::from_lab(&files, &lab, &name, workspace)?;
@@ -90,6 +91,8 @@ pub struct UpArgs {
     target: ProjectArgs,
     #[command(flatten)]
     which: StackArgs,
+    #[command(flatten)]
+    pub(super) content: ContentArgs,
     /// Publish the stack's named ports from this number up, so several projects can share
     /// one engine (default: the ports the course uses, e.g. 5050 and 8080).
     #[arg(long, value_name = "N")]
@@ -102,6 +105,10 @@ pub struct UpArgs {
     marathon_timeout: u64,
     #[command(flatten)]
     wait: WaitArgs,
+    /// Print the stack's state (as `lab status --json`) with what was removed and the site
+    /// deploy's results as JSON on stdout; progress stays on stderr.
+    #[arg(long)]
+    pub(super) json: bool,
 }
 
 /// Waiting for another `up` or `down` of the same project.
@@ -132,6 +139,9 @@ pub struct DownArgs {
     volumes: bool,
     #[command(flatten)]
     wait: WaitArgs,
+    /// Print `{project, containers, networks, volumes}` (what was removed) on stdout.
+    #[arg(long)]
+    pub(super) json: bool,
 }
 
 /// Arguments of `lab status`.
@@ -139,9 +149,9 @@ pub struct DownArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     target: ProjectArgs,
-    /// Print JSON on stdout.
+    /// Print the state as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Arguments of `lab logs`.
@@ -181,7 +191,9 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
         eprintln!("removed {removed} (no longer in the stack file)");
     }
     let state = status(&engine, &project_name).await?;
-    print_status(&state, &workspace);
+    if !args.json {
+        print_status(&state, &workspace);
+    }
 
     // The lab's starting site: copied on the first `up`, deployed once Marathon answers.
     if let (Some(files), Some(lab)) = (&lab_files, &source.lab) {
@@ -192,14 +204,34 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
         }
     }
     let site = crate::marathon::workspace::site_dir(&workspace);
-    match state.endpoints.get("marathon") {
-        Some(url) if site.is_dir() => deploy_site(url, &site, Duration::from_secs(args.marathon_timeout)).await,
-        _ => Ok(Outcome::Success),
+    let deployed = match state.endpoints.get("marathon") {
+        Some(url) if site.is_dir() => Some((url.clone(), deploy_site(url, &site, Duration::from_secs(args.marathon_timeout)).await?)),
+        _ => None,
+    };
+    if let (Some((_, Some(run))), false) = (&deployed, args.json) {
+        super::marathon::report_run(run);
     }
+    let outcome = match &deployed {
+        Some((_, Some(run))) => super::marathon::exit_for(run, args.json)?,
+        Some((_, None)) => Outcome::No,
+        None => Outcome::Success,
+    };
+    if args.json {
+        let mut value = status_json(&state, &workspace)?;
+        value["removed"] = serde_json::to_value(&report.removed)?;
+        value["site"] = match &deployed {
+            Some((url, Some(run))) => super::marathon::run_json(url, run)?,
+            Some((url, None)) => serde_json::json!({ "marathon": url, "results": null }),
+            None => serde_json::Value::Null,
+        };
+        print_json(&value)?;
+    }
+    Ok(outcome)
 }
 
-/// Waits for Marathon, then deploys the workspace's site (what the course's helper container did).
-async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration) -> anyhow::Result<Outcome> {
+/// Waits for Marathon, then deploys the workspace's site (what the course's helper
+/// container did); `None` when Marathon did not answer in time (said on stderr).
+async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration) -> anyhow::Result<Option<crate::marathon::deploy::DeployRun>> {
     use crate::marathon::{Marathon, deploy};
     let marathon = Marathon::new(url);
     eprintln!("waiting for Marathon at {url} to deploy your site …");
@@ -207,14 +239,20 @@ async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration) -> an
     while marathon.ping().await.is_err() {
         if tokio::time::Instant::now() >= deadline {
             eprintln!("Marathon did not answer within {}s; deploy later with `lab deploy` (or keep `lab watch` running)", timeout.as_secs());
-            return Ok(Outcome::No);
+            return Ok(None);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let files = deploy::collect(&[site.to_owned()]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let run = deploy::deploy_all(&marathon, deploy::render_all(&files, &crate::marathon::site::ProcessEnv)).await;
-    super::marathon::report_run(&run, false)?;
-    super::marathon::exit_for(&run)
+    Ok(Some(deploy::deploy_all(&marathon, deploy::render_all(&files, &crate::marathon::site::ProcessEnv)).await))
+}
+
+/// `lab status --json`: the state, the workspace, and whether every service runs.
+fn status_json(state: &ProjectStatus, workspace: &Path) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(state)?;
+    value["workspace"] = serde_json::Value::String(workspace.display().to_string());
+    value["running"] = serde_json::Value::Bool(state.all_running());
+    Ok(value)
 }
 
 pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {
@@ -222,7 +260,10 @@ pub async fn run_down(args: DownArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::connect().await?;
     let progress = TerminalProgress::new();
     let report = down_waiting(&engine, &project_name, args.volumes, &progress, args.wait.lock_wait()).await?;
-    if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
+    if args.json {
+        let value = serde_json::json!({ "project": project_name, "containers": report.containers, "networks": report.networks, "volumes": report.volumes });
+        print_json(&value)?;
+    } else if report.containers.is_empty() && report.networks.is_empty() && report.volumes.is_empty() {
         eprintln!("project {project_name} has nothing to remove");
     } else {
         eprintln!(
@@ -241,10 +282,7 @@ pub async fn run_status(args: StatusArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::connect().await?;
     let state = status(&engine, &project_name).await?;
     if args.json {
-        let mut value = serde_json::to_value(&state)?;
-        value["workspace"] = serde_json::Value::String(workspace.display().to_string());
-        value["running"] = serde_json::Value::Bool(state.all_running());
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        print_json(&status_json(&state, &workspace)?)?;
     } else if state.exists() {
         print_status(&state, &workspace);
     } else {
