@@ -5,7 +5,7 @@
 //! `target/test-deps/` (or set `LAB_AXE_JS` to another copy).
 //!
 //! Pages: solo mode's home, lab overview, every step, the site editor, slides and the
-//! presenter view, a 404; in a class, the join page, a student's home, the instructor's
+//! presenter view, the printable deck, a 404; in a class, the join page, a student's home, the instructor's
 //! board and one student's page.
 
 mod support;
@@ -94,6 +94,7 @@ async fn every_page_passes_axe_in_light_and_dark_mode() {
         ("slide-1".into(), "/slides/mesos-marathon/1".into()),
         ("slide-5".into(), "/slides/mesos-marathon/5".into()),
         ("presenter".into(), "/slides/mesos-marathon/2/presenter".into()),
+        ("print".into(), "/slides/mesos-marathon/print?notes=1".into()),
         ("not-found".into(), "/labs/nothing-here".into()),
     ]);
     for (name, path) in &pages {
