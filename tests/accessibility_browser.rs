@@ -14,7 +14,7 @@ use chromiumoxide::cdp::browser_protocol::emulation::{MediaFeature, SetDeviceMet
 use chromiumoxide::page::{Page, ScreenshotParams};
 use std::path::PathBuf;
 use std::time::Duration;
-use support::browser::TestBrowser;
+use support::browser::{TestBrowser, press};
 use support::classroom::ClassApp;
 use support::{TestApp, TestServer};
 
@@ -119,4 +119,50 @@ async fn every_page_passes_axe_in_light_and_dark_mode() {
     problems.extend(check_page(&browser, &axe, "student-page", &server.url(&format!("/instructor/students/{id}"))).await);
 
     assert!(problems.is_empty(), "{} serious or critical accessibility problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// What the keyboard reaches: every visible control is focused by Tab alone, and each shows
+/// where the focus is (an outline or a ring). Returns the problems found.
+async fn keyboard_problems(browser: &TestBrowser, name: &str, url: &str) -> Vec<String> {
+    let tab = browser.browser.new_page("about:blank").await.expect("tab");
+    viewport(&tab, 1280, 800, false).await;
+    tab.goto(url).await.expect("page loads");
+    TestBrowser::wait_for_text(&tab, "document.readyState", WAIT, |s| s == "complete").await;
+    // Every control a mouse user could use, visible and not disabled.
+    let controls: i64 = tab
+        .evaluate("(window.labControls = Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex=\"-1\"])')).filter(e => !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden' && !e.closest('.CodeMirror'))).length")
+        .await
+        .expect("controls")
+        .into_value()
+        .expect("a number");
+    tab.evaluate("window.labReached = new Set(); window.labUnmarked = []; document.addEventListener('focusin', (e) => { labReached.add(e.target); const s = getComputedStyle(e.target); if ((s.outlineStyle === 'none' || parseFloat(s.outlineWidth) === 0) && s.boxShadow === 'none') labUnmarked.push(e.target.outerHTML.slice(0, 80)); })").await.expect("listener");
+    for _ in 0..controls + 5 {
+        press(&tab, "Tab").await;
+    }
+    let missed: Vec<String> = serde_json::from_str(&tab.evaluate("JSON.stringify(labControls.filter(e => !labReached.has(e) && !(e.closest('.CodeMirror'))).map(e => e.outerHTML.slice(0, 80)))").await.expect("missed").into_value::<String>().expect("json")).expect("list");
+    let unmarked: Vec<String> = serde_json::from_str(&tab.evaluate("JSON.stringify(labUnmarked)").await.expect("unmarked").into_value::<String>().expect("json")).expect("list");
+    let reached: i64 = tab.evaluate("labReached.size").await.expect("reached").into_value().expect("a number");
+    let _ = tab.close().await;
+    eprintln!("{name}: {controls} controls, Tab reached {reached} elements");
+    assert!(controls > 0 && reached >= controls, "{name}: Tab reached {reached} of {controls} controls");
+    let mut problems: Vec<String> = missed.into_iter().map(|m| format!("{name}: Tab never reaches {m}")).collect();
+    problems.extend(unmarked.into_iter().map(|m| format!("{name}: no visible focus on {m}")));
+    problems
+}
+
+#[tokio::test]
+async fn the_keyboard_alone_reaches_every_control_with_visible_focus() {
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let solo = TestServer::start(TestApp::builtin().await.state).await;
+    let mut problems = Vec::new();
+    for path in ["/", "/labs/mesos-marathon", "/labs/mesos-marathon/steps/4", "/slides/mesos-marathon/3", "/slides/mesos-marathon/3/presenter", "/labs/mesos-marathon/site"] {
+        problems.extend(keyboard_problems(&browser, path, &solo.url(path)).await);
+    }
+    let class = ClassApp::start().await;
+    let server = TestServer::start(class.state.clone()).await;
+    class.join("Ann").await;
+    let login = browser.browser.new_page(server.url("/instructor/login?token=teach")).await.expect("page");
+    TestBrowser::wait_for_url(&login, WAIT, |u| u.ends_with("/instructor")).await;
+    problems.extend(keyboard_problems(&browser, "/instructor", &server.url("/instructor")).await);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
