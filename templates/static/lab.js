@@ -30,10 +30,21 @@
   localTimes();
   const slotsFor = (lab, exercise) =>
     document.querySelectorAll('.exercise[data-lab="' + CSS.escape(lab) + '"][data-exercise="' + CSS.escape(exercise) + '"] .status-slot');
+  // The compact summary near the top of a step: its words come from the server (data-*).
+  const marks = { passed: "✓", failed: "✗", pending: "…" };
+  const summaryFor = (lab, exercise, status) => {
+    if (!(status in marks)) return;
+    document.querySelectorAll('[data-summary-lab="' + CSS.escape(lab) + '"][data-summary-exercise="' + CSS.escape(exercise) + '"]').forEach((li) => {
+      li.className = status;
+      li.querySelector(".mark").textContent = marks[status];
+      li.querySelector(".word").textContent = li.dataset[status];
+    });
+  };
   if (window.labEvents) {
     window.labEvents.addEventListener("progress", (e) => {
       const m = JSON.parse(e.data);
       slotsFor(m.lab, m.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+      summaryFor(m.lab, m.exercise, m.status);
       localTimes();
     });
   }
@@ -73,6 +84,35 @@
       }
     });
   });
+
+  // ---- Code blocks and the step list ------------------------------------------------------
+  // A copy button on each code block copies its text as shown (per-student values filled).
+  document.querySelectorAll("pre > code").forEach((code) => {
+    const pre = code.parentElement;
+    if (pre.parentElement.classList.contains("code-block")) return;
+    const wrap = document.createElement("div");
+    wrap.className = "code-block";
+    pre.replaceWith(wrap);
+    wrap.appendChild(pre);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-button";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy this code");
+    const said = (text) => { button.textContent = text; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(code.innerText);
+        said("Copied");
+      } catch (err) {
+        said("Select and copy");
+      }
+    });
+    wrap.appendChild(button);
+  });
+  // On a narrow screen the step list starts folded (its summary opens it).
+  const stepNav = document.querySelector("details.step-nav");
+  if (stepNav && window.matchMedia && window.matchMedia("(max-width: 900px)").matches) stepNav.open = false;
 
   // ---- Slides ----------------------------------------------------------------------------
   const slide = Number(d.slide || 0), total = Number(d.total || 0);
