@@ -75,6 +75,7 @@
         const response = await fetch(form.dataset.api, { method: "POST", headers: { Accept: "application/json" } });
         const m = await response.json();
         if (m.html) slotsFor(box.dataset.lab, box.dataset.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+        if (typeof m.status === "string") summaryFor(box.dataset.lab, box.dataset.exercise, m.status);
         localTimes();
       } catch (err) {
         form.submit(); // fall back to the plain form
