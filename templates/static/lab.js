@@ -111,9 +111,14 @@
     });
     wrap.appendChild(button);
   });
-  // On a narrow screen the step list starts folded (its summary opens it).
+  // On a narrow screen the step list starts folded (its summary opens it); a window made
+  // narrow later folds it too, a wide one shows it.
   const stepNav = document.querySelector("details.step-nav");
-  if (stepNav && window.matchMedia && window.matchMedia("(max-width: 900px)").matches) stepNav.open = false;
+  if (stepNav && window.matchMedia) {
+    const narrow = window.matchMedia("(max-width: 900px)");
+    stepNav.open = !narrow.matches;
+    narrow.addEventListener("change", () => { stepNav.open = !narrow.matches; });
+  }
 
   // ---- Slides ----------------------------------------------------------------------------
   const slide = Number(d.slide || 0), total = Number(d.total || 0);
