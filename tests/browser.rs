@@ -148,6 +148,9 @@ async fn the_step_page_updates_live_when_an_exercise_passes() {
     TestBrowser::wait_for_text(&page, status, WAIT, |s| s == "passed").await;
     let text = TestBrowser::wait_for_text(&page, "document.querySelector('#exercise-wolf3d .status-slot').innerText", WAIT, |t| t.contains("Passed")).await;
     assert!(text.contains("reachable on :8888/"), "{text}");
+    // The summary near the top follows the same event.
+    let summary = "(document.querySelector('[data-summary-exercise=\"wolf3d\"]') || {className: ''}).className + ' ' + ((document.querySelector('[data-summary-exercise=\"wolf3d\"] .word') || {}).textContent || '')";
+    TestBrowser::wait_for_text(&page, summary, WAIT, |s| s == "passed passed").await;
     let shot = page.screenshot(ScreenshotParams::builder().full_page(true).build()).await.expect("screenshot");
     std::fs::write(support::artifacts_dir().join("step-wolf3d-passed.png"), shot).expect("save screenshot");
 }

@@ -14,7 +14,7 @@ async fn home_lists_the_builtin_lab_and_deck() {
     assert_eq!(res.content_type(), "text/html; charset=utf-8");
     assert!(res.body.contains(r#"href="/labs/mesos-marathon""#), "{}", res.body);
     assert!(res.body.contains(r#"href="/slides/mesos-marathon/1""#));
-    assert!(res.body.contains("0/6 steps opened"));
+    assert!(res.body.contains("0 of 6 steps opened"));
 }
 
 #[tokio::test]
@@ -48,7 +48,7 @@ async fn visiting_steps_shows_on_the_home_page_and_overview() {
     let app = TestApp::with_files(DEMO_LAB).await;
     app.get("/labs/demo/steps/2").await;
     let home = app.get("/").await;
-    assert!(home.body.contains("1/2 steps opened"), "{}", home.body);
+    assert!(home.body.contains("1 of 2 steps opened"), "{}", home.body);
     assert!(home.body.contains(r#"href="/labs/demo/steps/2">Continue: Demo lab: Second step"#), "{}", home.body);
     let overview = app.get("/labs/demo").await;
     assert!(overview.body.contains(r#"<li class="visited">"#));

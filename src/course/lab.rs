@@ -36,6 +36,20 @@ struct ExerciseFile {
     checks: Vec<CheckSpec>,
     #[serde(default)]
     edit: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: ExerciseKind,
+}
+
+/// What an exercise checks: the student's work, or the environment it runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExerciseKind {
+    /// A student task (the default): counted in the student's progress.
+    #[default]
+    Task,
+    /// An environment check (`kind: environment`, e.g. `stack-ready`): shown as the
+    /// stack's state, never counted among the student's exercises.
+    Environment,
 }
 
 /// A loaded, rendered lab.
@@ -88,6 +102,20 @@ pub struct Exercise {
     /// site folder): the step page shows the site editor beside the instructions with this
     /// file open (created when the student first saves it).
     pub edit: Option<String>,
+    /// A student task or an environment check.
+    pub kind: ExerciseKind,
+}
+
+impl Exercise {
+    /// Whether this checks the environment rather than the student's work.
+    pub fn is_environment(&self) -> bool {
+        self.kind == ExerciseKind::Environment
+    }
+
+    /// Whether it counts in the student's progress: a task with checks to pass.
+    pub fn counts_as_task(&self) -> bool {
+        !self.is_environment() && !self.checks.is_empty()
+    }
 }
 
 impl Lab {
@@ -194,6 +222,12 @@ impl Lab {
                 })?;
             }
             if let Some(edit) = &ex.edit
+                && ex.kind == ExerciseKind::Environment
+            {
+                return Err(at(edit, format!("exercise `{}` checks the environment (`kind: environment`); it has no site file to edit", ex.id.value))
+                    .with_fix("remove `edit:`, or make it a student task by removing `kind: environment`"));
+            }
+            if let Some(edit) = &ex.edit
                 && let Some(problem) = edit_problem(&edit.value)
             {
                 return Err(at(
@@ -214,6 +248,7 @@ impl Lab {
                 requires: ex.requires.as_ref().map(|r| r.value.clone()),
                 checks: ex.checks.clone(),
                 edit: ex.edit.as_ref().map(|e| e.value.clone()),
+                kind: ex.kind,
             });
         }
         for ex in &file.exercises {
@@ -411,6 +446,22 @@ mod tests {
             err.fix.as_deref().unwrap_or("").contains("start, finish"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn environment_exercises_are_marked_and_validated() {
+        let text = "title: T\nsummary: s\nsteps: [a]\nexercises:\n  - id: ready\n    title: R\n    step: a\n    kind: environment\n    checks:\n      - kind: marathon-up\n  - id: x\n    title: X\n    step: a\n    requires: ready\n    checks:\n      - kind: marathon-up\n";
+        let f = files(&[("labs/demo/lab.yml", text), ("labs/demo/steps/a.md", "# A\n")]);
+        let lab = Lab::load("demo", &f, &decks()).expect("loads");
+        let kinds: Vec<(bool, bool)> = lab.exercises.iter().map(|e| (e.is_environment(), e.counts_as_task())).collect();
+        assert_eq!(kinds, [(true, false), (false, true)]);
+        let typo = text.replace("kind: environment", "kind: enviroment");
+        let f = files(&[("labs/demo/lab.yml", &typo), ("labs/demo/steps/a.md", "# A\n")]);
+        assert!(Lab::load("demo", &f, &decks()).is_err());
+        let edits = text.replace("kind: environment", "kind: environment\n    edit: x.yml");
+        let f = files(&[("labs/demo/lab.yml", &edits), ("labs/demo/steps/a.md", "# A\n")]);
+        let err = Lab::load("demo", &f, &decks()).unwrap_err();
+        assert!(err.message.contains("checks the environment"), "{err}");
     }
 
     #[test]

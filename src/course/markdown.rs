@@ -1,11 +1,14 @@
 //! Markdown → HTML with the course's extensions: tables, footnotes, strikethrough, task
 //! lists, heading attributes and smart punctuation. Headings get stable anchors and
 //! relative image paths are rewritten to the `/files/...` route that serves content assets.
+//! Fenced code in a known language is highlighted here, once, at course load
+//! ([`super::highlight`]).
 //!
 //! Author HTML is trusted (it ships with the course); text a student types never passes
 //! through here — templates escape it.
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+use super::highlight;
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use std::collections::{HashMap, HashSet};
 
 /// The result of rendering one Markdown document (a slide, its notes, or a step).
@@ -62,6 +65,24 @@ pub fn render(markdown: &str, base: &str) -> Rendered {
                 }
                 i = end + 1;
             }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                let end = events[i..].iter().position(|e| matches!(e, Event::End(TagEnd::CodeBlock))).map_or(events.len(), |o| i + o);
+                let language = info.split_whitespace().next().unwrap_or("");
+                let code: String = events[i + 1..end].iter().filter_map(|e| if let Event::Text(t) = e { Some(t.as_ref()) } else { None }).collect();
+                match highlight::highlight(language, &code) {
+                    Some(html) => {
+                        let class = escape_attr(language);
+                        out_events.push(Event::Html(CowStr::from(format!(r#"<pre><code class="language-{class} highlighted">{html}</code></pre>"#))));
+                        out_events.push(Event::Html(CowStr::from("\n")));
+                        i = end + 1;
+                    }
+                    // Unknown language: pulldown-cmark escapes it as plain text.
+                    None => {
+                        out_events.push(events[i].clone());
+                        i += 1;
+                    }
+                }
+            }
             other => {
                 out_events.push(rewrite_image(other.clone(), base));
                 i += 1;
@@ -72,6 +93,12 @@ pub fn render(markdown: &str, base: &str) -> Rendered {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, out_events.into_iter());
     Rendered { html: out, first_heading, first_heading_level }
+}
+
+/// Escapes a fence's language name for a class attribute (it is author text, but a stray
+/// quote must not break the page).
+fn escape_attr(text: &str) -> String {
+    text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.')).collect()
 }
 
 /// Points a relative image at the URL that serves it.
@@ -207,7 +234,15 @@ mod tests {
     #[test]
     fn code_blocks_keep_their_language_class() {
         let r = render("```yaml\nservice: {}\n```\n", "slides");
-        assert!(r.html.contains(r#"<code class="language-yaml">"#), "{}", r.html);
+        assert!(r.html.contains(r#"<code class="language-yaml"#), "{}", r.html);
+    }
+
+    #[test]
+    fn known_languages_are_highlighted_and_others_escaped() {
+        let r = render("```yaml\nurl: \"{{ url:marathon }}\"\n```\n\n```brainfuck\n<b>&\n```\n", "slides");
+        assert!(r.html.contains(r#"<pre><code class="language-yaml highlighted"><span class="hl-"#), "{}", r.html);
+        assert!(r.html.contains("{{ url:marathon }}"), "{}", r.html);
+        assert!(r.html.contains(r#"<code class="language-brainfuck">&lt;b&gt;&amp;"#), "{}", r.html);
     }
 
     #[test]

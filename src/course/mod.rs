@@ -7,6 +7,7 @@ pub mod deck;
 pub mod diagnoses;
 pub mod error;
 pub mod files;
+pub mod highlight;
 pub mod lab;
 pub mod markdown;
 pub mod placeholders;

@@ -15,6 +15,7 @@ mod export;
 mod guard;
 mod limits;
 mod pages;
+mod progress;
 mod server;
 mod session;
 mod slides;

@@ -2,9 +2,11 @@
 
 use super::checks::StatusBox;
 use super::error::Link;
+use super::progress::LabProgress;
 use super::session::Viewer;
 use super::{AppState, Mode, WebError};
 use crate::course::{ContentError, Course, Exercise, Lab, Step};
+use crate::checks::Status;
 use crate::store::StoredResult;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -36,9 +38,11 @@ struct LabCard<'a> {
     summary: &'a str,
     steps: usize,
     visited: usize,
-    /// Exercises passed, and exercises with checks.
+    /// The student's exercises passed, and those with checks (environment checks apart).
     passed: usize,
     exercises: usize,
+    /// The stack's state from the lab's environment check, if it has one.
+    stack: Option<&'static str>,
     deck: Option<&'a str>,
     error: Option<&'a ContentError>,
 }
@@ -158,26 +162,16 @@ pub async fn home(
                     ),
                     None => (Vec::new(), Vec::new()),
                 };
-                let checked: Vec<&Exercise> = lab
-                    .exercises
-                    .iter()
-                    .filter(|e| !e.checks.is_empty())
-                    .collect();
+                let progress = LabProgress::new(lab, &statuses(results));
                 LabCard {
                     id,
                     title: &lab.title,
                     summary: &lab.summary,
                     steps: lab.steps.len(),
                     visited: lab.steps.iter().filter(|s| visited.contains(&s.id)).count(),
-                    passed: checked
-                        .iter()
-                        .filter(|e| {
-                            results.iter().any(|r| {
-                                r.exercise == e.id && r.status == crate::checks::Status::Passed
-                            })
-                        })
-                        .count(),
-                    exercises: checked.len(),
+                    passed: progress.passed(),
+                    exercises: progress.tasks.len(),
+                    stack: progress.stack(),
                     deck: lab.deck.as_deref(),
                     error: None,
                 }
@@ -190,6 +184,7 @@ pub async fn home(
                 visited: 0,
                 passed: 0,
                 exercises: 0,
+                stack: None,
                 deck: None,
                 error: Some(err),
             },
@@ -259,16 +254,12 @@ pub async fn home(
 struct LabPage<'a> {
     lab: &'a Lab,
     visited: HashSet<String>,
+    progress: LabProgress<'a>,
 }
 
-impl LabPage<'_> {
-    fn step_of(&self, exercise: &Exercise) -> usize {
-        self.lab
-            .steps
-            .iter()
-            .find(|s| s.id == exercise.step)
-            .map_or(1, |s| s.number)
-    }
+/// Latest status by exercise id.
+fn statuses(results: Vec<StoredResult>) -> HashMap<String, Status> {
+    results.into_iter().map(|r| (r.exercise, r.status)).collect()
 }
 
 /// `GET /labs/{lab}`: overview with steps and exercises.
@@ -279,17 +270,25 @@ pub async fn lab(
 ) -> Result<Response, WebError> {
     let course = state.course();
     let lab = find_lab(&course, &id)?;
-    let visited = match viewer.student() {
-        Some(s) => state
-            .store()
-            .visited_steps(s, &lab.id)
-            .await
-            .map_err(anyhow::Error::from)?,
-        None => Vec::new(),
+    let (visited, results) = match viewer.student() {
+        Some(s) => (
+            state
+                .store()
+                .visited_steps(s, &lab.id)
+                .await
+                .map_err(anyhow::Error::from)?,
+            state
+                .store()
+                .latest_results(s, &lab.id)
+                .await
+                .map_err(anyhow::Error::from)?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     Ok(LabPage {
         lab,
         visited: visited.into_iter().collect(),
+        progress: LabProgress::new(lab, &statuses(results)),
     }
     .into_response())
 }
@@ -308,6 +307,8 @@ struct StepPage<'a> {
     results: HashMap<String, StoredResult>,
     /// The site editor, when an exercise of this step names a file to edit.
     editor: Option<String>,
+    /// The lab's exercises with their status (the summary near the top shows this step's).
+    progress: LabProgress<'a>,
 }
 
 impl StepPage<'_> {
@@ -371,6 +372,7 @@ pub async fn step(
         }
         None => (Vec::new(), HashMap::new()),
     };
+    let progress = LabProgress::new(lab, &results.iter().map(|(id, r): (&String, &StoredResult)| (id.clone(), r.status)).collect());
     let body = super::values::fill(&state, &viewer, Some(lab), &step.html).await;
     // The instructor reads the steps but has no site of their own to edit.
     let editor = match lab.edit_of(&step.id) {
@@ -382,6 +384,7 @@ pub async fn step(
         _ => None,
     };
     Ok(StepPage {
+        progress,
         editor,
         results,
         lab,

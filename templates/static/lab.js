@@ -30,10 +30,21 @@
   localTimes();
   const slotsFor = (lab, exercise) =>
     document.querySelectorAll('.exercise[data-lab="' + CSS.escape(lab) + '"][data-exercise="' + CSS.escape(exercise) + '"] .status-slot');
+  // The compact summary near the top of a step: its words come from the server (data-*).
+  const marks = { passed: "✓", failed: "✗", pending: "…" };
+  const summaryFor = (lab, exercise, status) => {
+    if (!(status in marks)) return;
+    document.querySelectorAll('[data-summary-lab="' + CSS.escape(lab) + '"][data-summary-exercise="' + CSS.escape(exercise) + '"]').forEach((li) => {
+      li.className = status;
+      li.querySelector(".mark").textContent = marks[status];
+      li.querySelector(".word").textContent = li.dataset[status];
+    });
+  };
   if (window.labEvents) {
     window.labEvents.addEventListener("progress", (e) => {
       const m = JSON.parse(e.data);
       slotsFor(m.lab, m.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+      summaryFor(m.lab, m.exercise, m.status);
       localTimes();
     });
   }
@@ -64,6 +75,7 @@
         const response = await fetch(form.dataset.api, { method: "POST", headers: { Accept: "application/json" } });
         const m = await response.json();
         if (m.html) slotsFor(box.dataset.lab, box.dataset.exercise).forEach((slot) => { slot.innerHTML = m.html; });
+        if (typeof m.status === "string") summaryFor(box.dataset.lab, box.dataset.exercise, m.status);
         localTimes();
       } catch (err) {
         form.submit(); // fall back to the plain form
@@ -73,6 +85,40 @@
       }
     });
   });
+
+  // ---- Code blocks and the step list ------------------------------------------------------
+  // A copy button on each code block copies its text as shown (per-student values filled).
+  document.querySelectorAll("pre > code").forEach((code) => {
+    const pre = code.parentElement;
+    if (pre.parentElement.classList.contains("code-block")) return;
+    const wrap = document.createElement("div");
+    wrap.className = "code-block";
+    pre.replaceWith(wrap);
+    wrap.appendChild(pre);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-button";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy this code");
+    const said = (text) => { button.textContent = text; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(code.innerText);
+        said("Copied");
+      } catch (err) {
+        said("Select and copy");
+      }
+    });
+    wrap.appendChild(button);
+  });
+  // On a narrow screen the step list starts folded (its summary opens it); a window made
+  // narrow later folds it too, a wide one shows it.
+  const stepNav = document.querySelector("details.step-nav");
+  if (stepNav && window.matchMedia) {
+    const narrow = window.matchMedia("(max-width: 900px)");
+    stepNav.open = !narrow.matches;
+    narrow.addEventListener("change", () => { stepNav.open = !narrow.matches; });
+  }
 
   // ---- Slides ----------------------------------------------------------------------------
   // The deck moves without reloading: the next slide's page is fetched (the server fills in
