@@ -377,7 +377,9 @@ pub async fn from_store(store: &Store, class: crate::store::classroom::ClassId, 
         .map(|m| StudentInput { id: m.student, name: m.display_name, stack: stacks.get(&m.student).cloned(), last_step: last_steps.remove(&m.student) })
         .collect();
     let exercises = match lab {
-        Some(lab) => lab.exercises.iter().map(|e| (e.id.clone(), e.title.clone())).collect(),
+        // The environment check is the stack's state (shown in its own column), not an
+        // exercise the students work on.
+        Some(lab) => lab.exercises.iter().filter(|e| !e.is_environment()).map(|e| (e.id.clone(), e.title.clone())).collect(),
         None => {
             let mut seen: Vec<(String, String)> = Vec::new();
             for r in &history {

@@ -91,6 +91,8 @@
   document.querySelectorAll("pre > code").forEach((code) => {
     const pre = code.parentElement;
     if (pre.parentElement.classList.contains("code-block")) return;
+    // A block that scrolls sideways (a phone) must be reachable for the arrow keys.
+    pre.tabIndex = 0;
     const wrap = document.createElement("div");
     wrap.className = "code-block";
     pre.replaceWith(wrap);
@@ -366,6 +368,8 @@
     // Typing stays in fields; a checkbox (the follow toggle) only keeps Space for itself.
     const field = e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
     if (field && !(field.type === "checkbox" && e.key !== " ")) return;
+    // Arrows in a focused code block scroll it, they do not turn the page.
+    if (e.key.startsWith("Arrow") && e.target.closest && e.target.closest("pre")) return;
     if (overview && overview.classList.contains("open")) {
       // The overview: arrows move between slides, Enter opens one (a link), Esc or o closes.
       const links = overviewLinks(), at = links.indexOf(document.activeElement);
