@@ -253,11 +253,11 @@ async fn the_json_export_lists_exercises_and_students() {
     assert_eq!(r.status, 200);
     let v: Value = serde_json::from_str(&r.body).expect("json");
     assert_eq!(v["lab"], LAB);
-    assert_eq!(v["exercises"].as_array().map(Vec::len), Some(3));
-    assert_eq!(v["exercises"][1], serde_json::json!({"id": "scale-demo", "title": "Scale the demo app down to one instance", "passed": 1, "total": 2}));
+    assert_eq!(v["exercises"].as_array().map(Vec::len), Some(2), "the environment check is not an exercise: {v}");
+    assert_eq!(v["exercises"][0], serde_json::json!({"id": "scale-demo", "title": "Scale the demo app down to one instance", "passed": 1, "total": 2}));
     let ann = &v["students"][0];
     assert_eq!(ann["name"], "Ann");
-    let scale = &ann["exercises"][1];
+    let scale = &ann["exercises"][0];
     assert_eq!((scale["exercise"].as_str(), scale["status"].as_str(), scale["attempts"].as_u64()), (Some("scale-demo"), Some("passed"), Some(1)));
     assert!(scale["first_passed_at"].as_str().is_some_and(|t| t.ends_with('Z')) && scale["time_spent_s"].is_u64(), "{scale}");
     assert_eq!(v["students"][1]["exercises"][0]["first_passed_at"], Value::Null);

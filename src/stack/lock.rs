@@ -71,7 +71,7 @@ pub async fn acquire(dir: &Path, engine_host: &str, project: &str, command: &str
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        let holder = holder(&path);
+        let holder = holder_settled(&path).await;
         let busy = || StackError::Busy { project: project.to_owned(), holder: holder.clone(), waited: (wait != LockWait::FailFast).then(|| started.elapsed()) };
         match wait {
             LockWait::FailFast => return Err(busy()),
@@ -89,6 +89,19 @@ pub async fn acquire(dir: &Path, engine_host: &str, project: &str, command: &str
     let note = format!("lab {command}, pid {}, on {}, since {since}\n", std::process::id(), host_name());
     file.set_len(0).and_then(|()| file.write_all(note.as_bytes())).and_then(|()| file.flush()).map_err(io)?;
     Ok(ProjectLock { _file: file })
+}
+
+/// [`holder`], given the holder a moment to write its note: it takes the lock first and
+/// writes who it is just after, so a reader in between would find the file empty.
+async fn holder_settled(path: &Path) -> String {
+    for _ in 0..20 {
+        let note = std::fs::read_to_string(path).unwrap_or_default();
+        if note.ends_with('\n') && note.contains(", since ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    holder(path)
 }
 
 /// Who holds the lock at `path`, in words: "lab up, pid 4242, on pc-12, for 35s".
