@@ -14,14 +14,14 @@ mod gateway;
 #[path = "../tests/support/marathon.rs"]
 mod marathon;
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::percentile;
+
 use lab::checks::{Status, Target, run_exercise};
 use lab::course::{ContentSource, Course};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");

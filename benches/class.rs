@@ -21,6 +21,10 @@
 #[path = "../tests/support/marathon.rs"]
 mod marathon;
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::percentile;
+
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use lab::classroom::provision::StageSink;
@@ -196,13 +200,6 @@ async fn server_main() {
 }
 
 // ---- The load side -------------------------------------------------------------------------
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn report(what: &str, mut ms: Vec<f64>, expected: usize) {
     ms.sort_by(f64::total_cmp);

@@ -15,16 +15,16 @@
 #[path = "../tests/support/marathon.rs"]
 mod marathon;
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::percentile;
+
 use lab::editor::{SaveOutcome, SiteFolder};
 use lab::marathon::Marathon;
 use lab::marathon::site::ProcessEnv;
 use std::time::{Duration, Instant};
 
 const APP: &str = "variables:\n  image: \"nginx:1.25\"\nservice:\n  id: /bench/web\n  instances: 1\n  cpus: 0.1\n  mem: 64\n  container:\n    type: DOCKER\n    docker:\n      image: \"%{image}\"\n      network: BRIDGE\n      portMappings:\n        - {containerPort: 80, servicePort: 10080}\n  healthChecks:\n    - {protocol: HTTP, path: /, portIndex: 0}\n  env:\n    GREETING: \"hello N\"\n";
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn summary(what: &str, mut times: Vec<f64>) {
     times.sort_by(f64::total_cmp);

@@ -4,11 +4,10 @@
 
 mod support;
 
-use http_body_util::BodyExt;
 use lab::checks::{Criterion, ExerciseResult, Status};
 use lab::store::StudentId;
 use serde_json::Value;
-use support::classroom::ClassApp;
+use support::classroom::{ClassApp, read_events};
 
 const LAB: &str = "mesos-marathon";
 
@@ -68,33 +67,11 @@ async fn the_board_shows_each_student_their_exercises_and_the_class_summaries() 
     assert_eq!(ann.cells.iter().find(|c| c.exercise == "scale-demo").map(|c| c.attempts), Some(1));
 }
 
-/// Reads the stream until `until` is seen or `wait` passes; returns what arrived.
-async fn read_events(body: &mut axum::body::Body, until: &str, wait: std::time::Duration) -> String {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    while !seen.contains(until) {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    seen.push_str(&String::from_utf8_lossy(&data));
-                }
-            }
-            _ => break,
-        }
-    }
-    seen
-}
-
-async fn open_stream(app: &ClassApp, cookie: &str) -> axum::body::Body {
-    let request = axum::http::Request::get("/events").header("cookie", cookie).body(axum::body::Body::empty()).unwrap();
-    tower::ServiceExt::oneshot(lab::web::router(app.state.clone()), request).await.unwrap().into_body()
-}
-
 #[tokio::test]
 async fn a_result_change_reaches_the_instructors_board_and_no_students_stream() {
     let (app, a, b, teacher) = class_with_results().await;
-    let mut instructor = open_stream(&app, &teacher).await;
-    let mut student = open_stream(&app, &b).await;
+    let mut instructor = app.open_stream(&teacher).await;
+    let mut student = app.open_stream(&b).await;
     let ann = id_of(&app, &a).await;
     app.classroom.record_result(ann, LAB, &result("wolf3d", Status::Passed, &[("network", Status::Passed, "BRIDGE")])).await.unwrap();
     let seen = read_events(&mut instructor, r#"data-progress=\"2\""#, std::time::Duration::from_secs(10)).await;

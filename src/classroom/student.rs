@@ -160,12 +160,17 @@ pub struct StudentDetail {
 }
 
 impl Classroom {
+    /// The name of `student`, or `None` if they are not in this class: one query, for the
+    /// instructor's actions on a student that need no more than that.
+    pub async fn member_name(&self, student: StudentId) -> Result<Option<String>, ClassError> {
+        Ok(self.inner.store.member(student).await?.filter(|m| m.class == self.id()).map(|m| m.display_name))
+    }
+
     /// The instructor's view of `student`, or `None` if they are not in this class.
     pub async fn student_detail(&self, student: StudentId) -> Result<Option<StudentDetail>, ClassError> {
-        let Some(member) = self.inner.store.member(student).await?.filter(|m| m.class == self.id()) else { return Ok(None) };
+        let Some(name) = self.member_name(student).await? else { return Ok(None) };
         let lab_id = self.lab_id();
-        let results: HashMap<String, StoredResult> = self.inner.store.latest_results(student, &lab_id).await?.into_iter().map(|r| (r.exercise.clone(), r)).collect();
-        let mut results = results;
+        let mut results: HashMap<String, StoredResult> = self.inner.store.latest_results(student, &lab_id).await?.into_iter().map(|r| (r.exercise.clone(), r)).collect();
         let exercises = match (self.inner.lab)() {
             Some(lab) => lab.exercises.iter().map(|e| ExerciseDetail { id: e.id.clone(), title: e.title.clone(), result: results.remove(&e.id) }).collect(),
             None => Vec::new(),
@@ -192,7 +197,7 @@ impl Classroom {
             Ok(apps) => Section::Shown(apps.iter().map(app_detail).collect()),
             Err(why) => Section::Unavailable(why),
         };
-        Ok(Some(StudentDetail { id: student.0, name: member.display_name, stack, exercises, site, logs, marathon }))
+        Ok(Some(StudentDetail { id: student.0, name, stack, exercises, site, logs, marathon }))
     }
 }
 
