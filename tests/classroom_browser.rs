@@ -1,7 +1,9 @@
 //! Two students in two separate browser contexts join a class on a real `lab` server, press
 //! Start, and each sees their own stack turn ready on their page (live, without reloading),
-//! with their own links — on the real engine, with the busybox test lab. Screenshots are
-//! kept in `target/test-artifacts/`.
+//! with their own links — on the real engine, with the busybox test lab; then the instructor,
+//! in a third context, sees both on the board, opens Bob's page (his services' logs from the
+//! engine) and stops his stack, which Bob's page shows live. Screenshots are kept in
+//! `target/test-artifacts/`.
 
 mod support;
 
@@ -51,7 +53,7 @@ async fn two_students_each_see_only_their_own_stack_turn_ready() {
         let holder = holder.clone();
         Arc::new(move || holder.get().and_then(|s| s.course().lab("classlab").and_then(|l| l.as_ref().ok()).cloned()))
     };
-    let options = OpenOptions { lab: "classlab".into(), settings, join_code: Some("ABC-DEF".into()), instructor_token: None };
+    let options = OpenOptions { lab: "classlab".into(), settings, join_code: Some("ABC-DEF".into()), instructor_token: Some("teach-engine".into()) };
     let opened = Classroom::open(store.clone(), Arc::new(provisioner), source, options).await.expect("class");
     let classroom = opened.classroom.clone();
     let state = AppState::classroom(course, store, classroom.clone());
@@ -87,5 +89,24 @@ async fn two_students_each_see_only_their_own_stack_turn_ready() {
         let shot = page.screenshot(ScreenshotParams::builder().build()).await.expect("screenshot");
         std::fs::write(support::artifacts_dir().join(format!("classroom-{name}-ready.png")), shot).expect("save screenshot");
     }
+
+    // The instructor, in a third context: the board shows both stacks ready; Bob's page shows
+    // his services' logs read from the engine; Stop there stops his stack, live on his page.
+    let context = browser.browser.create_browser_context(CreateBrowserContextParams::default()).await.expect("context");
+    let teacher = browser.browser.new_page(CreateTargetParams::builder().url(format!("{base}/instructor/login?token=teach-engine")).browser_context_id(context).build().expect("target")).await.expect("page");
+    TestBrowser::wait_for_url(&teacher, WAIT, |u| u.ends_with("/instructor")).await;
+    let stacks = "Array.from(document.querySelectorAll('#board-rows tr')).map(r => r.dataset.name + ':' + r.querySelector('.stack').textContent.trim()).join(',')";
+    assert_eq!(TestBrowser::wait_for_text(&teacher, stacks, WAIT, |t| t == "Ann:ready,Bob:ready").await, "Ann:ready,Bob:ready");
+    teacher.evaluate(format!("document.querySelector('#student-{} th a').click()", members[1].student.0)).await.expect("open Bob");
+    TestBrowser::wait_for_url(&teacher, WAIT, |u| u.contains("/instructor/students/")).await;
+    let logs = TestBrowser::wait_for_text(&teacher, "Array.from(document.querySelectorAll('.service-log summary')).map(s => s.textContent).join(',')", WAIT, |t| !t.is_empty()).await;
+    assert!(logs.contains("web"), "Bob's services' logs: {logs}");
+    teacher.find_element("form[action$='/stop'] button").await.expect("stop button").click().await.expect("stop");
+    TestBrowser::wait_for_text(&bob, PANEL, WAIT, |t| t.contains("Stopped")).await;
+    assert!(TestBrowser::wait_for_text(&ann, PANEL, WAIT, |_| true).await.contains("Ready"), "Ann's stack runs on");
+    // The stop form leads back to Bob's page, which says so.
+    TestBrowser::wait_for_text(&teacher, "document.readyState + ' ' + ((document.querySelector('.stack-state') || {}).textContent || '')", WAIT, |t| t.starts_with("complete") && t.contains("stopped")).await;
+    let shot = teacher.screenshot(ScreenshotParams::builder().build()).await.expect("screenshot");
+    std::fs::write(support::artifacts_dir().join("classroom-instructor-bob.png"), shot).expect("save screenshot");
     drop(cleanup);
 }
