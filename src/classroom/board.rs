@@ -20,7 +20,7 @@ const COMMON_FAILURES: usize = 3;
 /// A student's stack in one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StackSummary {
-    /// `none`, `queued`, `starting`, `ready`, `failed` or `stopped`.
+    /// `none`, `queued`, `starting`, `ready`, `failed`, `stopped` or `restarting`.
     pub state: &'static str,
     /// What the board shows: "queued #3", "starting: pulling images", "ready", ...
     pub label: String,
@@ -34,6 +34,7 @@ impl StackSummary {
             StackState::Queued => view.queue_position.map_or_else(|| "queued".to_owned(), |p| format!("queued #{p}")),
             StackState::Starting => view.stage.as_ref().map_or_else(|| "starting".to_owned(), |s| format!("starting: {s}")),
             StackState::Ready => "ready".to_owned(),
+            StackState::Restarting => view.stage.as_ref().map_or_else(|| "restarting".to_owned(), |s| format!("restarting: {s}")),
             StackState::Failed => view.failure.as_ref().map_or_else(|| "failed".to_owned(), |f| format!("failed: {}", f.message)),
             StackState::Stopped if view.notice.as_deref().is_some_and(|n| n.contains("without an open lab page")) => "stopped (idle)".to_owned(),
             StackState::Stopped => "stopped".to_owned(),

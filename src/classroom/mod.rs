@@ -9,6 +9,7 @@ pub mod board;
 pub mod config;
 pub mod controls;
 pub mod export;
+pub mod kubernetes;
 pub mod present;
 pub mod provision;
 pub mod student;
@@ -18,6 +19,7 @@ mod views;
 
 pub use config::{PortRange, Settings};
 pub use present::{PresentError, Presented};
+pub use kubernetes::{KubernetesProvisioner, KubernetesSettings};
 pub use provision::{DockerProvisioner, Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest};
 pub use stacks::PageGuard;
 pub use views::{Failure, Link, StackState, StackView};

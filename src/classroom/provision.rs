@@ -16,6 +16,8 @@ use std::time::Duration;
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct StackRequest {
+    /// The class's tag (labels the student's namespace on Kubernetes).
+    pub class: String,
     /// The student's internal name (labels, `LAB_STUDENT`).
     pub student: String,
     /// Project name on the engine.
@@ -50,6 +52,9 @@ pub enum Observed {
     Running(Endpoints),
     /// It exists but is stopped (or partly).
     Stopped,
+    /// It is meant to run and the engine is bringing it back (a pod deleted, a node lost):
+    /// what it is doing, in words.
+    Restarting(String),
 }
 
 /// Why a stack could not be started.
@@ -67,7 +72,7 @@ pub struct ProvisionError {
 }
 
 impl ProvisionError {
-    fn plain(message: impl Into<String>, hint: impl Into<String>) -> ProvisionError {
+    pub(super) fn plain(message: impl Into<String>, hint: impl Into<String>) -> ProvisionError {
         ProvisionError { message: message.into(), service: None, log_tail: Vec::new(), hint: hint.into() }
     }
 }
@@ -96,6 +101,15 @@ pub trait Provisioner: Send + Sync {
     fn memory_per_stack(&self) -> Option<u64>;
     /// The last `lines` lines of each of the stack's services' logs, by service.
     fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>>;
+    /// Projects whose stacks changed on the engine (a pod lost or back), when the engine can
+    /// say so without being polled; the classroom then observes that stack again.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+    /// The memory the engine has for stacks in bytes, when it can say.
+    fn capacity<'a>(&'a self) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(async { None })
+    }
 }
 
 /// The end of one service's log.
@@ -126,7 +140,7 @@ impl DockerProvisioner {
     pub fn new(engine: Engine, content: ContentSource, lab: &str) -> Result<DockerProvisioner, String> {
         let env: std::collections::HashMap<String, String> = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         let mut this = DockerProvisioner { engine, content, lab: lab.to_owned(), env, up: crate::stack::UpOptions { lock: LockWait::Wait(Some(Duration::from_secs(600))), ..crate::stack::UpOptions::default() }, marathon_timeout: Duration::from_secs(300), named_ports: Vec::new(), memory: None };
-        let probe = StackRequest { student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
+        let probe = StackRequest { class: "probe".into(), student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = this.plan(&probe).map_err(|e| e.message)?;
         this.named_ports = plan.ports.iter().map(|(name, _)| name.clone()).collect();
         this.memory = plan.memory;
@@ -135,22 +149,9 @@ impl DockerProvisioner {
 
     /// The lab's stack planned for `request`, with the course files (for the site).
     fn plan(&self, request: &StackRequest) -> Result<(crate::stack::Plan, crate::course::Files), ProvisionError> {
-        let files = self.content.read().map_err(|e| ProvisionError::plain(format!("cannot read the course: {e}"), "tell the instructor: the server's content folder is unreadable"))?;
-        let source = crate::stack::project::from_lab(&files, &self.lab, "stack.yml", &request.workspace).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
-        let options = crate::stack::ProjectOptions {
-            project: request.project.clone(),
-            student: request.student.clone(),
-            port_base: Some(request.port_base),
-            stack_dir: source.dir.clone(),
-            // Endpoints are for the server (checks, deploys): the engine's own address. The
-            // students' links are rewritten to the public host when shown.
-            host: self.engine.published_host(),
-            lab: Some(self.lab.clone()),
-            workspace: Some(request.workspace.clone()),
-            env: self.env.clone(),
-        };
-        let plan = crate::stack::plan::plan(&source.file, &source.text, &options).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
-        Ok((plan, files))
+        // Endpoints are for the server (checks, deploys): the engine's own address. The
+        // students' links are rewritten to the public host when shown.
+        plan_stack(&self.content, &self.lab, &self.env, request, &self.engine.published_host())
     }
 
     async fn endpoints(&self, request: &StackRequest) -> Result<Observed, ProvisionError> {
@@ -205,8 +206,26 @@ impl DockerProvisioner {
     }
 }
 
+/// The lab's stack planned for `request` with endpoints on `host`, and the course files.
+pub(super) fn plan_stack(content: &ContentSource, lab: &str, env: &std::collections::HashMap<String, String>, request: &StackRequest, host: &str) -> Result<(crate::stack::Plan, crate::course::Files), ProvisionError> {
+    let files = content.read().map_err(|e| ProvisionError::plain(format!("cannot read the course: {e}"), "tell the instructor: the server's content folder is unreadable"))?;
+    let source = crate::stack::project::from_lab(&files, lab, "stack.yml", &request.workspace).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
+    let options = crate::stack::ProjectOptions {
+        project: request.project.clone(),
+        student: request.student.clone(),
+        port_base: Some(request.port_base),
+        stack_dir: source.dir.clone(),
+        host: host.to_owned(),
+        lab: Some(lab.to_owned()),
+        workspace: Some(request.workspace.clone()),
+        env: env.clone(),
+    };
+    let plan = crate::stack::plan::plan(&source.file, &source.text, &options).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file is broken"))?;
+    Ok((plan, files))
+}
+
 /// Waits for Marathon, then deploys the student's site, as `lab up` does.
-async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration, sink: &dyn StageSink) -> Result<(), ProvisionError> {
+pub(super) async fn deploy_site(url: &str, site: &std::path::Path, timeout: Duration, sink: &dyn StageSink) -> Result<(), ProvisionError> {
     use crate::marathon::{Marathon, deploy};
     if !site.is_dir() {
         return Ok(());
@@ -263,6 +282,10 @@ impl Provisioner for DockerProvisioner {
 
     fn memory_per_stack(&self) -> Option<u64> {
         self.memory
+    }
+
+    fn capacity<'a>(&'a self) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(async move { self.engine.docker().info().await.ok().and_then(|i| i.mem_total).and_then(|m| u64::try_from(m).ok()) })
     }
 
     fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>> {

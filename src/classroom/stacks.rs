@@ -86,6 +86,7 @@ impl Classroom {
         let block = self.inner.provisioner.ports_per_stack();
         let record = self.inner.store.allocate_stack(self.id(), student, &project, settings.ports.from, settings.ports.to, block).await?.ok_or(ClassError::NoPorts(settings.ports))?;
         Ok(StackRequest {
+            class: self.tag(),
             student: format!("{}-{}", self.tag(), student.0),
             project: record.project.clone(),
             port_base: record.port_base,
@@ -98,7 +99,7 @@ impl Classroom {
     pub async fn start(&self, student: StudentId) -> Result<StackView, ClassError> {
         self.request(student).await?;
         let queued = self.live(student, |l| {
-            if matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready) {
+            if matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready | StackState::Restarting) {
                 return false;
             }
             l.failure = None;
@@ -213,6 +214,11 @@ impl Classroom {
             None => None,
         };
         let names = self.inner.provisioner.port_names();
+        // Where the engine chose the ports (Kubernetes' node ports), the running stack says.
+        let live = student.and_then(|s| self.live(s, |l| l.endpoints.as_ref().map(|e| e.named_ports.clone()))).filter(|p| !p.is_empty());
+        if let Some(ports) = live {
+            return crate::course::placeholders::Values { host: settings.public_host, ports: ports.into_iter().collect() };
+        }
         let ports = match base {
             Some(base) => names.into_iter().enumerate().filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?))).collect(),
             None => Default::default(),
@@ -298,10 +304,12 @@ pub(super) async fn resume(classroom: &Classroom) -> Result<(), ClassError> {
     for record in classroom.inner.store.class_stacks(classroom.id()).await? {
         let student = record.student;
         match StackState::parse(&record.state) {
-            StackState::Ready => {
+            StackState::Ready | StackState::Restarting => {
                 let request = classroom.request(student).await?;
                 match classroom.inner.provisioner.observe(&request).await {
                     Ok(Observed::Running(endpoints)) => become_ready(classroom, student, endpoints).await,
+                    // The engine brings it back; the change watch makes it ready then.
+                    Ok(Observed::Restarting(what)) => restarting(classroom, student, what).await,
                     _ => {
                         classroom.live(student, |l| l.notice = Some("the server restarted and your stack was not running any more: Start resumes it".into()));
                         classroom.set_state(student, StackState::Stopped, "").await;
@@ -318,8 +326,51 @@ pub(super) async fn resume(classroom: &Classroom) -> Result<(), ClassError> {
     Ok(())
 }
 
+/// Marks a ready stack as being brought back by its engine, with what it does.
+async fn restarting(classroom: &Classroom, student: StudentId, what: String) {
+    let changed = classroom.live(student, |l| {
+        let changed = l.state != StackState::Restarting || l.stage.as_deref() != Some(what.as_str());
+        l.stage = Some(what);
+        changed
+    });
+    if changed {
+        classroom.set_state(student, StackState::Restarting, "").await;
+    }
+}
+
+/// Follows the engine's reports of changed stacks (when it has them): a ready stack that
+/// lost a part shows as restarting, and is ready again when the engine has it back.
+fn spawn_change_watch(classroom: &Classroom) {
+    let Some(mut changes) = classroom.inner.provisioner.changes() else { return };
+    let weak = std::sync::Arc::downgrade(&classroom.inner);
+    let prefix = format!("lab-{}-", classroom.tag());
+    tokio::spawn(async move {
+        loop {
+            let project = match changes.recv().await {
+                Ok(project) => project,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(inner) = weak.upgrade() else { return };
+            let classroom = Classroom { inner };
+            let Some(student) = project.strip_prefix(&prefix).and_then(|id| id.parse().ok()).map(StudentId) else { continue };
+            let state = classroom.live(student, |l| l.state);
+            if !matches!(state, StackState::Ready | StackState::Restarting) {
+                continue;
+            }
+            let Ok(request) = classroom.request(student).await else { continue };
+            match classroom.inner.provisioner.observe(&request).await {
+                Ok(Observed::Running(endpoints)) if state == StackState::Restarting => become_ready(&classroom, student, endpoints).await,
+                Ok(Observed::Restarting(what)) => restarting(&classroom, student, what).await,
+                _ => {}
+            }
+        }
+    });
+}
+
 /// The start queue and the idle watch, for as long as the class runs.
 pub(super) fn spawn_background(classroom: &Classroom) {
+    spawn_change_watch(classroom);
     let weak = std::sync::Arc::downgrade(&classroom.inner);
     tokio::spawn(async move {
         loop {
@@ -482,7 +533,7 @@ async fn stop_idle(classroom: &Classroom) {
         let live = classroom.inner.stacks.live.lock().unwrap_or_else(|e| e.into_inner());
         let activity = classroom.inner.stacks.activity.lock().unwrap_or_else(|e| e.into_inner());
         live.iter()
-            .filter(|(_, l)| matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready))
+            .filter(|(_, l)| matches!(l.state, StackState::Queued | StackState::Starting | StackState::Ready | StackState::Restarting))
             .filter(|(s, _)| activity.get(s).is_none_or(|a| a.open_pages == 0 && a.last_seen.elapsed() >= idle))
             .map(|(s, _)| *s)
             .collect()

@@ -22,6 +22,8 @@ pub enum StackState {
     Failed,
     /// Stopped (by the student, the instructor, or for being idle).
     Stopped,
+    /// Was ready; the engine is bringing a lost part back (a deleted pod, a lost node).
+    Restarting,
 }
 
 impl StackState {
@@ -34,6 +36,7 @@ impl StackState {
             StackState::Ready => "ready",
             StackState::Failed => "failed",
             StackState::Stopped => "stopped",
+            StackState::Restarting => "restarting",
         }
     }
 
@@ -45,13 +48,14 @@ impl StackState {
             "ready" => StackState::Ready,
             "failed" => StackState::Failed,
             "stopped" => StackState::Stopped,
+            "restarting" => StackState::Restarting,
             _ => StackState::None,
         }
     }
 
     /// Whether the stack takes one of the class's places.
     pub fn holds_a_place(self) -> bool {
-        matches!(self, StackState::Starting | StackState::Ready)
+        matches!(self, StackState::Starting | StackState::Ready | StackState::Restarting)
     }
 }
 

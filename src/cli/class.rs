@@ -1,7 +1,7 @@
 //! `lab serve --classroom`: opens (or resumes) the lab's class with the flags' settings and
 //! says where students go, the join code, the instructor's login link and the capacity.
 
-use crate::classroom::{Classroom, DockerProvisioner, OpenOptions, Opened, PortRange, Settings};
+use crate::classroom::{Classroom, DockerProvisioner, KubernetesProvisioner, OpenOptions, Opened, PortRange, Provisioner, Settings};
 use crate::course::{ContentSource, Course};
 use crate::store::Store;
 use crate::web::AppState;
@@ -54,17 +54,22 @@ pub fn student_host(public_hosts: &[String], addr: SocketAddr) -> String {
 }
 
 /// Opens the class and the web state that serves it.
-pub async fn open(args: &ClassArgs, course: Course, store: Store, content: &ContentSource, public_hosts: &[String], addr: SocketAddr) -> anyhow::Result<(AppState, Opened)> {
+pub async fn open(args: &ClassArgs, engine_args: &super::engine::EngineArgs, course: Course, store: Store, content: &ContentSource, public_hosts: &[String], addr: SocketAddr) -> anyhow::Result<(AppState, Opened)> {
     let files = content.read().with_context(|| format!("cannot read course content from {}", content.describe()))?;
     let lab = crate::stack::project::choose_lab(&files, args.lab.as_deref())?;
-    let engine = crate::stack::Engine::connect().await?;
-    let provisioner = DockerProvisioner::new(engine.clone(), content.clone(), &lab).map_err(|e| anyhow::anyhow!(e))?;
+    let provisioner: Arc<dyn Provisioner> = if engine_args.kubernetes() {
+        let cluster = engine_args.cluster().await?;
+        Arc::new(KubernetesProvisioner::new(cluster, content.clone(), &lab, engine_args.settings()).await.map_err(|e| anyhow::anyhow!(e))?)
+    } else {
+        let engine = crate::stack::Engine::connect().await?;
+        Arc::new(DockerProvisioner::new(engine, content.clone(), &lab).map_err(|e| anyhow::anyhow!(e))?)
+    };
     let ports = PortRange::parse(&args.ports).map_err(|e| anyhow::anyhow!("--ports {e}"))?;
     let idle = idle_setting(args.idle.as_deref(), &store, &lab).await?;
     let max_stacks = match args.max_stacks {
         Some(0) => bail!("--max-stacks must be at least 1"),
         Some(n) => n,
-        None => default_capacity(&engine, crate::classroom::Provisioner::memory_per_stack(&provisioner)).await,
+        None => default_capacity(provisioner.capacity().await, provisioner.memory_per_stack()),
     };
     if args.max_starting == 0 {
         bail!("--max-starting must be at least 1");
@@ -77,7 +82,7 @@ pub async fn open(args: &ClassArgs, course: Course, store: Store, content: &Cont
         let lab = lab.clone();
         Arc::new(move || holder.get().and_then(|s| s.course().lab(&lab).and_then(|l| l.as_ref().ok()).cloned()))
     };
-    let opened = Classroom::open(store.clone(), Arc::new(provisioner), source, OpenOptions { lab, settings, join_code: args.join_code.clone(), instructor_token: args.instructor_token.clone() }).await?;
+    let opened = Classroom::open(store.clone(), provisioner, source, OpenOptions { lab, settings, join_code: args.join_code.clone(), instructor_token: args.instructor_token.clone() }).await?;
     let state = AppState::classroom(course, store, opened.classroom.clone());
     let _ = holder.set(state.clone());
     state.spawn_class_events();
@@ -97,9 +102,9 @@ async fn idle_setting(flag: Option<&str>, store: &Store, lab: &str) -> anyhow::R
     Ok(stored.map_or(DEFAULT_IDLE, |s| s.idle))
 }
 
-/// The engine's memory divided by one stack's need (1 when either is unknown).
-async fn default_capacity(engine: &crate::stack::Engine, per_stack: Option<u64>) -> usize {
-    let total = engine.docker().info().await.ok().and_then(|i| i.mem_total).and_then(|m| u64::try_from(m).ok());
+/// The engine's memory (a cluster's: its ready nodes' allocatable memory) divided by one
+/// stack's need (1 when either is unknown).
+fn default_capacity(total: Option<u64>, per_stack: Option<u64>) -> usize {
     match (total, per_stack) {
         (Some(total), Some(need)) if need > 0 => usize::try_from(total / need).unwrap_or(usize::MAX).max(1),
         _ => 1,

@@ -20,6 +20,8 @@ pub struct DoctorArgs {
     /// Check the ports `lab up --port-base N` would publish.
     #[arg(long, value_name = "N")]
     port_base: Option<u16>,
+    #[command(flatten)]
+    engine: super::engine::EngineArgs,
     /// Print `{checks: [{name, status, detail, fix}]}` on stdout.
     #[arg(long)]
     pub(super) json: bool,
@@ -41,7 +43,12 @@ pub async fn run(args: DoctorArgs, content: &ContentSource) -> anyhow::Result<Ou
     // A file that does not read is a finding, not a reason to skip the other checks.
     let planned = source.as_ref().map(|s| plan(&s.file, &s.text, &project_options(&args.target, s, args.port_base, &workspace)));
     let subject = source.as_ref().zip(planned.as_ref()).map(|(s, p)| Subject { file: &s.file, plan: p.as_ref() });
-    let report = diagnose(subject, &project_name).await;
+    let report = if args.engine.kubernetes() {
+        let plan = planned.as_ref().map(|p| p.as_ref().map_err(ToString::to_string));
+        crate::doctor::kubernetes::diagnose(args.engine.kubeconfig.as_deref(), plan).await
+    } else {
+        diagnose(subject, &project_name).await
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -54,7 +61,8 @@ pub async fn run(args: DoctorArgs, content: &ContentSource) -> anyhow::Result<Ou
             // The report is the answer (a --json run gets it as its one document); the
             // error line only points at it.
             if !args.json {
-                eprintln!("error: no Docker engine answered; see the docker check above");
+                let what = if args.engine.kubernetes() { "no Kubernetes cluster answered; see the kubernetes check above" } else { "no Docker engine answered; see the docker check above" };
+                eprintln!("error: {what}");
             }
             Ok(Outcome::Reported)
         }

@@ -5,6 +5,7 @@ mod check;
 mod class;
 mod class_export;
 mod doctor;
+mod engine;
 mod labs;
 mod generate;
 mod marathon;

@@ -42,6 +42,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     class: super::class::ClassArgs,
 
+    #[command(flatten)]
+    engine: super::engine::EngineArgs,
+
     /// Serve course content from this folder (with labs/ and slides/) instead of the
     /// built-in course; pages reload when files change.
     #[arg(long, env = "LAB_CONTENT", value_name = "DIR")]
@@ -49,6 +52,9 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outcome> {
+    if args.engine.kubernetes() && !args.class.classroom {
+        bail!("--engine kubernetes runs a class's stacks: add --classroom (a solo run uses the local Docker engine)");
+    }
     let config = server_config(&args)?;
     let course = {
         let content = content.clone();
@@ -67,7 +73,7 @@ pub async fn run(args: ServeArgs, content: ContentSource) -> anyhow::Result<Outc
     let addr = listener.local_addr()?;
 
     let state = if args.class.classroom {
-        let (state, opened) = super::class::open(&args.class, course, store, &content, &args.public_hosts, addr).await?;
+        let (state, opened) = super::class::open(&args.class, &args.engine, course, store, &content, &args.public_hosts, addr).await?;
         eprintln!("{}", super::class::announce(&opened, &args.public_hosts, addr));
         state
     } else {

@@ -105,6 +105,12 @@ pub struct UpArgs {
     marathon_timeout: u64,
     #[command(flatten)]
     wait: WaitArgs,
+    #[command(flatten)]
+    engine: super::engine::EngineArgs,
+    /// Print what would be created and create nothing (with --engine kubernetes: the
+    /// translated manifests as YAML).
+    #[arg(long)]
+    dry_run: bool,
     /// Print the stack's state (as `lab status --json`) with what was removed and the site
     /// deploy's results as JSON on stdout; progress stays on stderr.
     #[arg(long)]
@@ -176,6 +182,19 @@ pub async fn run_up(args: UpArgs, content: &ContentSource) -> anyhow::Result<Out
     let plan = plan(&source.file, &source.text, &options)?;
     if plan.format == crate::stack::v1::Format::V1 {
         eprintln!("{} has no `services:` key: read as a Compose v1 file (each top-level key is a service)", source.file);
+    }
+    if args.engine.kubernetes() {
+        if !args.dry_run {
+            anyhow::bail!("on Kubernetes, stacks run for a class (`lab serve --classroom --engine kubernetes`); `lab up --engine kubernetes --dry-run` shows the translation");
+        }
+        let namespace = crate::stack::kube::names::namespace_for(&args.engine.namespace_prefix, &project_name);
+        let options = crate::stack::kube::KubeOptions { namespace, storage_class: args.engine.storage_class.clone(), ..Default::default() };
+        let manifests = crate::stack::kube::translate(&plan, &options)?;
+        print!("{}", manifests.to_yaml());
+        return Ok(Outcome::Success);
+    }
+    if args.dry_run {
+        anyhow::bail!("--dry-run shows a stack's Kubernetes translation: add --engine kubernetes");
     }
     let engine = Engine::connect().await?;
     eprintln!("starting project {project_name} from {} on {}", source.file, engine.host());

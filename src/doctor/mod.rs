@@ -6,6 +6,7 @@
 
 mod engine;
 mod host;
+pub mod kubernetes;
 
 pub use host::{PortUse, memory_check, meminfo_available, port_check};
 

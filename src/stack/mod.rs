@@ -12,6 +12,7 @@ pub mod engine;
 pub mod file;
 pub mod images;
 pub mod interpolate;
+pub mod kube;
 pub mod lock;
 mod objects;
 pub mod plan;

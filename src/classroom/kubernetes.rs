@@ -1,0 +1,275 @@
+//! Students' stacks on a Kubernetes cluster, behind the same [`Provisioner`] interface as
+//! Docker: each student's stack is a namespace (labelled with the class and the student)
+//! holding the lab's `stack.yml` translated by [`crate::stack::kube`]. Start applies it pod
+//! by pod in dependency order and reports what the pods do; stop scales to zero and keeps
+//! the namespace; remove deletes it. One watch on the cluster's lab pods (not polling)
+//! tells the classroom when a running stack loses a pod and when it is back.
+
+use super::provision::{Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest, StageSink, deploy_site, plan_stack};
+use crate::course::ContentSource;
+use crate::stack::file::Condition;
+use crate::stack::kube::cluster::{StackCondition, describe_pod, pod_name_of, pod_ready};
+use crate::stack::kube::{Cluster, KubeOptions, Manifests, names, translate};
+use futures_util::future::BoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// How a class runs on Kubernetes (`lab serve --engine kubernetes`).
+#[derive(Debug, Clone, Default)]
+pub struct KubernetesSettings {
+    /// Prefix of every student's namespace.
+    pub namespace_prefix: String,
+    /// The address students and the server reach node ports on (default: a node's).
+    pub node_address: Option<String>,
+    /// Named volumes become claims of this storage class (default: emptyDir).
+    pub storage_class: Option<String>,
+}
+
+/// Stacks on a Kubernetes cluster, from a lab's `stack.yml`.
+pub struct KubernetesProvisioner {
+    cluster: Cluster,
+    content: ContentSource,
+    lab: String,
+    env: HashMap<String, String>,
+    settings: KubernetesSettings,
+    node_address: String,
+    named_ports: Vec<String>,
+    memory: Option<u64>,
+    changes: broadcast::Sender<String>,
+    /// How long a start may wait for every pod to be ready.
+    pub ready_timeout: Duration,
+    /// How long to wait for Marathon before giving up on deploying the site.
+    pub marathon_timeout: Duration,
+}
+
+impl KubernetesProvisioner {
+    /// A provisioner for `lab`'s stack on `cluster`. Reads the stack file once to learn its
+    /// ports and memory, and refuses, at their lines, the parts with no translation.
+    pub async fn new(cluster: Cluster, content: ContentSource, lab: &str, settings: KubernetesSettings) -> Result<KubernetesProvisioner, String> {
+        let node_address = match &settings.node_address {
+            Some(address) => address.clone(),
+            None => cluster.node_address().await.map_err(|e| e.to_string())?,
+        };
+        let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        let (changes, _) = broadcast::channel(256);
+        let mut this = KubernetesProvisioner {
+            cluster,
+            content,
+            lab: lab.to_owned(),
+            env,
+            settings,
+            node_address,
+            named_ports: Vec::new(),
+            memory: None,
+            changes,
+            ready_timeout: Duration::from_secs(600),
+            marathon_timeout: Duration::from_secs(300),
+        };
+        let probe = StackRequest { class: "probe".into(), student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
+        let (plan, _) = plan_stack(&this.content, &this.lab, &this.env, &probe, &this.node_address).map_err(|e| e.message)?;
+        translate(&plan, &this.options(&probe)).map_err(|e| e.to_string())?;
+        this.named_ports = plan.ports.iter().map(|(name, _)| name.clone()).collect();
+        this.memory = plan.memory;
+        this.spawn_watch();
+        Ok(this)
+    }
+
+    /// The address node ports are reached on.
+    pub fn node_address(&self) -> &str {
+        &self.node_address
+    }
+
+    /// The student's namespace.
+    pub fn namespace(&self, project: &str) -> String {
+        names::namespace_for(&self.settings.namespace_prefix, project)
+    }
+
+    fn options(&self, request: &StackRequest) -> KubeOptions {
+        let mut labels = BTreeMap::new();
+        if names::is_label_value(&request.class) {
+            labels.insert(crate::stack::kube::translate::CLASS_LABEL.to_owned(), request.class.clone());
+        }
+        KubeOptions { namespace: self.namespace(&request.project), storage_class: self.settings.storage_class.clone(), namespace_labels: labels }
+    }
+
+    fn translated(&self, request: &StackRequest) -> Result<(crate::stack::Plan, Manifests, crate::course::Files), ProvisionError> {
+        let (plan, files) = plan_stack(&self.content, &self.lab, &self.env, request, &self.node_address)?;
+        let manifests = translate(&plan, &self.options(request)).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file cannot run on Kubernetes"))?;
+        Ok((plan, manifests, files))
+    }
+
+    /// One watch on every lab pod of the cluster; each change names its project.
+    fn spawn_watch(&self) {
+        use futures_util::StreamExt;
+        use kube::runtime::watcher;
+        let api = kube::Api::<k8s_openapi::api::core::v1::Pod>::all(self.cluster.client());
+        let changes = self.changes.clone();
+        tokio::spawn(async move {
+            let config = watcher::Config::default().labels(crate::stack::plan::labels::PROJECT);
+            let mut stream = watcher(api, config).boxed();
+            while let Some(event) = stream.next().await {
+                let pods = match event {
+                    Ok(watcher::Event::Apply(pod) | watcher::Event::Delete(pod) | watcher::Event::InitApply(pod)) => vec![pod],
+                    Ok(_) => Vec::new(),
+                    Err(e) => {
+                        tracing::debug!("pod watch: {e}");
+                        Vec::new()
+                    }
+                };
+                for pod in pods {
+                    if let Some(project) = pod.metadata.labels.as_ref().and_then(|l| l.get(crate::stack::plan::labels::PROJECT)) {
+                        let _ = changes.send(project.clone());
+                    }
+                }
+            }
+        });
+    }
+
+    /// Where the running stack is reached: named ports and endpoints moved from the planned
+    /// port block to the node ports the cluster assigned.
+    async fn endpoints(&self, plan: &crate::stack::Plan, manifests: &Manifests) -> Result<Endpoints, ProvisionError> {
+        let namespace = manifests.namespace.metadata.name.clone().unwrap_or_default();
+        let node_ports = self.cluster.node_ports(&namespace, manifests).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; tell the instructor"))?;
+        let mut endpoints = Endpoints::default();
+        let mut moves = Vec::new();
+        for named in &manifests.named_ports {
+            if let Some(port) = node_ports.get(&(named.service.clone(), named.port_name.clone())) {
+                endpoints.named_ports.insert(named.name.clone(), *port);
+                endpoints.ports.insert(named.container_port, *port);
+                moves.push((format!("{}:{}", self.node_address, named.planned), format!("{}:{port}", self.node_address)));
+            }
+        }
+        let moved = |url: &str| moves.iter().find(|(from, _)| url.contains(&format!("//{from}"))).map_or_else(|| url.to_owned(), |(from, to)| url.replacen(from, to, 1));
+        endpoints.endpoints = plan.endpoints.iter().map(|(k, v)| (k.clone(), moved(v))).collect();
+        endpoints.links = plan.links.iter().map(|(k, v)| (k.clone(), moved(v))).collect();
+        Ok(endpoints)
+    }
+
+    /// Waits until pod `pod` meets `condition`, reporting what it does.
+    async fn wait_for_pod(&self, namespace: &str, pod: &str, condition: Condition, deadline: tokio::time::Instant, sink: &dyn StageSink) -> Result<(), ProvisionError> {
+        loop {
+            let pods = self.cluster.pods(namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; Start again"))?;
+            let found = pods.iter().find(|p| pod_name_of(p) == pod && p.metadata.deletion_timestamp.is_none());
+            let met = found.is_some_and(|p| match condition {
+                Condition::ServiceHealthy => pod_ready(p),
+                Condition::ServiceStarted => p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"),
+            });
+            if met {
+                return Ok(());
+            }
+            let text = found.map_or_else(|| format!("{pod}: waiting for the cluster to create it"), |p| describe_pod(pod, p));
+            if tokio::time::Instant::now() >= deadline {
+                let service = found.and_then(|p| failing_container(p)).unwrap_or_else(|| pod.to_owned());
+                let log_tail = self.log_tail(namespace, &service).await;
+                return Err(ProvisionError {
+                    message: format!("not ready after {} s: {text}", self.ready_timeout.as_secs()),
+                    service: Some(service.clone()),
+                    log_tail,
+                    hint: format!("its log below says why; Start again retries, and Reset starts {service} from scratch"),
+                });
+            }
+            sink.stage(text, None);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn log_tail(&self, namespace: &str, service: &str) -> Vec<String> {
+        let logs = self.cluster.logs(namespace, 20).await.unwrap_or_default();
+        logs.into_iter().find(|(s, _)| s == service).map(|(_, lines)| lines).unwrap_or_default()
+    }
+
+    async fn start_inner(&self, request: &StackRequest, sink: &dyn StageSink) -> Result<Endpoints, ProvisionError> {
+        let (plan, manifests, files) = self.translated(request)?;
+        let namespace = manifests.namespace.metadata.name.clone().unwrap_or_default();
+        std::fs::create_dir_all(&request.workspace).map_err(|e| ProvisionError::plain(format!("cannot create the workspace: {e}"), "tell the instructor: the server's disk may be full"))?;
+        sink.stage(format!("creating namespace {namespace}"), None);
+        let api_error = |e: crate::stack::kube::ClusterError| ProvisionError::plain(e.to_string(), "Start again; if it fails the same way, tell the instructor");
+        self.cluster.apply_base(&manifests).await.map_err(api_error)?;
+        let deadline = tokio::time::Instant::now() + self.ready_timeout;
+        for (i, pod) in manifests.pods.iter().enumerate() {
+            for (dependency, condition) in &pod.waits_for {
+                self.wait_for_pod(&namespace, dependency, *condition, deadline, sink).await?;
+            }
+            sink.stage(format!("starting pod {} ({} of {})", pod.name, i + 1, manifests.pods.len()), Some((i as u64, manifests.pods.len() as u64)));
+            self.cluster.apply_deployment(&namespace, &pod.deployment).await.map_err(api_error)?;
+        }
+        for pod in &manifests.pods {
+            self.wait_for_pod(&namespace, &pod.name, Condition::ServiceHealthy, deadline, sink).await?;
+        }
+        sink.stage("copying the lab's site into your workspace".into(), None);
+        crate::marathon::workspace::install_site(&files, &self.lab, &request.workspace).map_err(|e| ProvisionError::plain(format!("cannot copy the lab's site: {e}"), "tell the instructor: the server's disk may be full"))?;
+        let endpoints = self.endpoints(&plan, &manifests).await?;
+        if let Some(url) = endpoints.endpoints.get("marathon") {
+            deploy_site(url, &crate::marathon::workspace::site_dir(&request.workspace), self.marathon_timeout, sink).await?;
+        }
+        Ok(endpoints)
+    }
+
+    async fn observe_inner(&self, request: &StackRequest) -> Result<Observed, ProvisionError> {
+        let namespace = self.namespace(&request.project);
+        let condition = self.cluster.condition(&namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; tell the instructor"))?;
+        Ok(match condition {
+            StackCondition::Absent => Observed::Absent,
+            StackCondition::Stopped => Observed::Stopped,
+            StackCondition::NotReady(what) => Observed::Restarting(what),
+            StackCondition::Running => {
+                let (plan, manifests, _) = self.translated(request)?;
+                Observed::Running(self.endpoints(&plan, &manifests).await?)
+            }
+        })
+    }
+}
+
+/// The container of `pod` that is not ready (the first one).
+fn failing_container(pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
+    pod.status.as_ref()?.container_statuses.as_ref()?.iter().find(|c| !c.ready).map(|c| c.name.clone())
+}
+
+impl Provisioner for KubernetesProvisioner {
+    fn start<'a>(&'a self, request: &'a StackRequest, sink: &'a dyn StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
+        Box::pin(self.start_inner(request, sink))
+    }
+
+    fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
+        Box::pin(async move { self.cluster.scale(&self.namespace(project), 0).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
+    }
+
+    fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
+        Box::pin(async move { self.cluster.delete_namespace(&self.namespace(project), Duration::from_secs(300)).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
+    }
+
+    fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
+        Box::pin(self.observe_inner(request))
+    }
+
+    fn ports_per_stack(&self) -> u16 {
+        u16::try_from(self.named_ports.len()).unwrap_or(u16::MAX).max(1)
+    }
+
+    fn port_names(&self) -> Vec<String> {
+        self.named_ports.clone()
+    }
+
+    fn memory_per_stack(&self) -> Option<u64> {
+        self.memory
+    }
+
+    fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>> {
+        Box::pin(async move {
+            let logs = self.cluster.logs(&self.namespace(project), lines).await.map_err(|e| ProvisionError::plain(e.to_string(), "is the cluster reachable?"))?;
+            Ok(logs.into_iter().map(|(service, lines)| ServiceLog { service, lines }).collect())
+        })
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<String>> {
+        Some(self.changes.subscribe())
+    }
+
+    fn capacity<'a>(&'a self) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(async move {
+            let nodes = self.cluster.nodes().await.ok()?;
+            Some(nodes.iter().filter(|n| n.ready).filter_map(|n| n.memory).sum())
+        })
+    }
+}

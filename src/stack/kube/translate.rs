@@ -1,0 +1,444 @@
+//! A stack plan translated into Kubernetes objects, for one student's namespace. Nothing
+//! here talks to a cluster, so every rule is unit-tested and `lab up --engine kubernetes
+//! --dry-run` shows exactly what would be applied.
+//!
+//! The mapping: services that share a network namespace (`network_mode: service:x`) are
+//! the containers of one pod, as they share one in Docker; every other service is a pod of
+//! its own. Each pod is a Deployment of one replica (so a deleted pod or a lost node brings
+//! it back), each service name is a Service (so the names in the file still resolve with
+//! the cluster's DNS), and the published ports of a pod are one NodePort Service. What has
+//! no faithful translation is refused at its line in the stack file, never dropped.
+
+use super::names::{is_dns_label, is_label_value, port_name};
+use crate::course::ContentError;
+use crate::stack::file::{Condition, StackFileError};
+use crate::stack::plan::{Plan, ServicePlan, labels};
+use bollard::models::RestartPolicyNameEnum;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{
+    EmptyDirVolumeSource, HostAlias, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Label on every pod naming the pod (its first service), which Services select.
+pub const POD_LABEL: &str = "lab.pod";
+/// Label on the namespace naming the class whose student it belongs to.
+pub const CLASS_LABEL: &str = "lab.class";
+/// Suffix of the NodePort Service of a pod's published ports.
+pub const PUBLISHED_SUFFIX: &str = "-published";
+/// How long a pod stays on a node that stopped answering before it is started elsewhere
+/// (Kubernetes' default is five minutes; a student waits for this).
+const UNREACHABLE_TOLERATION_SECONDS: i64 = 30;
+
+/// Where the translation goes.
+#[derive(Debug, Clone, Default)]
+pub struct KubeOptions {
+    /// The student's namespace.
+    pub namespace: String,
+    /// Named volumes become claims of this storage class; without one, `emptyDir`.
+    pub storage_class: Option<String>,
+    /// Labels for the namespace besides the project's own (the class, for a classroom).
+    pub namespace_labels: BTreeMap<String, String>,
+}
+
+/// Everything to create in the cluster for one stack.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    /// The student's namespace.
+    pub namespace: Namespace,
+    /// Claims for named volumes (with a storage class).
+    pub claims: Vec<PersistentVolumeClaim>,
+    /// One Service per service name.
+    pub services: Vec<Service>,
+    /// The NodePort Services of published ports.
+    pub published: Vec<Service>,
+    /// The pods, in an order that starts each after the pods it depends on.
+    pub pods: Vec<PodPlan>,
+    /// Named ports (`x-lab.ports`): where each is published.
+    pub named_ports: Vec<NamedPort>,
+}
+
+/// One pod: the services that share a network namespace.
+#[derive(Debug, Clone)]
+pub struct PodPlan {
+    /// The pod's name: its first service.
+    pub name: String,
+    /// The services it runs, the first one first.
+    pub services: Vec<String>,
+    /// Other pods to wait for before creating this one, and how.
+    pub waits_for: Vec<(String, Condition)>,
+    /// The Deployment that keeps it running.
+    pub deployment: Deployment,
+}
+
+/// A named port of the stack and where the cluster publishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPort {
+    /// Name in `x-lab.ports`.
+    pub name: String,
+    /// The port the plan gave it (the Docker host port; placeholders are filled with it).
+    pub planned: u16,
+    /// The NodePort Service that publishes it.
+    pub service: String,
+    /// The port's name in that Service.
+    pub port_name: String,
+    /// The container port behind it.
+    pub container_port: u16,
+}
+
+impl Manifests {
+    /// Every object as YAML documents, in the order they are applied.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        let mut push = |doc: Result<String, serde_saphyr::ser::Error>| {
+            out.push_str("---\n");
+            out.push_str(&doc.unwrap_or_else(|e| format!("# cannot be shown: {e}\n")));
+        };
+        push(serde_saphyr::to_string(&self.namespace));
+        self.claims.iter().for_each(|c| push(serde_saphyr::to_string(c)));
+        self.services.iter().chain(&self.published).for_each(|s| push(serde_saphyr::to_string(s)));
+        self.pods.iter().for_each(|p| push(serde_saphyr::to_string(&p.deployment)));
+        out
+    }
+}
+
+/// Refusals of one service, at the key they are about.
+pub(super) struct Refusals<'a> {
+    service: &'a ServicePlan,
+    problems: &'a mut Vec<ContentError>,
+}
+
+impl Refusals<'_> {
+    pub(super) fn refuse(&mut self, key: &str, message: impl AsRef<str>, fix: &str) {
+        let origin = &self.service.origin;
+        let written = origin.keys.iter().find(|(k, _)| k == key).map(|(_, w)| w).or(origin.name.as_ref());
+        let text = format!("service `{}`: {} (Kubernetes)", self.service.name, message.as_ref());
+        let mut error = ContentError::file(&origin.file, text).with_fix(fix);
+        if let Some(w) = written {
+            error.position = Some((w.line, w.column));
+            error.source_line = Some(w.quoted.clone());
+        }
+        self.problems.push(error);
+    }
+}
+
+/// Translates `plan` for Kubernetes, or lists every part of it that has no translation.
+pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackFileError> {
+    let mut problems = Vec::new();
+    let root_of = |name: &str| -> String {
+        let mut current = name;
+        // A chain of `service:` modes ends at a service with its own namespace; the plan
+        // has no cycles, but stay bounded anyway.
+        for _ in 0..plan.services.len() {
+            match plan.services.iter().find(|s| s.name == current).and_then(|s| s.network_parent.as_deref()) {
+                Some(parent) => current = parent,
+                None => break,
+            }
+        }
+        current.to_owned()
+    };
+    let mut groups: Vec<(String, Vec<&ServicePlan>)> = Vec::new();
+    for service in &plan.services {
+        let root = root_of(&service.name);
+        match groups.iter_mut().find(|(r, _)| *r == root) {
+            Some((_, members)) => members.push(service),
+            None => groups.push((root, vec![service])),
+        }
+    }
+    // The pod's first service first: the others join its namespace.
+    for (root, members) in &mut groups {
+        members.sort_by_key(|s| s.name != *root);
+    }
+
+    let project_labels = project_labels(plan);
+    let names: BTreeSet<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+    let mut claims = Vec::new();
+    let mut claimed = BTreeSet::new();
+    let mut volume_users: BTreeMap<String, String> = BTreeMap::new();
+    let mut services = Vec::new();
+    let mut published = Vec::new();
+    let mut named_ports = Vec::new();
+    let mut pods = Vec::new();
+    for (root, members) in &groups {
+        let mut pod = PodBuilder::default();
+        for service in members {
+            let mut refusals = Refusals { service, problems: &mut problems };
+            check_names(service, &mut refusals);
+            let container = pod.container(service, root, plan, options, &mut refusals);
+            for (volume, _) in &container.named_volumes {
+                match volume_users.get(volume) {
+                    Some(other) if other != root && options.storage_class.is_none() => refusals.refuse(
+                        "volumes",
+                        format!("volume `{volume}` is also used by pod `{other}`; without a storage class a volume lives inside one pod"),
+                        "run the services that share it in one pod (`network_mode: service:…`), or start lab with a storage class",
+                    ),
+                    _ => {
+                        volume_users.insert(volume.clone(), root.clone());
+                    }
+                }
+            }
+            pod.add(container);
+        }
+        for (volume, key) in pod.named_volumes() {
+            if let Some(class) = &options.storage_class
+                && claimed.insert(volume.clone())
+            {
+                claims.push(claim(&volume, &key, class, &options.namespace, &project_labels));
+            }
+        }
+        let pod_labels = BTreeMap::from([(POD_LABEL.to_owned(), root.clone())]);
+        for service in members {
+            services.push(name_service(&service.name, &pod_labels, &pod.ports_of(&service.name), &options.namespace, &project_labels));
+        }
+        let ports: Vec<_> = members.iter().flat_map(|s| s.published.iter()).collect();
+        if !ports.is_empty() {
+            let service_name = format!("{root}{PUBLISHED_SUFFIX}");
+            if names.contains(service_name.as_str()) {
+                problems.push(ContentError::file(&members[0].origin.file, format!("service `{service_name}`: the name is taken by the NodePort Service of pod `{root}` (Kubernetes)")).with_fix("rename the service"));
+            }
+            let mut service_ports: Vec<ServicePort> = Vec::new();
+            for p in &ports {
+                let name = port_name(&p.protocol, p.container_port);
+                if service_ports.iter().any(|s| s.name.as_deref() == Some(name.as_str())) {
+                    continue;
+                }
+                service_ports.push(ServicePort {
+                    name: Some(name.clone()),
+                    port: i32::from(p.container_port),
+                    target_port: Some(IntOrString::Int(i32::from(p.container_port))),
+                    protocol: Some(p.protocol.to_uppercase()),
+                    ..ServicePort::default()
+                });
+                for (named, planned) in &plan.ports {
+                    if p.host_port == Some(*planned) {
+                        named_ports.push(NamedPort { name: named.clone(), planned: *planned, service: service_name.clone(), port_name: name.clone(), container_port: p.container_port });
+                    }
+                }
+            }
+            published.push(Service {
+                metadata: meta(&service_name, &options.namespace, &project_labels),
+                spec: Some(ServiceSpec { type_: Some("NodePort".into()), selector: Some(pod_labels.clone()), ports: Some(service_ports), ..ServiceSpec::default() }),
+                ..Service::default()
+            });
+        }
+        let waits_for = waits_for(members, root, &root_of, &mut problems);
+        pods.push(PodPlan { name: root.clone(), services: members.iter().map(|s| s.name.clone()).collect(), waits_for, deployment: pod.deployment(root, options, &project_labels, pod_labels) });
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.position);
+        problems.dedup();
+        return Err(StackFileError { problems });
+    }
+    Ok(Manifests { namespace: namespace(plan, options, &project_labels), claims, services, published, pods: start_order(pods), named_ports })
+}
+
+/// The project's own labels (lab.project, lab.student, lab.lab) where Kubernetes accepts
+/// them as label values; annotations carry them whole either way.
+fn project_labels(plan: &Plan) -> BTreeMap<String, String> {
+    let first = plan.services.first().and_then(|s| s.create.labels.as_ref());
+    [labels::PROJECT, labels::STUDENT, labels::LAB]
+        .iter()
+        .filter_map(|key| {
+            let value = first.and_then(|l| l.get(*key)).cloned().or_else(|| (*key == labels::PROJECT).then(|| plan.project.clone()))?;
+            is_label_value(&value).then(|| ((*key).to_owned(), value))
+        })
+        .collect()
+}
+
+fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta { name: Some(name.to_owned()), namespace: Some(namespace.to_owned()), labels: Some(labels.clone()), ..ObjectMeta::default() }
+}
+
+fn namespace(plan: &Plan, options: &KubeOptions, labels: &BTreeMap<String, String>) -> Namespace {
+    let mut all = labels.clone();
+    all.extend(options.namespace_labels.clone());
+    let json = |pairs: &[(String, String)]| serde_json::to_string(&pairs.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap_or_default();
+    let ports: Vec<(String, String)> = plan.ports.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    let mut annotations = BTreeMap::from([
+        (labels::PORTS.to_owned(), json(&ports)),
+        (labels::ENDPOINTS.to_owned(), json(&plan.endpoints)),
+        (labels::LINKS.to_owned(), serde_json::to_string(&plan.links).unwrap_or_default()),
+        (labels::PROJECT.to_owned(), plan.project.clone()),
+    ]);
+    if let Some(student) = plan.services.first().and_then(|s| s.create.labels.as_ref()).and_then(|l| l.get(labels::STUDENT)) {
+        annotations.insert(labels::STUDENT.to_owned(), student.clone());
+    }
+    Namespace { metadata: ObjectMeta { name: Some(options.namespace.clone()), labels: Some(all), annotations: Some(annotations), ..ObjectMeta::default() }, ..Namespace::default() }
+}
+
+fn claim(volume: &str, key: &str, class: &str, namespace: &str, labels: &BTreeMap<String, String>) -> PersistentVolumeClaim {
+    let mut meta = meta(volume, namespace, labels);
+    meta.annotations = Some(BTreeMap::from([(labels::NAME.to_owned(), key.to_owned())]));
+    PersistentVolumeClaim {
+        metadata: meta,
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: Some(class.to_owned()),
+            resources: Some(VolumeResourceRequirements { requests: Some(BTreeMap::from([("storage".to_owned(), Quantity("1Gi".into()))])), ..Default::default() }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+/// The Service under a service's name: a cluster IP for the ports it declares, or headless
+/// (a name only) when it declares none.
+fn name_service(name: &str, selector: &BTreeMap<String, String>, ports: &[(u16, String)], namespace: &str, labels: &BTreeMap<String, String>) -> Service {
+    let ports: Vec<ServicePort> = ports
+        .iter()
+        .map(|(port, protocol)| ServicePort { name: Some(port_name(protocol, *port)), port: i32::from(*port), protocol: Some(protocol.to_uppercase()), ..ServicePort::default() })
+        .collect();
+    let headless = ports.is_empty();
+    Service {
+        metadata: meta(name, namespace, labels),
+        spec: Some(ServiceSpec {
+            selector: Some(selector.clone()),
+            cluster_ip: headless.then(|| "None".to_owned()),
+            ports: (!headless).then_some(ports),
+            // Docker resolves a name as soon as the container runs, healthy or not.
+            publish_not_ready_addresses: Some(true),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// A service's name must be able to name its Service.
+fn check_names(service: &ServicePlan, refusals: &mut Refusals<'_>) {
+    if !is_dns_label(&service.name) {
+        refusals.refuse("", format!("the name `{}` cannot name a Kubernetes Service", service.name), "use lower-case letters, digits and `-`, starting with a letter, at most 63 characters");
+    }
+}
+
+/// The pods this pod waits for, from its services' `depends_on`. Inside one pod the
+/// containers start together, which only matches Compose when the waiting service retries.
+fn waits_for(members: &[&ServicePlan], root: &str, root_of: &dyn Fn(&str) -> String, problems: &mut Vec<ContentError>) -> Vec<(String, Condition)> {
+    let mut waits: Vec<(String, Condition)> = Vec::new();
+    for service in members {
+        let retries = service.create.host_config.as_ref().and_then(|h| h.restart_policy.as_ref()).and_then(|r| r.name).is_some_and(|n| n != RestartPolicyNameEnum::NO && n != RestartPolicyNameEnum::EMPTY);
+        for (dep, condition) in &service.depends_on {
+            let dep_root = root_of(dep);
+            if dep_root == root {
+                if !retries && service.network_parent.as_deref() != Some(dep.as_str()) || (!retries && *condition == Condition::ServiceHealthy) {
+                    let mut refusals = Refusals { service, problems };
+                    refusals.refuse(
+                        "depends_on",
+                        format!("waits for `{dep}`, but both run in one pod, whose containers start together"),
+                        "add `restart: on-failure` so the service is started again until its dependency answers (that is how it runs in a pod)",
+                    );
+                }
+                continue;
+            }
+            match waits.iter_mut().find(|(d, _)| *d == dep_root) {
+                Some((_, c)) if *condition == Condition::ServiceHealthy => *c = Condition::ServiceHealthy,
+                Some(_) => {}
+                None => waits.push((dep_root, *condition)),
+            }
+        }
+    }
+    waits
+}
+
+/// Pods in an order where each comes after those it waits for (the plan has no cycles).
+fn start_order(mut pods: Vec<PodPlan>) -> Vec<PodPlan> {
+    let mut ordered: Vec<PodPlan> = Vec::with_capacity(pods.len());
+    while !pods.is_empty() {
+        let ready = pods.iter().position(|p| p.waits_for.iter().all(|(d, _)| ordered.iter().any(|o| o.name == *d))).unwrap_or(0);
+        ordered.push(pods.remove(ready));
+    }
+    ordered
+}
+
+use super::container::ContainerParts;
+
+#[derive(Default)]
+struct PodBuilder {
+    containers: Vec<ContainerParts>,
+}
+
+impl PodBuilder {
+    fn add(&mut self, parts: ContainerParts) {
+        self.containers.push(parts);
+    }
+
+    fn named_volumes(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self.containers.iter().flat_map(|c| c.named_volumes.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    fn ports_of(&self, service: &str) -> Vec<(u16, String)> {
+        self.containers.iter().find(|c| c.container.name == service).map(|c| c.ports.clone()).unwrap_or_default()
+    }
+
+    fn container(&self, service: &ServicePlan, root: &str, plan: &Plan, options: &KubeOptions, refusals: &mut Refusals<'_>) -> ContainerParts {
+        super::container::container(service, service.name == root, plan, options, refusals)
+    }
+
+    fn deployment(self, root: &str, options: &KubeOptions, project_labels: &BTreeMap<String, String>, pod_labels: BTreeMap<String, String>) -> Deployment {
+        let namespace = options.namespace.as_str();
+        let mut template_labels = project_labels.clone();
+        template_labels.extend(pod_labels.clone());
+        let mut volumes: Vec<Volume> = Vec::new();
+        for (volume, _) in self.named_volumes() {
+            let claim = options.storage_class.is_some().then(|| PersistentVolumeClaimVolumeSource { claim_name: volume.clone(), ..Default::default() });
+            let empty_dir = claim.is_none().then(EmptyDirVolumeSource::default);
+            volumes.push(Volume { name: volume, empty_dir, persistent_volume_claim: claim, ..Volume::default() });
+        }
+        let mut host_aliases: Vec<HostAlias> = Vec::new();
+        let mut hostname = None;
+        let mut grace = None;
+        let mut containers = Vec::new();
+        for parts in self.containers {
+            for v in parts.volumes {
+                if !volumes.iter().any(|x| x.name == v.name) {
+                    volumes.push(v);
+                }
+            }
+            host_aliases.extend(parts.host_aliases);
+            hostname = hostname.or(parts.hostname);
+            grace = grace.max(parts.grace);
+            for (k, v) in parts.labels {
+                template_labels.entry(k).or_insert(v);
+            }
+            containers.push(parts.container);
+        }
+        Deployment {
+            metadata: meta(root, namespace, project_labels),
+            spec: Some(DeploymentSpec {
+                replicas: Some(1),
+                selector: LabelSelector { match_labels: Some(pod_labels), ..LabelSelector::default() },
+                // Never two copies of a student's stack at once.
+                strategy: Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() }),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta { labels: Some(template_labels), ..ObjectMeta::default() }),
+                    spec: Some(PodSpec {
+                        containers,
+                        volumes: (!volumes.is_empty()).then_some(volumes),
+                        host_aliases: (!host_aliases.is_empty()).then_some(host_aliases),
+                        hostname,
+                        termination_grace_period_seconds: grace,
+                        // Service links would fill the containers' environment with variables
+                        // Docker never sets (and Marathon reads MARATHON_* as flags).
+                        enable_service_links: Some(false),
+                        security_context: Some(PodSecurityContext::default()),
+                        tolerations: Some(
+                            ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"]
+                                .iter()
+                                .map(|key| Toleration { key: Some((*key).into()), operator: Some("Exists".into()), effect: Some("NoExecute".into()), toleration_seconds: Some(UNREACHABLE_TOLERATION_SECONDS), ..Toleration::default() })
+                                .collect(),
+                        ),
+                        ..PodSpec::default()
+                    }),
+                },
+                ..DeploymentSpec::default()
+            }),
+            ..Deployment::default()
+        }
+    }
+}
