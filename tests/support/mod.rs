@@ -9,6 +9,7 @@ pub mod classroom;
 pub mod docker;
 pub mod editor;
 pub mod gateway;
+pub mod kube;
 pub mod marathon;
 
 use axum::body::Body;

@@ -5,6 +5,7 @@
 use super::names::{is_dns_label, is_label_key, is_label_value};
 use super::translate::{KubeOptions, Refusals};
 use crate::stack::plan::{Plan, ServicePlan};
+use crate::stack::values::parse_bytes;
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, ExecAction, HostAlias, Probe, ResourceRequirements,
     SecurityContext, Volume, VolumeMount,
@@ -122,7 +123,8 @@ pub(super) fn container(service: &ServicePlan, root: bool, plan: &Plan, _options
     tmpfs.sort();
     for (i, (path, options)) in tmpfs.into_iter().enumerate() {
         let name = format!("{}-tmpfs-{i}", service.name);
-        let size = options.split(',').find_map(|o| o.strip_prefix("size=")).map(|s| Quantity(s.to_owned()));
+        // Docker's sizes are binary (`64m` is 64 MiB); in a Quantity `m` means milli: give bytes.
+        let size = options.split(',').find_map(|o| o.strip_prefix("size=")).and_then(|s| parse_bytes(s).ok()).map(|b| Quantity(b.to_string()));
         volumes.push(Volume { name: name.clone(), empty_dir: Some(EmptyDirVolumeSource { medium: Some("Memory".into()), size_limit: size }), ..Volume::default() });
         mounts.push(VolumeMount { name, mount_path: path.clone(), ..VolumeMount::default() });
     }
@@ -147,7 +149,8 @@ pub(super) fn container(service: &ServicePlan, root: bool, plan: &Plan, _options
 
     let mut host_aliases: Vec<HostAlias> = Vec::new();
     for entry in host.extra_hosts.iter().flatten() {
-        match entry.rsplit_once(':') {
+        // `NAME:IP`, where the IP may be IPv6 (`v6:::1`, or `v6:[::1]`): split at the first colon.
+        match entry.split_once(':').map(|(name, ip)| (name, ip.trim_start_matches('[').trim_end_matches(']'))) {
             Some((name, ip)) if ip.parse::<std::net::IpAddr>().is_ok() => match host_aliases.iter_mut().find(|a| a.ip == ip) {
                 Some(alias) => alias.hostnames.get_or_insert_with(Vec::new).push(name.to_owned()),
                 None => host_aliases.push(HostAlias { ip: ip.to_owned(), hostnames: Some(vec![name.to_owned()]) }),

@@ -14,3 +14,6 @@ pub use translate::{KubeOptions, Manifests, NamedPort, PodPlan, translate};
 /// The oldest Kubernetes release lab is tested against (a cluster built from Debian's
 /// source in the test suite); the API objects it uses are all GA since 1.9.
 pub const OLDEST_TESTED: (u32, u32) = (1, 20);
+
+#[cfg(test)]
+mod tests;

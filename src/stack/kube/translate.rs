@@ -155,7 +155,6 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
     }
 
     let project_labels = project_labels(plan);
-    let names: BTreeSet<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
     let mut claims = Vec::new();
     let mut claimed = BTreeSet::new();
     let mut volume_users: BTreeMap<String, String> = BTreeMap::new();
@@ -197,24 +196,24 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
         let ports: Vec<_> = members.iter().flat_map(|s| s.published.iter()).collect();
         if !ports.is_empty() {
             let service_name = format!("{root}{PUBLISHED_SUFFIX}");
-            if names.contains(service_name.as_str()) {
-                problems.push(ContentError::file(&members[0].origin.file, format!("service `{service_name}`: the name is taken by the NodePort Service of pod `{root}` (Kubernetes)")).with_fix("rename the service"));
+            if let Some(taken) = plan.services.iter().find(|s| s.name == service_name) {
+                Refusals { service: taken, problems: &mut problems }.refuse("", format!("the name is taken by the NodePort Service of pod `{root}`"), "rename the service");
             }
             let mut service_ports: Vec<ServicePort> = Vec::new();
             for p in &ports {
                 let name = port_name(&p.protocol, p.container_port);
-                if service_ports.iter().any(|s| s.name.as_deref() == Some(name.as_str())) {
-                    continue;
+                // One Service port per container port; every host port published on it still names it.
+                if !service_ports.iter().any(|s| s.name.as_deref() == Some(name.as_str())) {
+                    service_ports.push(ServicePort {
+                        name: Some(name.clone()),
+                        port: i32::from(p.container_port),
+                        target_port: Some(IntOrString::Int(i32::from(p.container_port))),
+                        protocol: Some(p.protocol.to_uppercase()),
+                        ..ServicePort::default()
+                    });
                 }
-                service_ports.push(ServicePort {
-                    name: Some(name.clone()),
-                    port: i32::from(p.container_port),
-                    target_port: Some(IntOrString::Int(i32::from(p.container_port))),
-                    protocol: Some(p.protocol.to_uppercase()),
-                    ..ServicePort::default()
-                });
                 for (named, planned) in &plan.ports {
-                    if p.host_port == Some(*planned) {
+                    if p.host_port == Some(*planned) && !named_ports.iter().any(|n: &NamedPort| n.name == *named) {
                         named_ports.push(NamedPort { name: named.clone(), planned: *planned, service: service_name.clone(), port_name: name.clone(), container_port: p.container_port });
                     }
                 }
@@ -426,6 +425,8 @@ impl PodBuilder {
                         // Service links would fill the containers' environment with variables
                         // Docker never sets (and Marathon reads MARATHON_* as flags).
                         enable_service_links: Some(false),
+                        // A Docker container has no API credentials either.
+                        automount_service_account_token: Some(false),
                         security_context: Some(PodSecurityContext::default()),
                         tolerations: Some(
                             ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"]

@@ -1,0 +1,288 @@
+//! The classroom on a real Kubernetes (v1.20.2, built from Debian's source and started for
+//! this run by `tests/kubernetes/cluster.sh`), with the busybox test lab of
+//! `tests/fixtures/kubernetes`: two students' stacks in their own namespaces on their own
+//! node ports; a pod whose two containers share one network namespace; stop, start and
+//! reset; a deleted pod shown as restarting and back; a restarted server finding every
+//! stack; a refused translation; and `lab doctor --engine kubernetes`.
+//!
+//! One cluster serves every test of this file (starting one takes ~20 s), so the file has
+//! its own `main` (libtest-mimic): the cluster starts before the tests and is stopped, with
+//! every host change undone, after them — also when one fails.
+
+mod support;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, DeleteParams, ListParams};
+use lab::classroom::{Classroom, KubernetesProvisioner, KubernetesSettings, OpenOptions, PortRange, Settings, StackState, StackView};
+use lab::store::{DbLocation, Store, StudentId};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use support::kube::TestCluster;
+
+static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+
+fn cluster() -> &'static TestCluster {
+    CLUSTER.get().expect("the cluster starts before the tests")
+}
+
+fn content() -> lab::course::ContentSource {
+    lab::course::ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes"))
+}
+
+fn settings(max_stacks: usize) -> Settings {
+    Settings { public_host: "127.0.0.1".into(), max_stacks, max_starting: 4, ports: PortRange { from: 24000, to: 24999 }, idle: None, autostart: false }
+}
+
+async fn provisioner(prefix: &str) -> KubernetesProvisioner {
+    let settings = KubernetesSettings { namespace_prefix: prefix.into(), node_address: Some("127.0.0.1".into()), storage_class: None };
+    KubernetesProvisioner::new(cluster().cluster().await, content(), "kubelab", settings).await.expect("the test lab translates")
+}
+
+async fn open(store: &Store, prefix: &str) -> Classroom {
+    support::classroom::temp_lab_home();
+    let options = OpenOptions { lab: "kubelab".into(), settings: settings(10), join_code: None, instructor_token: Some("t".into()) };
+    Classroom::open(store.clone(), Arc::new(provisioner(prefix).await), Arc::new(|| None), options).await.expect("opens").classroom
+}
+
+async fn until(c: &Classroom, s: StudentId, want: StackState, seconds: u64) -> StackView {
+    for _ in 0..seconds * 5 {
+        let view = c.stack_view(s).await;
+        if view.state == want {
+            return view;
+        }
+        assert!(!(view.state == StackState::Failed && want != StackState::Failed), "{view:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("never {want:?}: {:#?}", c.stack_view(s).await);
+}
+
+async fn page(url: &str) -> String {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("client");
+    for _ in 0..60 {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+            && let Ok(text) = r.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{url} never answered");
+}
+
+/// Deletes the namespaces a test made (they hold its stacks).
+async fn delete_namespaces(prefix: &str) {
+    let lab_cluster = cluster().cluster().await;
+    let all = Api::<Namespace>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
+    for ns in all.items.iter().filter_map(|n| n.metadata.name.as_deref()).filter(|n| n.starts_with(prefix)) {
+        lab_cluster.delete_namespace(ns, Duration::from_secs(120)).await.unwrap();
+    }
+}
+
+fn run(test: impl std::future::Future<Output = ()>) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failed::from(e.to_string()))?;
+    runtime.block_on(test);
+    Ok(())
+}
+
+/// Two students start at once: each gets a namespace labelled with the class and the
+/// student, node ports of their own, and a page that names them; the second container of
+/// the pod reaches the first on 127.0.0.1 (one network namespace).
+async fn two_students_get_their_own_namespaces_and_node_ports() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, "two-").await;
+    let code = c.join_code();
+    let ann = c.join(&code, "Ann").await.unwrap().student;
+    let bob = c.join(&code, "Bob").await.unwrap().student;
+    let (a, b) = tokio::join!(c.start(ann), c.start(bob));
+    a.unwrap();
+    b.unwrap();
+    let (a, b) = tokio::join!(until(&c, ann, StackState::Ready, 180), until(&c, bob, StackState::Ready, 180));
+    for view in [&a, &b] {
+        for port in view.ports.values() {
+            assert!((30000..=32767).contains(port), "a node port, not the planned block: {view:#?}");
+        }
+    }
+    assert_ne!(a.ports["web"], b.ports["web"], "each has their own node port");
+    assert_eq!(a.links[0].url, format!("http://127.0.0.1:{}/", a.ports["web"]), "links use the node address and node port");
+    let ann_name = format!("{}-{}", c.tag(), ann.0);
+    assert_eq!(page(&a.links[0].url).await.trim(), format!("hello {ann_name}"), "Ann's page is Ann's");
+    assert_eq!(page(&b.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), bob.0));
+    assert_eq!(page(&format!("http://127.0.0.1:{}/", a.ports["side"])).await.trim(), format!("side saw: hello {ann_name}"), "side fetched web's page over 127.0.0.1: one network namespace");
+
+    let namespaces = Api::<Namespace>::all(cluster().client().await);
+    let ns = namespaces.get(&format!("two-lab-{}-{}", c.tag(), ann.0)).await.expect("Ann's namespace");
+    let labels = ns.metadata.labels.unwrap_or_default();
+    assert_eq!(labels.get("lab.class"), Some(&c.tag()));
+    assert_eq!(labels.get("lab.student"), Some(&ann_name));
+    let pods = Api::<Pod>::namespaced(cluster().client().await, &format!("two-lab-{}-{}", c.tag(), ann.0)).list(&ListParams::default()).await.unwrap();
+    assert_eq!(pods.items.len(), 1, "web and side are one pod");
+    let containers: Vec<String> = pods.items[0].spec.as_ref().unwrap().containers.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(containers, ["web", "side"]);
+
+    // The instructor's view of a student: the end of each container's log, from the cluster.
+    let logs = lab::classroom::Provisioner::logs(&provisioner("two-").await, &format!("lab-{}-{}", c.tag(), ann.0), 10).await.unwrap();
+    assert_eq!(logs.iter().map(|l| l.service.as_str()).collect::<Vec<_>>(), ["web", "side"]);
+    delete_namespaces("two-").await;
+}
+
+/// Stop scales the stack to nothing and keeps the namespace; start brings it back on the
+/// same node ports; reset deletes the namespace, keeps the student's site as a backup and
+/// starts a fresh stack.
+async fn stop_start_and_reset() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, "stop-").await;
+    let ann = c.join(&c.join_code(), "Ann").await.unwrap().student;
+    c.start(ann).await.unwrap();
+    let ready = until(&c, ann, StackState::Ready, 180).await;
+    let project = ready.project.clone().unwrap();
+    let namespace = format!("stop-{project}");
+    let pods = Api::<Pod>::namespaced(cluster().client().await, &namespace);
+
+    c.stop(ann).await.unwrap();
+    assert_eq!(c.stack_view(ann).await.state, StackState::Stopped);
+    for _ in 0..100 {
+        if pods.list(&ListParams::default()).await.unwrap().items.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty(), "stopped: no pod runs");
+    assert!(Api::<Namespace>::all(cluster().client().await).get_opt(&namespace).await.unwrap().is_some(), "stopped, not removed");
+
+    c.start(ann).await.unwrap();
+    let again = until(&c, ann, StackState::Ready, 180).await;
+    assert_eq!(again.ports, ready.ports, "the same node ports");
+    assert!(page(&again.links[0].url).await.starts_with("hello "));
+
+    let workspace = lab::stack::project::workspace_dir(&project);
+    std::fs::write(workspace.join("site/app.yml"), "service:\n  id: /class/app\n  instances: 9\n").unwrap();
+    c.reset(ann).await.unwrap();
+    let fresh = until(&c, ann, StackState::Ready, 240).await;
+    assert!(std::fs::read_to_string(workspace.join("site/app.yml")).unwrap().contains("instances: 1"), "a fresh site");
+    let backups = std::fs::read_dir(&workspace).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("site-backup-")).count();
+    assert_eq!(backups, 1, "the student's words are kept");
+    assert!(page(&fresh.links[0].url).await.starts_with("hello "));
+    delete_namespaces("stop-").await;
+}
+
+/// A pod deleted behind lab's back: the student sees "restarting", then ready again, and
+/// the page answers; nothing the server holds is lost.
+async fn a_deleted_pod_shows_as_restarting_and_comes_back() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, "kill-").await;
+    let ann = c.join(&c.join_code(), "Ann").await.unwrap().student;
+    c.start(ann).await.unwrap();
+    let ready = until(&c, ann, StackState::Ready, 180).await;
+    let namespace = format!("kill-{}", ready.project.clone().unwrap());
+    let pods = Api::<Pod>::namespaced(cluster().client().await, &namespace);
+    let pod = pods.list(&ListParams::default()).await.unwrap().items.remove(0);
+    pods.delete(pod.metadata.name.as_deref().unwrap(), &DeleteParams::default()).await.unwrap();
+    let restarting = until(&c, ann, StackState::Restarting, 30).await;
+    assert!(restarting.stage.is_some(), "the student is told what happens: {restarting:#?}");
+    let back = until(&c, ann, StackState::Ready, 120).await;
+    assert!(page(&back.links[0].url).await.starts_with("hello "), "the stack serves again");
+    delete_namespaces("kill-").await;
+}
+
+/// The server restarts mid-class: a new classroom on the same database finds the running
+/// stack by its namespace, with the same node ports.
+async fn a_restarted_server_finds_every_stack_again() {
+    let home = support::classroom::temp_lab_home();
+    let store = Store::open(&DbLocation::File(home.join("k8s-restart.db"))).await.unwrap();
+    let c = open(&store, "again-").await;
+    let ann = c.join(&c.join_code(), "Ann").await.unwrap().student;
+    let bob = c.join(&c.join_code(), "Bob").await.unwrap().student;
+    c.start(ann).await.unwrap();
+    let before = until(&c, ann, StackState::Ready, 180).await;
+    drop(c);
+    let c = open(&store, "again-").await;
+    let after = c.stack_view(ann).await;
+    assert_eq!(after.state, StackState::Ready, "{after:#?}");
+    assert_eq!(after.ports, before.ports);
+    assert_eq!(c.stack_view(bob).await.state, StackState::None, "Bob never started");
+    assert!(page(&after.links[0].url).await.starts_with("hello "));
+    delete_namespaces("again-").await;
+}
+
+/// A stack with a part Kubernetes cannot run is refused at its line before anything is
+/// created in the cluster.
+async fn a_refused_translation_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("labs/badlab");
+    std::fs::create_dir_all(lab.join("steps")).unwrap();
+    std::fs::write(lab.join("lab.yml"), "title: Bad\nsummary: A bind mount.\nsteps:\n  - one\nexercises: []\n").unwrap();
+    std::fs::write(lab.join("steps/one.md"), "# One\n").unwrap();
+    std::fs::write(lab.join("stack.yml"), "services:\n  web:\n    image: lab-test/busybox:2\n    volumes:\n      - ./data:/data\n").unwrap();
+    let settings = KubernetesSettings { namespace_prefix: "bad-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
+    let error = KubernetesProvisioner::new(cluster().cluster().await, lab::course::ContentSource::Dir(dir.path().to_owned()), "badlab", settings).await.err().expect("refused");
+    assert!(error.contains("labs/badlab/stack.yml:4:5"), "{error}");
+    assert!(error.contains("bind-mounts"), "{error}");
+    let namespaces = Api::<Namespace>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
+    assert!(!namespaces.items.iter().any(|n| n.metadata.name.as_deref().unwrap_or("").starts_with("bad-")), "nothing was created");
+}
+
+/// `lab doctor --engine kubernetes` reports the cluster: reachable, v1.20.2, privileged
+/// pods admitted, the node and its memory, and the test lab's translation.
+async fn doctor_reports_the_cluster() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["doctor", "--engine", "kubernetes", "--json", "--lab", "kubelab"])
+        .arg("--kubeconfig")
+        .arg(cluster().kubeconfig())
+        .arg("--content")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes"))
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let check = |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name} check: {report}"));
+    assert!(check("kubernetes")["detail"].as_str().unwrap().contains("v1.20.2"), "{report}");
+    assert_eq!(check("privileged pods")["status"], "ok", "{report}");
+    assert!(check("nodes")["detail"].as_str().unwrap().contains("labk8s-node"), "{report}");
+    assert!(check("memory")["detail"].as_str().unwrap().contains("room for"), "{report}");
+    assert_eq!(check("translation")["status"], "ok", "{report}");
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let tests: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+        ("two_students_get_their_own_namespaces_and_node_ports", || run(two_students_get_their_own_namespaces_and_node_ports())),
+        ("stop_start_and_reset", || run(stop_start_and_reset())),
+        ("a_deleted_pod_shows_as_restarting_and_comes_back", || run(a_deleted_pod_shows_as_restarting_and_comes_back())),
+        ("a_restarted_server_finds_every_stack_again", || run(a_restarted_server_finds_every_stack_again())),
+        ("a_refused_translation_creates_nothing", || run(a_refused_translation_creates_nothing())),
+        ("doctor_reports_the_cluster", || run(doctor_reports_the_cluster())),
+    ];
+    let wanted = tests.iter().any(|(name, _)| args.filter.as_deref().is_none_or(|f| if args.exact { *name == f } else { name.contains(f) }) && !args.skip.iter().any(|s| name.contains(s.as_str())));
+    if wanted && !args.list {
+        if let Some(reason) = support::kube::unavailable() {
+            support::skip_or_fail("a Kubernetes cluster", &reason);
+            return std::process::ExitCode::SUCCESS;
+        }
+        let docker = tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+            let engine = support::docker::engine_or_skip().await?;
+            support::docker::busybox_image(&engine).await;
+            Some(())
+        });
+        if docker.is_none() {
+            return std::process::ExitCode::SUCCESS;
+        }
+        match TestCluster::up(&[support::docker::BUSYBOX]) {
+            Ok(c) => {
+                eprintln!("kubernetes: cluster ready in {:.1} s", c.startup);
+                let _ = CLUSTER.set(c);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let trials = tests.into_iter().map(|(name, f)| Trial::test(name, f)).collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Statics are never dropped: stop the cluster (and undo its host changes) by hand.
+    if let Some(c) = CLUSTER.get() {
+        let _ = std::process::Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/cluster.sh")).arg("down").arg(c.dir.path()).status();
+    }
+    conclusion.exit_code()
+}

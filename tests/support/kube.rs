@@ -1,0 +1,83 @@
+//! A real Kubernetes for tests: `tests/kubernetes/cluster.sh` starts a single-node v1.20.2
+//! cluster (built from Debian's source by `.ci/build-kubernetes`) in a temporary folder and
+//! stops it, undoing every host change, when the [`TestCluster`] is dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running cluster and the folder that holds its state.
+pub struct TestCluster {
+    pub dir: tempfile::TempDir,
+    /// Seconds `up` took to a Ready node.
+    pub startup: f64,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/cluster.sh")
+}
+
+/// Why this machine cannot run the cluster, if it cannot.
+pub fn unavailable() -> Option<String> {
+    let home = std::env::var("LAB_K8S_HOME").unwrap_or_else(|_| "/var/cache/lab-kubernetes".into());
+    let bin = Path::new(&home).join("v1.20.2/bin/kube-apiserver");
+    if !bin.exists() {
+        return Some(format!("{} is missing: run .ci/build-kubernetes (part of .ci/install-test-deps)", bin.display()));
+    }
+    let uid = Command::new("id").arg("-u").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if uid.as_deref() != Some("0") {
+        return Some("the cluster's kubelet needs root".into());
+    }
+    None
+}
+
+impl TestCluster {
+    /// Starts a cluster and side-loads `images` from Docker into it.
+    pub fn up(images: &[&str]) -> Result<TestCluster, String> {
+        let dir = tempfile::Builder::new().prefix("lab-k8s-").tempdir().map_err(|e| e.to_string())?;
+        let out = Command::new(script()).arg("up").arg(dir.path()).output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            let _ = Command::new(script()).arg("down").arg(dir.path()).status();
+            return Err(format!("cluster.sh up failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let startup = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|w| w.parse::<f64>().ok()).last().unwrap_or(0.0);
+        let cluster = TestCluster { dir, startup };
+        if !images.is_empty() {
+            let out = Command::new(script()).arg("load").arg(cluster.dir.path()).args(images).output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!("cluster.sh load failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// The admin kubeconfig.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// A client of the cluster.
+    pub async fn cluster(&self) -> lab::stack::kube::Cluster {
+        lab::stack::kube::Cluster::connect(Some(&self.kubeconfig())).await.expect("the test cluster's kubeconfig works")
+    }
+
+    /// A raw kube client, for what lab itself never does (deleting a pod behind its back).
+    pub async fn client(&self) -> kube::Client {
+        self.cluster().await.client()
+    }
+
+    /// The apiserver's audit log (one JSON event per line).
+    pub fn audit_log(&self) -> PathBuf {
+        self.dir.path().join("logs/audit.log")
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let out = Command::new(script()).arg("down").arg(self.dir.path()).output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!("cluster.sh down failed:\n{}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => eprintln!("cluster.sh down could not run: {e}"),
+        }
+    }
+}
