@@ -246,6 +246,99 @@ async fn doctor_reports_the_cluster() {
     assert_eq!(check("translation")["status"], "ok", "{report}");
 }
 
+/// The course's box runs a Docker daemon in a privileged container, which this machine's
+/// Docker refuses: on the cluster, a privileged pod runs dockerd and a nested container.
+async fn a_privileged_box_runs_a_docker_daemon_and_a_nested_container() {
+    struct Quiet;
+    impl lab::classroom::provision::StageSink for Quiet {
+        fn stage(&self, _: String, _: Option<(u64, u64)>) {}
+    }
+    let settings = KubernetesSettings { namespace_prefix: "dind-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
+    let provisioner = KubernetesProvisioner::new(cluster().cluster().await, content(), "dindlab", settings).await.expect("the box translates");
+    let workspace = tempfile::tempdir().unwrap();
+    let request = lab::classroom::StackRequest { class: "dind".into(), student: "ann".into(), project: "lab-dind-1".into(), port_base: 24500, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
+    let started = lab::classroom::Provisioner::start(&provisioner, &request, &Quiet).await;
+    let logs = lab::classroom::Provisioner::logs(&provisioner, "lab-dind-1", 30).await.unwrap_or_default();
+    let endpoints = started.unwrap_or_else(|e| panic!("{e:?}\n{logs:#?}"));
+    let url = format!("http://127.0.0.1:{}/", endpoints.named_ports["box"]);
+    assert_eq!(page(&url).await.trim(), "a nested container ran", "{logs:#?}");
+    let box_log = logs.iter().find(|l| l.service == "box").map(|l| l.lines.join("\n")).unwrap_or_default();
+    assert!(box_log.contains("dockerd answers"), "{box_log}");
+    delete_namespaces("dind-").await;
+}
+
+/// `lab serve --classroom --engine kubernetes`, as an instructor runs it: a student joins
+/// and their stack starts (autostart); the server is stopped and started again mid-class,
+/// and the student's stack is found ready on the same node ports, their session intact.
+async fn lab_serve_restarted_mid_class_finds_the_stack() {
+    let home = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let serve = || {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lab"));
+        command
+            .args(["serve", "--classroom", "--engine", "kubernetes", "--node-address", "127.0.0.1", "--namespace-prefix", "serve-", "--lab", "kubelab"])
+            .args(["--join-code", "ABC-DEF", "--instructor-token", "t", "--autostart", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--kubeconfig")
+            .arg(cluster().kubeconfig())
+            .arg("--content")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes"))
+            .arg("--db")
+            .arg(home.path().join("lab.db"))
+            .env("LAB_HOME", home.path())
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command.spawn().expect("lab serve starts")
+    };
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(5)).build().unwrap();
+    let wait_up = || async {
+        for _ in 0..150 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("lab serve never answered");
+    };
+    let me = |cookie: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let r = client.get(format!("{base}/api/me")).header("cookie", cookie).send().await.expect("/api/me");
+            r.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let until_ready = |cookie: String| async move {
+        for _ in 0..900 {
+            let state = me(cookie.clone()).await;
+            if state["stack"]["state"] == "ready" {
+                return state;
+            }
+            assert_ne!(state["stack"]["state"], "failed", "{state}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("never ready: {}", me(cookie).await);
+    };
+
+    let mut server = serve();
+    wait_up().await;
+    let joined = client.post(format!("{base}/join")).header("origin", &base).header("content-type", "application/x-www-form-urlencoded").body("code=ABC-DEF&name=Ann").send().await.unwrap();
+    assert_eq!(joined.status(), 303, "joined");
+    let cookie = joined.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("a session cookie").to_owned();
+    let before = until_ready(cookie.clone()).await;
+
+    server.kill().await.unwrap();
+    let mut server = serve();
+    wait_up().await;
+    let after = until_ready(cookie.clone()).await;
+    assert_eq!(after["stack"]["ports"], before["stack"]["ports"], "the same node ports");
+    let url = after["stack"]["links"][0]["url"].as_str().expect("a link").to_owned();
+    assert!(page(&url).await.starts_with("hello "));
+    server.kill().await.unwrap();
+    delete_namespaces("serve-").await;
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let tests: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
@@ -255,6 +348,8 @@ fn main() -> std::process::ExitCode {
         ("a_restarted_server_finds_every_stack_again", || run(a_restarted_server_finds_every_stack_again())),
         ("a_refused_translation_creates_nothing", || run(a_refused_translation_creates_nothing())),
         ("doctor_reports_the_cluster", || run(doctor_reports_the_cluster())),
+        ("lab_serve_restarted_mid_class_finds_the_stack", || run(lab_serve_restarted_mid_class_finds_the_stack())),
+        ("a_privileged_box_runs_a_docker_daemon_and_a_nested_container", || run(a_privileged_box_runs_a_docker_daemon_and_a_nested_container())),
     ];
     let wanted = tests.iter().any(|(name, _)| args.filter.as_deref().is_none_or(|f| if args.exact { *name == f } else { name.contains(f) }) && !args.skip.iter().any(|s| name.contains(s.as_str())));
     if wanted && !args.list {
@@ -265,12 +360,13 @@ fn main() -> std::process::ExitCode {
         let docker = tokio::runtime::Runtime::new().expect("runtime").block_on(async {
             let engine = support::docker::engine_or_skip().await?;
             support::docker::busybox_image(&engine).await;
+            support::dind::dind_image(&engine).await;
             Some(())
         });
         if docker.is_none() {
             return std::process::ExitCode::SUCCESS;
         }
-        match TestCluster::up(&[support::docker::BUSYBOX]) {
+        match TestCluster::up(&[support::docker::BUSYBOX, support::dind::DIND]) {
             Ok(c) => {
                 eprintln!("kubernetes: cluster ready in {:.1} s", c.startup);
                 let _ = CLUSTER.set(c);

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod canned;
+pub mod dind;
 pub mod classroom;
 pub mod docker;
 pub mod editor;

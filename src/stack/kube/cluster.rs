@@ -93,6 +93,11 @@ impl Cluster {
             }
             None => Config::infer().await.map_err(|e| ClusterError::Config(e.to_string()))?,
         };
+        let mut config = config;
+        // The cluster's audit log tells lab's requests from everyone else's.
+        if let Ok(agent) = http::HeaderValue::from_str(&format!("lab/{}", env!("CARGO_PKG_VERSION"))) {
+            config.headers.push((http::header::USER_AGENT, agent));
+        }
         let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(Cluster { client })
     }
