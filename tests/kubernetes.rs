@@ -341,7 +341,8 @@ async fn lab_serve_restarted_mid_class_finds_the_stack() {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let tests: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    type Test = (&'static str, fn() -> Result<(), Failed>);
+    let tests: Vec<Test> = vec![
         ("two_students_get_their_own_namespaces_and_node_ports", || run(two_students_get_their_own_namespaces_and_node_ports())),
         ("stop_start_and_reset", || run(stop_start_and_reset())),
         ("a_deleted_pod_shows_as_restarting_and_comes_back", || run(a_deleted_pod_shows_as_restarting_and_comes_back())),

@@ -160,7 +160,7 @@ impl KubernetesProvisioner {
             }
             let text = found.map_or_else(|| format!("{pod}: waiting for the cluster to create it"), |p| describe_pod(pod, p));
             if tokio::time::Instant::now() >= deadline {
-                let service = found.and_then(|p| failing_container(p)).unwrap_or_else(|| pod.to_owned());
+                let service = found.and_then(failing_container).unwrap_or_else(|| pod.to_owned());
                 let log_tail = self.log_tail(namespace, &service).await;
                 return Err(ProvisionError {
                     message: format!("not ready after {} s: {text}", self.ready_timeout.as_secs()),

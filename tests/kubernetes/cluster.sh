@@ -4,9 +4,12 @@
 #   cluster.sh up DIR           start etcd, apiserver, controller-manager, scheduler, a private
 #                               containerd, kubelet and kube-proxy, all with their state in DIR
 #                               (an empty or new directory); writes DIR/kubeconfig; waits until
-#                               the node is Ready and the default ServiceAccount has its token;
-#                               prints the seconds it took
-#   cluster.sh load DIR IMAGE.. copies images from Docker into the cluster's containerd
+#                               the node(s) are Ready and the default ServiceAccount has its
+#                               token; prints the seconds it took
+#   cluster.sh load DIR IMAGE.. copies images from Docker into the cluster's containerd(s)
+#   cluster.sh stop-node DIR NAME
+#                               kills node NAME's kubelet (a lost node: its containers keep
+#                               running, the node goes NotReady; `down` still cleans it all)
 #   cluster.sh down DIR         stops everything and undoes every host change (idempotent)
 #   cluster.sh env DIR          prints shell exports (KUBECONFIG, PATH, LAB_K8S_CTR_SOCK)
 #
@@ -14,9 +17,15 @@
 # old values are recorded in DIR/host-state first), iptables KUBE-* chains (kubelet, kube-proxy),
 # the CNI bridge labk8s0 with its masquerade rules and two FORWARD accept rules, /kubepods
 # cgroups, mounts under DIR, /var/log/pods and /var/log/containers entries, the CNI result cache.
+# With LAB_K8S_NODES=2 also: the second node's network namespace (bind-mounted on DIR/node2/netns)
+# with its veth pair labk8s2h, the route to its pods, its /labk8s-node2 cgroups and iptables rules
+# commented labk8s-* (FORWARD accepts, the pods' masquerade, a DNAT to the apiserver).
+# The apiserver writes an audit log of every request (level Metadata) to DIR/logs/audit.log.
 #
 # Environment: LAB_K8S_HOME (default /var/cache/lab-kubernetes), LAB_K8S_ETCD_PORT (2379; the
-# peer port is +1), LAB_K8S_NODE_IP (default: eth0's IPv4, else the default route's source).
+# peer port is +1), LAB_K8S_NODE_IP (default: eth0's IPv4, else the default route's source),
+# LAB_K8S_NODES (1 or 2; default 1): with 2, a second node labk8s-node2 (containerd, kubelet,
+# kube-proxy) in its own network and mount namespaces at 10.250.0.2, pods in 10.244.1.0/24.
 set -euo pipefail
 
 K8S_VERSION=v1.20.2
@@ -35,6 +44,17 @@ KUBELET_HEALTHZ_PORT=10248
 PROXY_HEALTHZ_PORT=10256
 PROXY_METRICS_PORT=10249
 PAUSE_IMAGE=lab-test/pause:1
+NODES=${LAB_K8S_NODES:-1}
+# the second node (LAB_K8S_NODES=2): its own network namespace, reached over a veth pair
+NODE2_NAME=labk8s-node2
+NODE2_BRIDGE=labk8s1               # inside its network namespace
+NODE2_POD_CIDR=10.244.1.0/24
+NODE2_VETH=labk8s2h                # host side; the node side is eth0 in the namespace
+NODE2_NET=10.250.0.0/30            # outside the pods (10.244.0.0/16) and services (10.96.0.0/12)
+NODE2_HOST_IP=10.250.0.1           # host side: the node reaches the apiserver here (DNAT)
+NODE2_IP=10.250.0.2
+NODE2_CGROUP=labk8s-node2          # the second kubelet's cgroupRoot
+CLUSTER_CIDR=10.244.0.0/16         # both nodes' pods (kube-proxy --cluster-cidr with 2 nodes)
 CNI_BIN_DIR=/usr/lib/cni
 # sysctls kubelet (setupKernelTunables), kube-proxy and the CNI bridge plugin may change
 SYSCTLS="vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
@@ -47,7 +67,8 @@ HASHSIZE=/sys/module/nf_conntrack/parameters/hashsize
 OUTSIDE_DIRS="/var/log/pods /var/log/containers /var/lib/cni /var/lib/cni/results /var/lib/kubelet
 /var/lib/kubelet/device-plugins /run/mount"
 # the order in which `down` stops the daemons
-DAEMONS="kubelet kube-proxy kube-scheduler kube-controller-manager containerd kube-apiserver etcd"
+DAEMONS="kubelet kube-proxy node2-kubelet node2-kube-proxy kube-scheduler kube-controller-manager
+containerd node2-containerd kube-apiserver etcd"
 
 say() { echo "cluster.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -95,14 +116,15 @@ cert() {
 }
 
 make_pki() {
-  local ip=$1
+  local ip=$1 extra_san=""
+  [ "$NODES" != 2 ] || extra_san=",IP:$NODE2_HOST_IP"
   mkdir -p "$PKI"
   newkey "$PKI/ca.key"
   openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=labk8s-ca" -days 3650 -sha256 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
     -out "$PKI/ca.crt" 2>/dev/null
   cert apiserver "/CN=kube-apiserver" serverAuth \
-    "IP:127.0.0.1,IP:10.96.0.1,IP:$ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:$NODE_NAME"
+    "IP:127.0.0.1,IP:10.96.0.1,IP:$ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:$NODE_NAME$extra_san"
   cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
   cert admin "/O=system:masters/CN=lab-admin" clientAuth
   cert controller-manager "/CN=system:kube-controller-manager" clientAuth
@@ -110,21 +132,25 @@ make_pki() {
   cert kube-proxy "/CN=system:kube-proxy" clientAuth
   cert kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   cert kubelet-server "/CN=$NODE_NAME" serverAuth "IP:$ip,IP:127.0.0.1,DNS:$NODE_NAME,DNS:localhost"
+  if [ "$NODES" = 2 ]; then
+    cert node2-kubelet-client "/O=system:nodes/CN=system:node:$NODE2_NAME" clientAuth
+    cert node2-kubelet-server "/CN=$NODE2_NAME" serverAuth "IP:$NODE2_IP,IP:127.0.0.1,DNS:$NODE2_NAME,DNS:localhost"
+  fi
   newkey "$PKI/sa.key"
   openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   chmod 600 "$PKI"/*.key
 }
 
-# kubeconfig FILE CERTNAME: certificates embedded, so the file stands alone
+# kubeconfig FILE CERTNAME [SERVER]: certificates embedded, so the file stands alone
 kubeconfig() {
-  local file=$1 name=$2
+  local file=$1 name=$2 server=${3:-https://127.0.0.1:$API_PORT}
   cat >"$file" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: labk8s
   cluster:
-    server: https://127.0.0.1:$API_PORT
+    server: $server
     certificate-authority-data: $(base64 -w0 <"$PKI/ca.crt")
 users:
 - name: $name
@@ -172,9 +198,16 @@ wait_for() {
 
 kctl() { "$K8S_BIN/kubectl" --kubeconfig "$DIR/kubeconfig" --cache-dir "$DIR/kubectl-cache" "$@"; }
 ctr_() { ctr --address "$DIR/containerd/containerd.sock" --namespace k8s.io "$@"; }
+ctr_at() { local sock=$1; shift; ctr --address "$sock" --namespace k8s.io "$@"; }
+# the containerd sockets of this cluster's nodes (the second one when it was set up)
+node_socks() {
+  echo "$DIR/containerd/containerd.sock"
+  [ ! -f "$N2/containerd/config.toml" ] || echo "$N2/containerd/containerd.sock"
+}
+n2() { nsenter --net="$N2/netns" "$@"; }  # run in the second node's network namespace
 
-node_ready() {
-  [ "$(kctl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]
+node_ready() {  # node_ready NAME
+  [ "$(kctl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 default_sa_ready() {
   [ -n "$(kctl -n default get serviceaccount default -o 'jsonpath={.secrets[0].name}')" ]
@@ -254,7 +287,7 @@ clean_iptables() {
             cni_chains="$cni_chains $(echo "$rule" | sed -n 's/.* -j \(CNI-[A-Za-z0-9-]*\).*/\1/p')" ;;
         esac
         eval "$ipt -w -t $t ${rule/-A /-D }" 2>/dev/null || true
-      done < <(echo "$rules" | grep -v -- '^-A KUBE-' | grep -E -- "^-A .*(-j KUBE-|--comment \"?$CNI_NET-forward|name: .*$CNI_NET)" || true)
+      done < <(echo "$rules" | grep -v -- '^-A KUBE-' | grep -E -- "^-A .*(-j KUBE-|--comment \"?$CNI_NET-(forward|masq|node2)|name: .*$CNI_NET)" || true)
       # chains to drop: KUBE-* that were not there before `up`, and the CNI chains found above
       drop=""
       for chain in $(echo "$rules" | awk '$1=="-N" && $2 ~ /^KUBE-/ {print $2}'); do
@@ -273,15 +306,20 @@ clean_iptables() {
   done
 }
 
-# kill every process of this cluster's containers: all tasks in the /kubepods cgroups
+# the cgroup trees of this cluster's pods: /kubepods (first node), /labk8s-node2 (second node)
+CGROUP_ROOTS="kubepods $NODE2_CGROUP"
+
+# kill every process of this cluster's containers: all tasks in its pod cgroups
 kill_pod_processes() {
-  local round pids
+  local round pids r h dirs
   for round in 1 2 3 4 5 6 7 8 9 10; do
-    pids=$(cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
-      /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs \
-      /sys/fs/cgroup/memory/kubepods/cgroup.procs /sys/fs/cgroup/memory/kubepods/*/cgroup.procs \
-      /sys/fs/cgroup/memory/kubepods/*/*/cgroup.procs /sys/fs/cgroup/memory/kubepods/*/*/*/cgroup.procs \
-      2>/dev/null | sort -u || true)
+    dirs=""
+    for r in $CGROUP_ROOTS; do
+      for h in pids memory; do [ ! -d "/sys/fs/cgroup/$h/$r" ] || dirs="$dirs /sys/fs/cgroup/$h/$r"; done
+    done
+    [ -n "$dirs" ] || return 0
+    # shellcheck disable=SC2086
+    pids=$(find $dirs -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u || true)
     [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
     kill -9 $pids 2>/dev/null || true
@@ -324,19 +362,63 @@ pids_of() {  # pids_of NAME...: from DIR/pids
 }
 
 remove_cgroups() {
-  local mnt i left
+  local mnt i left r
   for i in 1 2 3 4 5 6 7 8 9 10; do
     left=0
     for mnt in $(awk '$3=="cgroup" || $3=="cgroup2" {print $2}' /proc/mounts); do
-      [ -d "$mnt/kubepods" ] || continue
-      find "$mnt/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-      [ ! -d "$mnt/kubepods" ] || left=1
+      for r in $CGROUP_ROOTS; do
+        [ -d "$mnt/$r" ] || continue
+        find "$mnt/$r" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+        [ ! -d "$mnt/$r" ] || left=1
+      done
     done
     [ "$left" = 1 ] || return 0
     kill_pod_processes
     sleep 0.3
   done
-  say "warning: some /kubepods cgroups could not be removed"
+  say "warning: some /kubepods or /$NODE2_CGROUP cgroups could not be removed"
+}
+
+# the second kubelet's cgroupRoot, in every hierarchy (kubelet requires it to exist); cpuset
+# needs its cpus and mems before tasks or children can use it
+make_node2_cgroups() {
+  local mnt
+  for mnt in $(awk '$3=="cgroup" || $3=="cgroup2" {print $2}' /proc/mounts); do
+    mkdir -p "$mnt/$NODE2_CGROUP"
+    if [ -f "$mnt/cpuset.cpus" ] && [ -f "$mnt/$NODE2_CGROUP/cpuset.cpus" ]; then
+      cat "$mnt/cpuset.cpus" >"$mnt/$NODE2_CGROUP/cpuset.cpus"
+      cat "$mnt/cpuset.mems" >"$mnt/$NODE2_CGROUP/cpuset.mems"
+    fi
+  done
+}
+
+# the second node's network: a namespace bind-mounted on DIR/node2/netns, a veth pair (host
+# $NODE2_HOST_IP, node $NODE2_IP as eth0), a host route to its pods, and host iptables rules
+# (all commented $CNI_NET-*, which `down` deletes): FORWARD accepts, masquerade of the pods'
+# traffic leaving the cluster, and a DNAT of $NODE2_HOST_IP:$API_PORT to the apiserver on
+# 127.0.0.1 (route_localnet on the veth lets it through), for the node's own address only
+setup_node2_network() {
+  mkdir -p "$N2"
+  : >"$N2/netns"
+  unshare --net="$N2/netns" true
+  ip link add "$NODE2_VETH" type veth peer name labk8s2n
+  ip link set labk8s2n netns "$N2/netns"
+  n2 ip link set labk8s2n name eth0
+  n2 ip addr add "$NODE2_IP/30" dev eth0
+  n2 ip link set lo up
+  n2 ip link set eth0 up
+  n2 ip route add default via "$NODE2_HOST_IP"
+  n2 sysctl -q -w net.ipv4.ip_forward=1
+  ip addr add "$NODE2_HOST_IP/30" dev "$NODE2_VETH"
+  ip link set "$NODE2_VETH" up
+  sysctl -q -w "net.ipv4.conf.$NODE2_VETH.route_localnet=1"
+  ip route add "$NODE2_POD_CIDR" via "$NODE2_IP" dev "$NODE2_VETH"
+  iptables -w -t nat -A PREROUTING -i "$NODE2_VETH" -s "$NODE2_IP" -d "$NODE2_HOST_IP" -p tcp --dport "$API_PORT" \
+    -m comment --comment "$CNI_NET-node2-apiserver" -j DNAT --to-destination "127.0.0.1:$API_PORT"
+  iptables -w -t nat -A POSTROUTING -s "$CLUSTER_CIDR" ! -d "$CLUSTER_CIDR" -m comment --comment "$CNI_NET-masq" -j MASQUERADE
+  iptables -w -t nat -A POSTROUTING -s "$NODE2_IP" ! -d "$CLUSTER_CIDR" -m comment --comment "$CNI_NET-masq" -j MASQUERADE
+  iptables -w -I FORWARD 1 -i "$NODE2_VETH" -m comment --comment "$CNI_NET-forward" -j ACCEPT
+  iptables -w -I FORWARD 1 -o "$NODE2_VETH" -m comment --comment "$CNI_NET-forward" -j ACCEPT
 }
 
 unmount_dir() {
@@ -369,6 +451,10 @@ cmd_up() {
   [ -x "$CNI_BIN_DIR/bridge" ] && [ -x "$CNI_BIN_DIR/host-local" ] && [ -x "$CNI_BIN_DIR/loopback" ] ||
     missing="$missing $CNI_BIN_DIR/{bridge,host-local,loopback}(containernetworking-plugins)"
   command -v busybox >/dev/null 2>&1 || [ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
+  case $NODES in 1|2) ;; *) die "LAB_K8S_NODES must be 1 or 2 (not $NODES)" ;; esac
+  [ "$NODES" = 1 ] || for b in nsenter unshare sysctl; do
+    command -v "$b" >/dev/null 2>&1 || missing="$missing $b"
+  done
   [ -z "$missing" ] || die "missing:$missing (install them with .ci/build-kubernetes)"
   [ "$(id -u)" = 0 ] || die "must run as root"
 
@@ -381,6 +467,12 @@ cmd_up() {
   done
   ip link show "$BRIDGE" >/dev/null 2>&1 && die "bridge $BRIDGE exists: another cluster is running, or run 'cluster.sh down' on it"
   [ ! -d /sys/fs/cgroup/pids/kubepods ] || die "/sys/fs/cgroup/*/kubepods exists: another kubelet is running or was not cleaned up"
+  if [ "$NODES" = 2 ]; then
+    ip link show "$NODE2_VETH" >/dev/null 2>&1 && die "link $NODE2_VETH exists: another cluster is running, or run 'cluster.sh down' on it"
+    [ ! -d "/sys/fs/cgroup/pids/$NODE2_CGROUP" ] || die "/sys/fs/cgroup/*/$NODE2_CGROUP exists: another cluster is running or was not cleaned up"
+    ! ip route show | grep -qE "^($NODE2_NET|$NODE2_POD_CIDR) " || die "a route to $NODE2_NET or $NODE2_POD_CIDR exists already"
+    ! ip -4 -o addr show | grep -qwE "inet ($NODE2_HOST_IP|$NODE2_IP)" || die "address $NODE2_HOST_IP or $NODE2_IP is in use on this host"
+  fi
 
   ip=$(node_ip)
   mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/etcd" "$DIR/containerd" "$DIR/cni/net.d" "$DIR/cni/ipam" \
@@ -389,7 +481,12 @@ cmd_up() {
   record_host_state
   trap 'rc=$?; [ "$rc" = 0 ] || say "up failed; undo what was started with: $0 down $DIR"' EXIT
   echo "$ip" >"$DIR/node-ip"
+  echo "$NODES" >"$DIR/nodes"
   STARTED=""
+  local cluster_cidr=$POD_CIDR masq=true
+  # with two nodes the bridge plugin must not masquerade traffic between the nodes' pods: one
+  # host rule (setup_node2_network) masquerades what leaves 10.244.0.0/16 instead
+  [ "$NODES" = 1 ] || { cluster_cidr=$CLUSTER_CIDR; masq=false; }
 
   PKI=$DIR/pki
   make_pki "$ip"
@@ -398,6 +495,7 @@ cmd_up() {
   kubeconfig "$DIR/scheduler.kubeconfig" scheduler
   kubeconfig "$DIR/kube-proxy.kubeconfig" kube-proxy
   kubeconfig "$DIR/kubelet.kubeconfig" kubelet-client
+  write_audit_policy
 
   # etcd
   start etcd etcd --name labk8s --data-dir "$DIR/etcd" \
@@ -408,10 +506,11 @@ cmd_up() {
   STARTED="etcd"
 
   # containerd (its own root, state, socket; CRI on)
-  write_containerd_config
-  write_cni_config
+  write_containerd_config "$DIR/containerd" "$DIR/cni/net.d"
+  write_cni_config "$DIR/cni" "$BRIDGE" "$POD_CIDR" "$masq"
   start containerd containerd --config "$DIR/containerd/config.toml"
   STARTED="$STARTED containerd"
+  [ "$NODES" = 1 ] || start_node2_containerd
 
   wait_for 30 etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
@@ -426,11 +525,14 @@ cmd_up() {
     --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --profiling=false --event-ttl 10m
+    --profiling=false --event-ttl 10m \
+    --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$DIR/logs/audit.log" \
+    --audit-log-maxsize 100 --audit-log-maxbackup 3
   STARTED="$STARTED kube-apiserver"
 
   # the pause image, while the apiserver starts
   wait_for 30 containerd ctr_ version
+  [ "$NODES" = 1 ] || wait_for 30 "node2's containerd" ctr_at "$N2/containerd/containerd.sock" version
   build_local_images
   import_images "lab-test/pause:1"
 
@@ -453,16 +555,57 @@ cmd_up() {
     --leader-elect=false --port 0 --secure-port 0
   STARTED="$STARTED kube-controller-manager kube-scheduler"
 
-  cat >"$DIR/kubelet/config.yaml" <<EOF
+  write_kubelet_config "$DIR/kubelet/config.yaml" "$ip" kubelet-server ""
+  start kubelet "$K8S_BIN/kubelet" \
+    --config "$DIR/kubelet/config.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
+    --root-dir "$DIR/kubelet" --cert-dir "$DIR/kubelet/pki" \
+    --container-runtime remote --container-runtime-endpoint "unix://$sock" \
+    --runtime-request-timeout 2m \
+    --hostname-override "$NODE_NAME" --node-ip "$ip"
+  start kube-proxy "$K8S_BIN/kube-proxy" \
+    --kubeconfig "$DIR/kube-proxy.kubeconfig" --hostname-override "$NODE_NAME" \
+    --proxy-mode iptables --cluster-cidr "$cluster_cidr" \
+    --bind-address "$ip" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
+    --metrics-bind-address "127.0.0.1:$PROXY_METRICS_PORT" \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --iptables-sync-period 10s --iptables-min-sync-period 0s
+  STARTED="$STARTED kubelet kube-proxy"
+  [ "$NODES" = 1 ] || start_node2_kubelet
+
+  # pod traffic across the bridge must pass a FORWARD policy of DROP (Docker sets one)
+  iptables -w -I FORWARD 1 -i "$BRIDGE" -m comment --comment "$CNI_NET-forward" -j ACCEPT
+  iptables -w -I FORWARD 1 -o "$BRIDGE" -m comment --comment "$CNI_NET-forward" -j ACCEPT
+
+  wait_for 120 "node $NODE_NAME Ready" node_ready "$NODE_NAME"
+  [ "$NODES" = 1 ] || wait_for 120 "node $NODE2_NAME Ready" node_ready "$NODE2_NAME"
+  wait_for 60 "the default ServiceAccount's token" default_sa_ready
+  awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f\n", a - b }'
+}
+
+# every request at level Metadata (who, verb, URI, userAgent, response code, timestamps)
+write_audit_policy() {
+  cat >"$DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+EOF
+}
+
+# write_kubelet_config FILE ADDRESS CERTNAME CGROUPROOT
+write_kubelet_config() {
+  local file=$1 addr=$2 certname=$3 cgroot=$4
+  cat >"$file" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $ip
+address: $addr
 port: $KUBELET_PORT
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 healthzPort: $KUBELET_HEALTHZ_PORT
-tlsCertFile: $PKI/kubelet-server.crt
-tlsPrivateKeyFile: $PKI/kubelet-server.key
+tlsCertFile: $PKI/$certname.crt
+tlsPrivateKeyFile: $PKI/$certname.key
 authentication:
   anonymous:
     enabled: false
@@ -488,32 +631,59 @@ nodeStatusUpdateFrequency: 4s
 syncFrequency: 10s
 volumeStatsAggPeriod: 0s
 EOF
-  start kubelet "$K8S_BIN/kubelet" \
-    --config "$DIR/kubelet/config.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
-    --root-dir "$DIR/kubelet" --cert-dir "$DIR/kubelet/pki" \
-    --container-runtime remote --container-runtime-endpoint "unix://$sock" \
+  [ -z "$cgroot" ] || echo "cgroupRoot: $cgroot" >>"$file"
+}
+
+# The second node: its containerd, kubelet and kube-proxy run in its network namespace
+# (nsenter --net; `ip netns exec` would remount /sys and break kubelet's cgroup discovery).
+# containerd and kubelet also share a private mount namespace (made by containerd's unshare)
+# where DIR/node2/host/* is bind-mounted on /var/lib/kubelet, /var/log/pods and
+# /var/log/containers: kubelet v1.20 hard-codes those paths, and each kubelet's garbage
+# collector deletes the log directories of pods it does not know — the other node's.
+start_node2_containerd() {
+  local d
+  setup_node2_network
+  make_node2_cgroups
+  mkdir -p "$N2/logs" "$N2/cni/net.d" "$N2/cni/ipam" "$N2/kubelet" "$N2/host/var-lib-kubelet" \
+    "$N2/host/var-log-pods" "$N2/host/var-log-containers"
+  # the mount points (recorded as absent or present in host-state; `down` restores that)
+  for d in /var/lib/kubelet /var/log/pods /var/log/containers; do mkdir -p "$d"; done
+  write_containerd_config "$N2/containerd" "$N2/cni/net.d"
+  write_cni_config "$N2/cni" "$NODE2_BRIDGE" "$NODE2_POD_CIDR" false
+  kubeconfig "$N2/kubelet.kubeconfig" node2-kubelet-client "https://$NODE2_HOST_IP:$API_PORT"
+  kubeconfig "$N2/kube-proxy.kubeconfig" kube-proxy "https://$NODE2_HOST_IP:$API_PORT"
+  # setsid, nsenter, unshare and sh all exec: the recorded pid is containerd's
+  start node2-containerd nsenter --net="$N2/netns" unshare --mount --propagation private sh -c '
+    mount --bind "$1/host/var-lib-kubelet" /var/lib/kubelet &&
+    mount --bind "$1/host/var-log-pods" /var/log/pods &&
+    mount --bind "$1/host/var-log-containers" /var/log/containers &&
+    exec containerd --config "$1/containerd/config.toml"' node2-containerd "$N2"
+  STARTED="$STARTED node2-containerd"
+}
+
+start_node2_kubelet() {
+  local cpid
+  cpid=$(cat "$DIR/pids/node2-containerd.pid")
+  write_kubelet_config "$N2/kubelet/config.yaml" "$NODE2_IP" node2-kubelet-server "/$NODE2_CGROUP"
+  start node2-kubelet nsenter --net="$N2/netns" --mount="/proc/$cpid/ns/mnt" "$K8S_BIN/kubelet" \
+    --config "$N2/kubelet/config.yaml" --kubeconfig "$N2/kubelet.kubeconfig" \
+    --root-dir "$N2/kubelet" --cert-dir "$N2/kubelet/pki" \
+    --container-runtime remote --container-runtime-endpoint "unix://$N2/containerd/containerd.sock" \
     --runtime-request-timeout 2m \
-    --hostname-override "$NODE_NAME" --node-ip "$ip"
-  start kube-proxy "$K8S_BIN/kube-proxy" \
-    --kubeconfig "$DIR/kube-proxy.kubeconfig" --hostname-override "$NODE_NAME" \
-    --proxy-mode iptables --cluster-cidr "$POD_CIDR" \
-    --bind-address "$ip" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
+    --hostname-override "$NODE2_NAME" --node-ip "$NODE2_IP"
+  start node2-kube-proxy nsenter --net="$N2/netns" "$K8S_BIN/kube-proxy" \
+    --kubeconfig "$N2/kube-proxy.kubeconfig" --hostname-override "$NODE2_NAME" \
+    --proxy-mode iptables --cluster-cidr "$CLUSTER_CIDR" \
+    --bind-address "$NODE2_IP" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
     --metrics-bind-address "127.0.0.1:$PROXY_METRICS_PORT" \
     --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
     --iptables-sync-period 10s --iptables-min-sync-period 0s
-  STARTED="$STARTED kubelet kube-proxy"
-
-  # pod traffic across the bridge must pass a FORWARD policy of DROP (Docker sets one)
-  iptables -w -I FORWARD 1 -i "$BRIDGE" -m comment --comment "$CNI_NET-forward" -j ACCEPT
-  iptables -w -I FORWARD 1 -o "$BRIDGE" -m comment --comment "$CNI_NET-forward" -j ACCEPT
-
-  wait_for 120 "node $NODE_NAME Ready" node_ready
-  wait_for 60 "the default ServiceAccount's token" default_sa_ready
-  awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f\n", a - b }'
+  STARTED="$STARTED node2-kubelet node2-kube-proxy"
 }
 
+# write_containerd_config CONTAINERD_DIR CNI_CONF_DIR
 write_containerd_config() {
-  local c=$DIR/containerd
+  local c=$1 cni_conf=$2
   mkdir -p "$c/root" "$c/state" "$c/opt" "$c/runc"
   cat >"$c/config.toml" <<EOF
 version = 2
@@ -555,27 +725,29 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         Root = "$c/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
-    conf_dir = "$DIR/cni/net.d"
+    conf_dir = "$cni_conf"
     max_conf_num = 1
 EOF
 }
 
+# write_cni_config CNI_DIR BRIDGE SUBNET IPMASQ
 write_cni_config() {
-  cat >"$DIR/cni/net.d/10-$CNI_NET.conflist" <<EOF
+  local d=$1 bridge=$2 subnet=$3 masq=$4
+  cat >"$d/net.d/10-$CNI_NET.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "$CNI_NET",
   "plugins": [
     {
       "type": "bridge",
-      "bridge": "$BRIDGE",
+      "bridge": "$bridge",
       "isGateway": true,
-      "ipMasq": true,
+      "ipMasq": $masq,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "dataDir": "$DIR/cni/ipam",
-        "ranges": [[{ "subnet": "$POD_CIDR" }]],
+        "dataDir": "$d/ipam",
+        "ranges": [[{ "subnet": "$subnet" }]],
         "routes": [{ "dst": "0.0.0.0/0" }]
       }
     },
@@ -604,15 +776,30 @@ EOF
   fi
 }
 
+# import_images IMAGE...: into every node's containerd (with two nodes, from one `docker save`
+# to a file, imported by both in parallel)
 import_images() {
-  local sock=$DIR/containerd/containerd.sock
-  docker save "$@" | ctr --address "$sock" --namespace k8s.io images import --snapshotter native - >/dev/null
+  local socks sock tar pids="" p rc=0
+  socks=$(node_socks)
+  if [ "$(echo "$socks" | wc -l)" = 1 ]; then
+    docker save "$@" | ctr_at "$socks" images import --snapshotter native - >/dev/null
+    return
+  fi
+  tar=$DIR/images/import-$$.tar
+  docker save -o "$tar" "$@"
+  for sock in $socks; do
+    ctr_at "$sock" images import --snapshotter native "$tar" >/dev/null &
+    pids="$pids $!"
+  done
+  for p in $pids; do wait "$p" || rc=1; done
+  rm -f "$tar"
+  [ "$rc" = 0 ] || die "importing $* failed"
 }
 
 cmd_load() {
   [ $# -gt 0 ] || die "usage: cluster.sh load DIR IMAGE..."
-  [ -S "$DIR/containerd/containerd.sock" ] || die "no containerd socket in $DIR (is the cluster up?)"
   local i
+  for i in $(node_socks); do [ -S "$i" ] || die "no containerd socket $i (is the cluster up?)"; done
   for i in "$@"; do docker image inspect "$i" >/dev/null 2>&1 || die "no Docker image $i"; done
   import_images "$@"
 }
@@ -622,22 +809,26 @@ cmd_down() {
   HOST_STATE=$(state_file)
   if [ ! -d "$DIR" ] && [ ! -f "$HOST_STATE" ]; then say "$DIR does not exist: nothing to do"; return 0; fi
   [ -f "$HOST_STATE" ] || say "warning: no host-state for $DIR: sysctls and files outside DIR are not restored"
-  local name cleanup_log sock=$DIR/containerd/containerd.sock
-  # 1. kubelet first, so nothing restarts the containers. The cluster is thrown away: no
+  local name cleanup_log sock
+  # 1. kubelets first, so nothing restarts the containers. The cluster is thrown away: no
   #    graceful shutdowns (SIGTERM costs 1-3 s per daemon)
-  stop_pids KILL $(pids_of kubelet kube-proxy kube-scheduler kube-controller-manager)
+  stop_pids KILL $(pids_of kubelet kube-proxy node2-kubelet node2-kube-proxy kube-scheduler kube-controller-manager)
   # 2. the containers: kill their processes, then let containerd clean the tasks up
   kill_pod_processes
-  if [ -S "$sock" ] && timeout 5 ctr --address "$sock" version >/dev/null 2>&1; then
-    for name in $(timeout 10 ctr_ tasks ls -q 2>/dev/null); do
-      timeout 10 ctr_ tasks delete --force "$name" >/dev/null 2>&1 || true
+  for sock in "$DIR/containerd/containerd.sock" "$N2/containerd/containerd.sock"; do
+    [ -S "$sock" ] && timeout 5 ctr --address "$sock" version >/dev/null 2>&1 || continue
+    for name in $(timeout 10 ctr_at "$sock" tasks ls -q 2>/dev/null); do
+      timeout 10 ctr_at "$sock" tasks delete --force "$name" >/dev/null 2>&1 || true
     done
-  fi
+  done
   # 3. the daemons (containerd, apiserver, etcd), then anything left that names DIR: shims included
   stop_pids KILL $(pids_of $DAEMONS)
   stop_pids KILL $(cluster_pids)
   kill_pod_processes
-  # 4. mounts (sandbox shm, rootfs, network namespaces, kubelet volumes), cgroups
+  # 4. the second node's veth pair (its route goes with it), then mounts (sandbox shm, rootfs,
+  #    network namespaces — the second node's too —, kubelet volumes), cgroups. The second
+  #    node's mount namespace went away with its last process
+  ip link del "$NODE2_VETH" 2>/dev/null || true
   unmount_dir
   remove_cgroups
   # 5. network: kube-proxy's own cleanup, then what it leaves and ours; the bridge
@@ -682,15 +873,31 @@ cmd_env() {
   echo "export KUBECONFIG=$DIR/kubeconfig"
   echo "export PATH=$K8S_BIN:\$PATH"
   echo "export LAB_K8S_CTR_SOCK=$DIR/containerd/containerd.sock"
+  [ ! -f "$N2/containerd/config.toml" ] || echo "export LAB_K8S_CTR_SOCK_NODE2=$N2/containerd/containerd.sock"
+}
+
+# stop-node DIR NAME: kill that node's kubelet, as if the node were lost
+cmd_stop_node() {
+  local name=${1:-} pidname
+  case $name in
+    "$NODE_NAME") pidname=kubelet ;;
+    "$NODE2_NAME") pidname=node2-kubelet ;;
+    *) die "usage: cluster.sh stop-node DIR NAME (NAME: $NODE_NAME or $NODE2_NAME)" ;;
+  esac
+  alive "$pidname" || die "the kubelet of $name is not running"
+  stop_pids KILL $(pids_of "$pidname")
+  say "killed the kubelet of $name (its pods keep running until 'down')"
 }
 
 [ $# -ge 2 ] || usage
 cmd=$1
 DIR=$(abspath "$2")
+N2=$DIR/node2
 shift 2
 case $cmd in
   up) cmd_up ;;
   load) cmd_load "$@" ;;
+  stop-node) cmd_stop_node "$@" ;;
   down) cmd_down ;;
   env) cmd_env ;;
   *) usage ;;

@@ -39,7 +39,7 @@ impl TestCluster {
             let _ = Command::new(script()).arg("down").arg(dir.path()).status();
             return Err(format!("cluster.sh up failed:\n{}", String::from_utf8_lossy(&out.stderr)));
         }
-        let startup = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|w| w.parse::<f64>().ok()).last().unwrap_or(0.0);
+        let startup = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|w| w.parse::<f64>().ok()).next_back().unwrap_or(0.0);
         let cluster = TestCluster { dir, startup };
         if !images.is_empty() {
             let out = Command::new(script()).arg("load").arg(cluster.dir.path()).args(images).output().map_err(|e| e.to_string())?;

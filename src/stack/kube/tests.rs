@@ -69,7 +69,7 @@ fn ok(text: &str, storage: Option<&str>) -> Manifests {
 }
 
 fn refused(text: &str) -> Vec<ContentError> {
-    translate_in(Path::new("/stacks/demo"), text, None, None).err().expect("should be refused")
+    translate_in(Path::new("/stacks/demo"), text, None, None).expect_err("should be refused")
 }
 
 /// 1-based line and column of the first occurrence of `needle` in `text`.
@@ -247,7 +247,7 @@ fn a_built_image_and_an_underscored_name_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Dockerfile"), "FROM busybox\n").unwrap();
     let text = "services:\n  web:\n    build: .\n";
-    let problems = translate_in(dir.path(), text, None, None).err().expect("refused");
+    let problems = translate_in(dir.path(), text, None, None).expect_err("refused");
     assert_eq!((problems.len(), problems[0].position), (1, at(text, "build:")));
     assert!(problems[0].fix.as_deref().unwrap().contains("`image:`"));
 

@@ -322,7 +322,9 @@ fn waits_for(members: &[&ServicePlan], root: &str, root_of: &dyn Fn(&str) -> Str
         for (dep, condition) in &service.depends_on {
             let dep_root = root_of(dep);
             if dep_root == root {
-                if !retries && service.network_parent.as_deref() != Some(dep.as_str()) || (!retries && *condition == Condition::ServiceHealthy) {
+                // Joining a namespace implies waiting for it to exist, which a pod gives.
+                let implied = service.network_parent.as_deref() == Some(dep.as_str()) && *condition == Condition::ServiceStarted;
+                if !retries && !implied {
                     let mut refusals = Refusals { service, problems };
                     refusals.refuse(
                         "depends_on",
