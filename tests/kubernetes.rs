@@ -1,11 +1,14 @@
 //! The classroom on a real Kubernetes (v1.20.2, built from Debian's source and started for
-//! this run by `tests/kubernetes/cluster.sh`), with the busybox test lab of
-//! `tests/fixtures/kubernetes`: two students' stacks in their own namespaces on their own
-//! node ports; a pod whose two containers share one network namespace; stop, start and
-//! reset; a deleted pod shown as restarting and back; a restarted server finding every
-//! stack; a refused translation; and `lab doctor --engine kubernetes`.
+//! this run by `tests/kubernetes/cluster.sh` with two nodes, the second a kubelet in a
+//! network namespace of its own), with the busybox test labs of `tests/fixtures/kubernetes`:
+//! two students' stacks in their own namespaces on their own node ports; a pod whose two
+//! containers share one network namespace; a privileged box running a Docker daemon and a
+//! nested container; stop, start and reset; a deleted pod shown as restarting and back; a
+//! restarted server (the classroom, and the real `lab serve` binary) finding every stack; a
+//! refused translation; `lab doctor --engine kubernetes`; students spread over both nodes;
+//! and, last and alone, a lost node.
 //!
-//! One cluster serves every test of this file (starting one takes ~20 s), so the file has
+//! One cluster serves every test of this file (starting one takes ~12 s), so the file has
 //! its own `main` (libtest-mimic): the cluster starts before the tests and is stopped, with
 //! every host change undone, after them — also when one fails.
 
@@ -339,6 +342,61 @@ async fn lab_serve_restarted_mid_class_finds_the_stack() {
     delete_namespaces("serve-").await;
 }
 
+/// The nodes the pods of namespaces starting with `prefix` run on.
+async fn nodes_of(prefix: &str) -> Vec<String> {
+    let pods = Api::<Pod>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
+    pods.items
+        .iter()
+        .filter(|p| p.metadata.namespace.as_deref().is_some_and(|n| n.starts_with(prefix)) && p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+        .collect()
+}
+
+/// A class on two nodes: four students' stacks spread over both, and every student's page
+/// answers on the node address whichever node runs it.
+async fn students_spread_over_both_nodes() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, "spread-").await;
+    let code = c.join_code();
+    let mut students = Vec::new();
+    for name in ["Ann", "Bob", "Cy", "Di"] {
+        students.push(c.join(&code, name).await.unwrap().student);
+    }
+    for s in &students {
+        c.start(*s).await.unwrap();
+    }
+    for s in &students {
+        let view = until(&c, *s, StackState::Ready, 240).await;
+        assert_eq!(page(&view.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), s.0));
+    }
+    let mut nodes = nodes_of("spread-").await;
+    nodes.sort();
+    nodes.dedup();
+    assert_eq!(nodes, ["labk8s-node", "labk8s-node2"], "the scheduler used both nodes");
+    delete_namespaces("spread-").await;
+}
+
+/// A node lost under a running stack: the student sees "restarting", the cluster starts the
+/// pod on the other node, and the stack is ready again on the same node ports. Runs alone,
+/// after the others (it takes a node away for good).
+async fn a_lost_node_shows_as_restarting_and_the_stack_comes_back_elsewhere() {
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let c = open(&store, "lost-").await;
+    let ann = c.join(&c.join_code(), "Ann").await.unwrap().student;
+    c.start(ann).await.unwrap();
+    let ready = until(&c, ann, StackState::Ready, 180).await;
+    let lost = nodes_of("lost-").await.pop().expect("Ann's pod has a node");
+    cluster().stop_node(&lost);
+    let restarting = until(&c, ann, StackState::Restarting, 120).await;
+    assert!(restarting.stage.is_some(), "{restarting:#?}");
+    let back = until(&c, ann, StackState::Ready, 240).await;
+    assert_eq!(back.ports, ready.ports, "the same node ports");
+    assert!(page(&back.links[0].url).await.starts_with("hello "), "served from the other node");
+    let now = nodes_of("lost-").await;
+    assert!(!now.is_empty() && now.iter().all(|n| *n != lost), "moved off {lost}: {now:?}");
+    delete_namespaces("lost-").await;
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     type Test = (&'static str, fn() -> Result<(), Failed>);
@@ -351,8 +409,13 @@ fn main() -> std::process::ExitCode {
         ("doctor_reports_the_cluster", || run(doctor_reports_the_cluster())),
         ("lab_serve_restarted_mid_class_finds_the_stack", || run(lab_serve_restarted_mid_class_finds_the_stack())),
         ("a_privileged_box_runs_a_docker_daemon_and_a_nested_container", || run(a_privileged_box_runs_a_docker_daemon_and_a_nested_container())),
+        ("students_spread_over_both_nodes", || run(students_spread_over_both_nodes())),
     ];
-    let wanted = tests.iter().any(|(name, _)| args.filter.as_deref().is_none_or(|f| if args.exact { *name == f } else { name.contains(f) }) && !args.skip.iter().any(|s| name.contains(s.as_str())));
+    // Last and alone: it takes a node away.
+    let after: Vec<Test> = vec![
+        ("a_lost_node_shows_as_restarting_and_the_stack_comes_back_elsewhere", || run(a_lost_node_shows_as_restarting_and_the_stack_comes_back_elsewhere())),
+    ];
+    let wanted = tests.iter().chain(&after).any(|(name, _)| args.filter.as_deref().is_none_or(|f| if args.exact { *name == f } else { name.contains(f) }) && !args.skip.iter().any(|s| name.contains(s.as_str())));
     if wanted && !args.list {
         if let Some(reason) = support::kube::unavailable() {
             support::skip_or_fail("a Kubernetes cluster", &reason);
@@ -367,7 +430,7 @@ fn main() -> std::process::ExitCode {
         if docker.is_none() {
             return std::process::ExitCode::SUCCESS;
         }
-        match TestCluster::up(&[support::docker::BUSYBOX, support::dind::DIND]) {
+        match TestCluster::up_with_nodes(&[support::docker::BUSYBOX, support::dind::DIND], 2) {
             Ok(c) => {
                 eprintln!("kubernetes: cluster ready in {:.1} s", c.startup);
                 let _ = CLUSTER.set(c);
@@ -377,9 +440,11 @@ fn main() -> std::process::ExitCode {
     }
     let trials = tests.into_iter().map(|(name, f)| Trial::test(name, f)).collect();
     let conclusion = libtest_mimic::run(&args, trials);
+    let trials = after.into_iter().map(|(name, f)| Trial::test(name, f)).collect();
+    let last = libtest_mimic::run(&args, trials);
     // Statics are never dropped: stop the cluster (and undo its host changes) by hand.
     if let Some(c) = CLUSTER.get() {
         let _ = std::process::Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/cluster.sh")).arg("down").arg(c.dir.path()).status();
     }
-    conclusion.exit_code()
+    if conclusion.has_failed() { conclusion.exit_code() } else { last.exit_code() }
 }

@@ -31,10 +31,16 @@ pub fn unavailable() -> Option<String> {
 }
 
 impl TestCluster {
-    /// Starts a cluster and side-loads `images` from Docker into it.
+    /// Starts a cluster of one node and side-loads `images` from Docker into it.
     pub fn up(images: &[&str]) -> Result<TestCluster, String> {
+        TestCluster::up_with_nodes(images, 1)
+    }
+
+    /// Starts a cluster of `nodes` nodes (1 or 2: the second is a kubelet in a network
+    /// namespace of its own) and side-loads `images` into each.
+    pub fn up_with_nodes(images: &[&str], nodes: u8) -> Result<TestCluster, String> {
         let dir = tempfile::Builder::new().prefix("lab-k8s-").tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new(script()).arg("up").arg(dir.path()).output().map_err(|e| e.to_string())?;
+        let out = Command::new(script()).arg("up").arg(dir.path()).env("LAB_K8S_NODES", nodes.to_string()).output().map_err(|e| e.to_string())?;
         if !out.status.success() {
             let _ = Command::new(script()).arg("down").arg(dir.path()).status();
             return Err(format!("cluster.sh up failed:\n{}", String::from_utf8_lossy(&out.stderr)));
@@ -48,6 +54,12 @@ impl TestCluster {
             }
         }
         Ok(cluster)
+    }
+
+    /// Stops node `name`'s kubelet, as if the machine were lost (`down` still cleans it).
+    pub fn stop_node(&self, name: &str) {
+        let out = Command::new(script()).arg("stop-node").arg(self.dir.path()).arg(name).output().expect("cluster.sh stop-node runs");
+        assert!(out.status.success(), "stop-node {name}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// The admin kubeconfig.
