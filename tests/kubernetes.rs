@@ -114,6 +114,9 @@ async fn two_students_get_their_own_namespaces_and_node_ports() {
     assert_eq!(page(&b.links[0].url).await.trim(), format!("hello {}-{}", c.tag(), bob.0));
     assert_eq!(page(&format!("http://127.0.0.1:{}/", a.ports["side"])).await.trim(), format!("side saw: hello {ann_name}"), "side fetched web's page over 127.0.0.1: one network namespace");
 
+    // Course text's `{{ url:web }}` shows the node address and Ann's node port.
+    let values = c.placeholder_values(Some(ann)).await;
+    assert_eq!((values.host.as_str(), values.ports.get("web").copied()), ("127.0.0.1", Some(a.ports["web"])));
     let namespaces = Api::<Namespace>::all(cluster().client().await);
     let ns = namespaces.get(&format!("two-lab-{}-{}", c.tag(), ann.0)).await.expect("Ann's namespace");
     let labels = ns.metadata.labels.unwrap_or_default();
@@ -342,6 +345,29 @@ async fn lab_serve_restarted_mid_class_finds_the_stack() {
     delete_namespaces("serve-").await;
 }
 
+/// A stack whose service stops at once: the start fails after the ready timeout, naming
+/// the service, saying it keeps stopping, and showing the last lines of its log.
+async fn a_failing_container_is_named_with_its_log() {
+    struct Stages(std::sync::Mutex<Vec<String>>);
+    impl lab::classroom::provision::StageSink for Stages {
+        fn stage(&self, text: String, _: Option<(u64, u64)>) {
+            self.0.lock().unwrap().push(text);
+        }
+    }
+    let settings = KubernetesSettings { namespace_prefix: "crash-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
+    let mut provisioner = KubernetesProvisioner::new(cluster().cluster().await, content(), "crashlab", settings).await.expect("translates");
+    provisioner.ready_timeout = Duration::from_secs(25);
+    let workspace = tempfile::tempdir().unwrap();
+    let request = lab::classroom::StackRequest { class: "crash".into(), student: "ann".into(), project: "lab-crash-1".into(), port_base: 24600, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
+    let stages = Stages(std::sync::Mutex::new(Vec::new()));
+    let error = lab::classroom::Provisioner::start(&provisioner, &request, &stages).await.expect_err("never ready");
+    assert_eq!(error.service.as_deref(), Some("web"), "{error:#?}");
+    assert!(error.log_tail.iter().any(|l| l.contains("cannot read /etc/web.conf")), "{error:#?}");
+    let seen = stages.0.lock().unwrap().join("\n");
+    assert!(seen.contains("web: web keeps stopping, restarting it") || error.message.contains("keeps stopping"), "{seen}\n{error:#?}");
+    delete_namespaces("crash-").await;
+}
+
 /// The nodes the pods of namespaces starting with `prefix` run on.
 async fn nodes_of(prefix: &str) -> Vec<String> {
     let pods = Api::<Pod>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
@@ -410,6 +436,7 @@ fn main() -> std::process::ExitCode {
         ("lab_serve_restarted_mid_class_finds_the_stack", || run(lab_serve_restarted_mid_class_finds_the_stack())),
         ("a_privileged_box_runs_a_docker_daemon_and_a_nested_container", || run(a_privileged_box_runs_a_docker_daemon_and_a_nested_container())),
         ("students_spread_over_both_nodes", || run(students_spread_over_both_nodes())),
+        ("a_failing_container_is_named_with_its_log", || run(a_failing_container_is_named_with_its_log())),
     ];
     // Last and alone: it takes a node away.
     let after: Vec<Test> = vec![

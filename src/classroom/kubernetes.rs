@@ -68,7 +68,7 @@ impl KubernetesProvisioner {
         };
         let probe = StackRequest { class: "probe".into(), student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = plan_stack(&this.content, &this.lab, &this.env, &probe, &this.node_address).map_err(|e| e.message)?;
-        translate(&plan, &this.options(&probe)).map_err(|e| e.to_string())?;
+        translate(&plan, &this.options(&probe, this.namespace(&probe.project))).map_err(|e| e.to_string())?;
         this.named_ports = plan.ports.iter().map(|(name, _)| name.clone()).collect();
         this.memory = plan.memory;
         this.spawn_watch();
@@ -80,22 +80,30 @@ impl KubernetesProvisioner {
         &self.node_address
     }
 
-    /// The student's namespace.
+    /// The namespace a new stack of `project` gets.
     pub fn namespace(&self, project: &str) -> String {
         names::namespace_for(&self.settings.namespace_prefix, project)
     }
 
-    fn options(&self, request: &StackRequest) -> KubeOptions {
+    /// The namespace `project`'s stack is in: found by its label, else the one it would get.
+    async fn namespace_of(&self, project: &str) -> String {
+        match self.cluster.namespace_of_project(project).await {
+            Ok(Some(found)) => found,
+            _ => self.namespace(project),
+        }
+    }
+
+    fn options(&self, request: &StackRequest, namespace: String) -> KubeOptions {
         let mut labels = BTreeMap::new();
         if names::is_label_value(&request.class) {
             labels.insert(crate::stack::kube::translate::CLASS_LABEL.to_owned(), request.class.clone());
         }
-        KubeOptions { namespace: self.namespace(&request.project), storage_class: self.settings.storage_class.clone(), namespace_labels: labels }
+        KubeOptions { namespace, storage_class: self.settings.storage_class.clone(), namespace_labels: labels }
     }
 
-    fn translated(&self, request: &StackRequest) -> Result<(crate::stack::Plan, Manifests, crate::course::Files), ProvisionError> {
+    fn translated(&self, request: &StackRequest, namespace: String) -> Result<(crate::stack::Plan, Manifests, crate::course::Files), ProvisionError> {
         let (plan, files) = plan_stack(&self.content, &self.lab, &self.env, request, &self.node_address)?;
-        let manifests = translate(&plan, &self.options(request)).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file cannot run on Kubernetes"))?;
+        let manifests = translate(&plan, &self.options(request, namespace)).map_err(|e| ProvisionError::plain(e.to_string(), "tell the instructor: the lab's stack file cannot run on Kubernetes"))?;
         Ok((plan, manifests, files))
     }
 
@@ -131,7 +139,7 @@ impl KubernetesProvisioner {
     async fn endpoints(&self, plan: &crate::stack::Plan, manifests: &Manifests) -> Result<Endpoints, ProvisionError> {
         let namespace = manifests.namespace.metadata.name.clone().unwrap_or_default();
         let node_ports = self.cluster.node_ports(&namespace, manifests).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; tell the instructor"))?;
-        let mut endpoints = Endpoints::default();
+        let mut endpoints = Endpoints { host: Some(self.node_address.clone()), ..Endpoints::default() };
         let mut moves = Vec::new();
         for named in &manifests.named_ports {
             if let Some(port) = node_ports.get(&(named.service.clone(), named.port_name.clone())) {
@@ -180,8 +188,8 @@ impl KubernetesProvisioner {
     }
 
     async fn start_inner(&self, request: &StackRequest, sink: &dyn StageSink) -> Result<Endpoints, ProvisionError> {
-        let (plan, manifests, files) = self.translated(request)?;
-        let namespace = manifests.namespace.metadata.name.clone().unwrap_or_default();
+        let namespace = self.namespace_of(&request.project).await;
+        let (plan, manifests, files) = self.translated(request, namespace.clone())?;
         std::fs::create_dir_all(&request.workspace).map_err(|e| ProvisionError::plain(format!("cannot create the workspace: {e}"), "tell the instructor: the server's disk may be full"))?;
         sink.stage(format!("creating namespace {namespace}"), None);
         let api_error = |e: crate::stack::kube::ClusterError| ProvisionError::plain(e.to_string(), "Start again; if it fails the same way, tell the instructor");
@@ -207,14 +215,14 @@ impl KubernetesProvisioner {
     }
 
     async fn observe_inner(&self, request: &StackRequest) -> Result<Observed, ProvisionError> {
-        let namespace = self.namespace(&request.project);
+        let namespace = self.namespace_of(&request.project).await;
         let condition = self.cluster.condition(&namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; tell the instructor"))?;
         Ok(match condition {
             StackCondition::Absent => Observed::Absent,
             StackCondition::Stopped => Observed::Stopped,
             StackCondition::NotReady(what) => Observed::Restarting(what),
             StackCondition::Running => {
-                let (plan, manifests, _) = self.translated(request)?;
+                let (plan, manifests, _) = self.translated(request, namespace)?;
                 Observed::Running(self.endpoints(&plan, &manifests).await?)
             }
         })
@@ -232,11 +240,11 @@ impl Provisioner for KubernetesProvisioner {
     }
 
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
-        Box::pin(async move { self.cluster.scale(&self.namespace(project), 0).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
+        Box::pin(async move { self.cluster.scale(&self.namespace_of(project).await, 0).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
     }
 
     fn remove<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {
-        Box::pin(async move { self.cluster.delete_namespace(&self.namespace(project), Duration::from_secs(300)).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
+        Box::pin(async move { self.cluster.delete_namespace(&self.namespace_of(project).await, Duration::from_secs(300)).await.map_err(|e| ProvisionError::plain(e.to_string(), "try again")) })
     }
 
     fn observe<'a>(&'a self, request: &'a StackRequest) -> BoxFuture<'a, Result<Observed, ProvisionError>> {
@@ -257,7 +265,7 @@ impl Provisioner for KubernetesProvisioner {
 
     fn logs<'a>(&'a self, project: &'a str, lines: usize) -> BoxFuture<'a, Result<Vec<ServiceLog>, ProvisionError>> {
         Box::pin(async move {
-            let logs = self.cluster.logs(&self.namespace(project), lines).await.map_err(|e| ProvisionError::plain(e.to_string(), "is the cluster reachable?"))?;
+            let logs = self.cluster.logs(&self.namespace_of(project).await, lines).await.map_err(|e| ProvisionError::plain(e.to_string(), "is the cluster reachable?"))?;
             Ok(logs.into_iter().map(|(service, lines)| ServiceLog { service, lines }).collect())
         })
     }

@@ -41,6 +41,9 @@ pub struct Endpoints {
     pub named_ports: BTreeMap<String, u16>,
     /// Links for the student (label, URL).
     pub links: Vec<(String, String)>,
+    /// The host students reach these ports on, when the engine chose it (a Kubernetes node
+    /// address); otherwise the class's public host.
+    pub host: Option<String>,
 }
 
 /// What the engine shows of a project.
@@ -165,7 +168,7 @@ impl DockerProvisioner {
         let ports = state.services.iter().flat_map(|s| &s.ports).map(|p| (p.container_port, p.host_port)).collect();
         let engine_host = self.engine.published_host();
         let links = state.links.iter().map(|(label, url)| (label.clone(), url.replacen(&format!("//{engine_host}:"), &format!("//{}:", request.public_host), 1))).collect();
-        Ok(Observed::Running(Endpoints { endpoints: state.endpoints.clone(), ports, named_ports: state.ports.clone(), links }))
+        Ok(Observed::Running(Endpoints { endpoints: state.endpoints.clone(), ports, named_ports: state.ports.clone(), links, host: None }))
     }
 
     /// The last lines of a service's log.

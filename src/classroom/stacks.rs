@@ -215,9 +215,9 @@ impl Classroom {
         };
         let names = self.inner.provisioner.port_names();
         // Where the engine chose the ports (Kubernetes' node ports), the running stack says.
-        let live = student.and_then(|s| self.live(s, |l| l.endpoints.as_ref().map(|e| e.named_ports.clone()))).filter(|p| !p.is_empty());
-        if let Some(ports) = live {
-            return crate::course::placeholders::Values { host: settings.public_host, ports: ports.into_iter().collect() };
+        let live = student.and_then(|s| self.live(s, |l| l.endpoints.clone())).filter(|e| !e.named_ports.is_empty());
+        if let Some(endpoints) = live {
+            return crate::course::placeholders::Values { host: endpoints.host.unwrap_or(settings.public_host), ports: endpoints.named_ports.into_iter().collect() };
         }
         let ports = match base {
             Some(base) => names.into_iter().enumerate().filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?))).collect(),
@@ -275,6 +275,7 @@ fn target_for(endpoints: &Endpoints, site: Option<std::path::PathBuf>) -> Option
 
 /// The command lines a student can run on their own machine against their stack.
 fn commands(endpoints: &Endpoints, public_host: &str, lab: Option<&crate::course::Lab>) -> Vec<String> {
+    let public_host = endpoints.host.as_deref().unwrap_or(public_host);
     let public = |url: &str| -> String {
         let host = crate::net::host_of(url);
         url.replacen(&format!("//{host}:"), &format!("//{public_host}:"), 1)

@@ -202,6 +202,17 @@ impl Cluster {
         Ok(())
     }
 
+    /// The namespace of `project`, found by its `lab.project` label (so a class restarted
+    /// with another namespace prefix still finds its stacks).
+    pub async fn namespace_of_project(&self, project: &str) -> Result<Option<String>, ClusterError> {
+        if !super::names::is_label_value(project) {
+            return Ok(None);
+        }
+        let selector = format!("{}={project}", crate::stack::plan::labels::PROJECT);
+        let found = Api::<Namespace>::all(self.client.clone()).list(&ListParams::default().labels(&selector)).await?;
+        Ok(found.items.into_iter().filter(|n| n.metadata.deletion_timestamp.is_none()).find_map(|n| n.metadata.name))
+    }
+
     /// Whether the namespace exists (and is not being deleted).
     pub async fn namespace_exists(&self, namespace: &str) -> Result<bool, ClusterError> {
         let ns = Api::<Namespace>::all(self.client.clone()).get_opt(namespace).await?;
