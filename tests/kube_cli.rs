@@ -28,7 +28,7 @@ fn dry_run_prints_the_course_stack_as_manifests() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let yaml = text(&out.stdout);
     let kinds: Vec<&str> = yaml.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
-    assert_eq!(kinds, ["Namespace", "Service", "Service", "Service", "Service", "Service", "Deployment"], "{yaml}");
+    assert_eq!(kinds, ["Namespace", "Service", "Service", "Service", "Service", "Service", "NetworkPolicy", "Deployment"], "{yaml}");
     assert!(yaml.contains("name: course-lab-ann"), "the namespace has the prefix: {yaml}");
     assert!(yaml.contains("privileged: true") && yaml.contains("type: NodePort") && yaml.contains("name: box-published"), "{yaml}");
     // Nothing was sent anywhere: the kubeconfig does not exist.

@@ -193,7 +193,8 @@ async fn a_deleted_pod_shows_as_restarting_and_comes_back() {
 }
 
 /// The server restarts mid-class: a new classroom on the same database finds the running
-/// stack by its namespace, with the same node ports.
+/// stack by its namespace's `lab.project` label (even under another namespace prefix), with
+/// the same node ports.
 async fn a_restarted_server_finds_every_stack_again() {
     let home = support::classroom::temp_lab_home();
     let store = Store::open(&DbLocation::File(home.join("k8s-restart.db"))).await.unwrap();
@@ -203,7 +204,8 @@ async fn a_restarted_server_finds_every_stack_again() {
     c.start(ann).await.unwrap();
     let before = until(&c, ann, StackState::Ready, 180).await;
     drop(c);
-    let c = open(&store, "again-").await;
+    // Restarted with another namespace prefix: the stack is found by its label, not its name.
+    let c = open(&store, "other-").await;
     let after = c.stack_view(ann).await;
     assert_eq!(after.state, StackState::Ready, "{after:#?}");
     assert_eq!(after.ports, before.ports);
@@ -212,19 +214,34 @@ async fn a_restarted_server_finds_every_stack_again() {
     delete_namespaces("again-").await;
 }
 
-/// A stack with a part Kubernetes cannot run is refused at its line before anything is
-/// created in the cluster.
+/// A stack with a part Kubernetes cannot run is refused at its line, and nothing is created
+/// for it: here the lab's stack file changes under a running class (an author's edit) to
+/// bind-mount a host folder, and the next Start says where and why.
 async fn a_refused_translation_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = dir.path().join("labs/badlab");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/labs/kubelab");
+    let lab = dir.path().join("labs/kubelab");
     std::fs::create_dir_all(lab.join("steps")).unwrap();
-    std::fs::write(lab.join("lab.yml"), "title: Bad\nsummary: A bind mount.\nsteps:\n  - one\nexercises: []\n").unwrap();
-    std::fs::write(lab.join("steps/one.md"), "# One\n").unwrap();
-    std::fs::write(lab.join("stack.yml"), "services:\n  web:\n    image: lab-test/busybox:2\n    volumes:\n      - ./data:/data\n").unwrap();
+    for file in ["lab.yml", "stack.yml", "steps/hello.md"] {
+        std::fs::copy(fixture.join(file), lab.join(file)).unwrap();
+    }
     let settings = KubernetesSettings { namespace_prefix: "bad-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
-    let error = KubernetesProvisioner::new(cluster().cluster().await, lab::course::ContentSource::Dir(dir.path().to_owned()), "badlab", settings).await.err().expect("refused");
-    assert!(error.contains("labs/badlab/stack.yml:4:5"), "{error}");
-    assert!(error.contains("bind-mounts"), "{error}");
+    let provisioner = KubernetesProvisioner::new(cluster().cluster().await, lab::course::ContentSource::Dir(dir.path().to_owned()), "kubelab", settings).await.expect("the lab translates at first");
+    let stack = std::fs::read_to_string(lab.join("stack.yml")).unwrap();
+    let edited = stack.replace("    stop_grace_period: 0s\n\n  side:", "    stop_grace_period: 0s\n    volumes:\n      - ./data:/data\n\n  side:");
+    assert_ne!(edited, stack, "the edit applies");
+    std::fs::write(lab.join("stack.yml"), &edited).unwrap();
+    let line = edited.lines().position(|l| l.trim_start().starts_with("volumes:")).unwrap() + 1;
+
+    struct Quiet;
+    impl lab::classroom::provision::StageSink for Quiet {
+        fn stage(&self, _: String, _: Option<(u64, u64)>) {}
+    }
+    let workspace = tempfile::tempdir().unwrap();
+    let request = lab::classroom::StackRequest { class: "bad".into(), student: "ann".into(), project: "lab-bad-1".into(), port_base: 24700, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
+    let error = lab::classroom::Provisioner::start(&provisioner, &request, &Quiet).await.expect_err("refused");
+    assert!(error.message.contains(&format!("labs/kubelab/stack.yml:{line}:5")), "{error:#?}");
+    assert!(error.message.contains("bind-mounts"), "{error:#?}");
     let namespaces = Api::<Namespace>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
     assert!(!namespaces.items.iter().any(|n| n.metadata.name.as_deref().unwrap_or("").starts_with("bad-")), "nothing was created");
 }

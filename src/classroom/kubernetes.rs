@@ -8,7 +8,7 @@
 use super::provision::{Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest, StageSink, deploy_site, plan_stack};
 use crate::course::ContentSource;
 use crate::stack::file::Condition;
-use crate::stack::kube::cluster::{StackCondition, describe_pod, pod_name_of, pod_ready};
+use crate::stack::kube::cluster::{StackCondition, current_pod, describe_pod, pod_ready};
 use crate::stack::kube::{Cluster, KubeOptions, Manifests, names, translate};
 use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +37,8 @@ pub struct KubernetesProvisioner {
     named_ports: Vec<String>,
     memory: Option<u64>,
     changes: broadcast::Sender<String>,
+    /// The pod watch, ended with the provisioner.
+    watch: Option<tokio::task::AbortHandle>,
     /// How long a start may wait for every pod to be ready.
     pub ready_timeout: Duration,
     /// How long to wait for Marathon before giving up on deploying the site.
@@ -63,6 +65,7 @@ impl KubernetesProvisioner {
             named_ports: Vec::new(),
             memory: None,
             changes,
+            watch: None,
             ready_timeout: Duration::from_secs(600),
             marathon_timeout: Duration::from_secs(300),
         };
@@ -108,14 +111,15 @@ impl KubernetesProvisioner {
     }
 
     /// One watch on every lab pod of the cluster; each change names its project.
-    fn spawn_watch(&self) {
+    fn spawn_watch(&mut self) {
         use futures_util::StreamExt;
-        use kube::runtime::watcher;
+        use kube::runtime::{WatchStreamExt, watcher};
         let api = kube::Api::<k8s_openapi::api::core::v1::Pod>::all(self.cluster.client());
         let changes = self.changes.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let config = watcher::Config::default().labels(crate::stack::plan::labels::PROJECT);
-            let mut stream = watcher(api, config).boxed();
+            // Errors (an API server restarting, a missing permission) back off, not spin.
+        let mut stream = watcher(api, config).default_backoff().boxed();
             while let Some(event) = stream.next().await {
                 let pods = match event {
                     Ok(watcher::Event::Apply(pod) | watcher::Event::Delete(pod) | watcher::Event::InitApply(pod)) => vec![pod],
@@ -132,6 +136,7 @@ impl KubernetesProvisioner {
                 }
             }
         });
+        self.watch = Some(task.abort_handle());
     }
 
     /// Where the running stack is reached: named ports and endpoints moved from the planned
@@ -158,7 +163,7 @@ impl KubernetesProvisioner {
     async fn wait_for_pod(&self, namespace: &str, pod: &str, condition: Condition, deadline: tokio::time::Instant, sink: &dyn StageSink) -> Result<(), ProvisionError> {
         loop {
             let pods = self.cluster.pods(namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; Start again"))?;
-            let found = pods.iter().find(|p| pod_name_of(p) == pod && p.metadata.deletion_timestamp.is_none());
+            let found = current_pod(&pods, pod);
             let met = found.is_some_and(|p| match condition {
                 Condition::ServiceHealthy => pod_ready(p),
                 Condition::ServiceStarted => p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"),
@@ -229,6 +234,14 @@ impl KubernetesProvisioner {
     }
 }
 
+impl Drop for KubernetesProvisioner {
+    fn drop(&mut self) {
+        if let Some(watch) = self.watch.take() {
+            watch.abort();
+        }
+    }
+}
+
 /// The container of `pod` that is not ready (the first one).
 fn failing_container(pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
     pod.status.as_ref()?.container_statuses.as_ref()?.iter().find(|c| !c.ready).map(|c| c.name.clone())
@@ -236,7 +249,18 @@ fn failing_container(pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
 
 impl Provisioner for KubernetesProvisioner {
     fn start<'a>(&'a self, request: &'a StackRequest, sink: &'a dyn StageSink) -> BoxFuture<'a, Result<Endpoints, ProvisionError>> {
-        Box::pin(self.start_inner(request, sink))
+        Box::pin(async move {
+            let started = self.start_inner(request, sink).await;
+            if started.is_err() {
+                // A stack that did not start holds no memory on the cluster (its pods would
+                // keep restarting); the failure already has the log lines to show.
+                let namespace = self.namespace_of(&request.project).await;
+                if let Err(e) = self.cluster.scale(&namespace, 0).await {
+                    tracing::debug!("scaling {namespace} to zero after a failed start: {e}");
+                }
+            }
+            started
+        })
     }
 
     fn stop<'a>(&'a self, project: &'a str) -> BoxFuture<'a, Result<(), ProvisionError>> {

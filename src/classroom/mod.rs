@@ -12,6 +12,7 @@ pub mod export;
 pub mod kubernetes;
 pub mod present;
 pub mod provision;
+mod recovery;
 pub mod student;
 mod stacks;
 pub mod tokens;
@@ -201,6 +202,8 @@ impl Classroom {
                 presented: RwLock::new(None),
             }),
         };
+        // Listening before resuming: a change during the resume is not missed.
+        recovery::spawn_change_watch(&classroom);
         stacks::resume(&classroom).await?;
         stacks::spawn_background(&classroom);
         Ok(Opened { classroom, join_code, instructor_token, resumed })

@@ -24,21 +24,21 @@ const STAGE_THROTTLE: Duration = Duration::from_millis(250);
 /// In-memory state of every student's stack.
 #[derive(Default)]
 pub(super) struct Stacks {
-    live: Mutex<HashMap<StudentId, Live>>,
+    pub(super) live: Mutex<HashMap<StudentId, Live>>,
     queue: Mutex<VecDeque<StudentId>>,
     wake: Notify,
     activity: Mutex<HashMap<StudentId, Activity>>,
 }
 
 #[derive(Default)]
-struct Live {
-    state: StackState,
-    stage: Option<String>,
+pub(super) struct Live {
+    pub(super) state: StackState,
+    pub(super) stage: Option<String>,
     progress: Option<(u64, u64)>,
     failure: Option<Failure>,
     notice: Option<String>,
     endpoints: Option<Endpoints>,
-    task: Option<AbortHandle>,
+    pub(super) task: Option<AbortHandle>,
     watcher: Option<AbortHandle>,
     last_publish: Option<Instant>,
 }
@@ -65,13 +65,13 @@ impl Drop for PageGuard {
 }
 
 impl Classroom {
-    fn live<R>(&self, student: StudentId, f: impl FnOnce(&mut Live) -> R) -> R {
+    pub(super) fn live<R>(&self, student: StudentId, f: impl FnOnce(&mut Live) -> R) -> R {
         let mut live = self.inner.stacks.live.lock().unwrap_or_else(|e| e.into_inner());
         f(live.entry(student).or_default())
     }
 
     /// Sets the state, keeps it in the store, and tells the student's pages.
-    async fn set_state(&self, student: StudentId, state: StackState, detail: &str) {
+    pub(super) async fn set_state(&self, student: StudentId, state: StackState, detail: &str) {
         self.live(student, |l| l.state = state);
         if let Err(e) = self.inner.store.set_stack_state(student, state.as_str(), detail).await {
             tracing::warn!("cannot record stack state: {e}");
@@ -80,7 +80,7 @@ impl Classroom {
     }
 
     /// The request that starts `student`'s stack, creating their record and port block.
-    async fn request(&self, student: StudentId) -> Result<StackRequest, ClassError> {
+    pub(super) async fn request(&self, student: StudentId) -> Result<StackRequest, ClassError> {
         let settings = self.settings();
         let project = format!("lab-{}-{}", self.tag(), student.0);
         let block = self.inner.provisioner.ports_per_stack();
@@ -310,7 +310,10 @@ pub(super) async fn resume(classroom: &Classroom) -> Result<(), ClassError> {
                 match classroom.inner.provisioner.observe(&request).await {
                     Ok(Observed::Running(endpoints)) => become_ready(classroom, student, endpoints).await,
                     // The engine brings it back; the change watch makes it ready then.
-                    Ok(Observed::Restarting(what)) => restarting(classroom, student, what).await,
+                    Ok(Observed::Restarting(what)) => {
+                        classroom.live(student, |l| l.state = StackState::Ready);
+                        super::recovery::restarting(classroom, student, what).await;
+                    }
                     _ => {
                         classroom.live(student, |l| l.notice = Some("the server restarted and your stack was not running any more: Start resumes it".into()));
                         classroom.set_state(student, StackState::Stopped, "").await;
@@ -327,51 +330,8 @@ pub(super) async fn resume(classroom: &Classroom) -> Result<(), ClassError> {
     Ok(())
 }
 
-/// Marks a ready stack as being brought back by its engine, with what it does.
-async fn restarting(classroom: &Classroom, student: StudentId, what: String) {
-    let changed = classroom.live(student, |l| {
-        let changed = l.state != StackState::Restarting || l.stage.as_deref() != Some(what.as_str());
-        l.stage = Some(what);
-        changed
-    });
-    if changed {
-        classroom.set_state(student, StackState::Restarting, "").await;
-    }
-}
-
-/// Follows the engine's reports of changed stacks (when it has them): a ready stack that
-/// lost a part shows as restarting, and is ready again when the engine has it back.
-fn spawn_change_watch(classroom: &Classroom) {
-    let Some(mut changes) = classroom.inner.provisioner.changes() else { return };
-    let weak = std::sync::Arc::downgrade(&classroom.inner);
-    let prefix = format!("lab-{}-", classroom.tag());
-    tokio::spawn(async move {
-        loop {
-            let project = match changes.recv().await {
-                Ok(project) => project,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            };
-            let Some(inner) = weak.upgrade() else { return };
-            let classroom = Classroom { inner };
-            let Some(student) = project.strip_prefix(&prefix).and_then(|id| id.parse().ok()).map(StudentId) else { continue };
-            let state = classroom.live(student, |l| l.state);
-            if !matches!(state, StackState::Ready | StackState::Restarting) {
-                continue;
-            }
-            let Ok(request) = classroom.request(student).await else { continue };
-            match classroom.inner.provisioner.observe(&request).await {
-                Ok(Observed::Running(endpoints)) if state == StackState::Restarting => become_ready(&classroom, student, endpoints).await,
-                Ok(Observed::Restarting(what)) => restarting(&classroom, student, what).await,
-                _ => {}
-            }
-        }
-    });
-}
-
 /// The start queue and the idle watch, for as long as the class runs.
 pub(super) fn spawn_background(classroom: &Classroom) {
-    spawn_change_watch(classroom);
     let weak = std::sync::Arc::downgrade(&classroom.inner);
     tokio::spawn(async move {
         loop {
@@ -438,21 +398,31 @@ async fn run_start(classroom: Classroom, student: StudentId) {
         tracing::warn!("cannot record stack state: {e}");
     }
     classroom.publish(ClassEvent::Stack(student));
-    let outcome = match classroom.request(student).await {
+    let outcome = start_and_check(&classroom, student).await;
+    finish_start(&classroom, student, outcome).await;
+}
+
+/// Starts (or finishes, or brings back) the stack, then waits for the environment check.
+pub(super) async fn start_and_check(classroom: &Classroom, student: StudentId) -> Result<Endpoints, ProvisionError> {
+    match classroom.request(student).await {
         Err(e) => Err(ProvisionError { message: e.to_string(), service: None, log_tail: Vec::new(), hint: "tell the instructor".into() }),
         Ok(request) => {
             let sink = LiveSink { classroom: classroom.clone(), student };
             match classroom.inner.provisioner.start(&request, &sink).await {
                 Ok(endpoints) => {
                     sink.stage("checking that your environment works".into(), None);
-                    environment_check(&classroom, &endpoints, &request).await.map(|()| endpoints)
+                    environment_check(classroom, &endpoints, &request).await.map(|()| endpoints)
                 }
                 Err(e) => Err(e),
             }
         }
-    };
+    }
+}
+
+/// Ready, or failed with what went wrong.
+pub(super) async fn finish_start(classroom: &Classroom, student: StudentId, outcome: Result<Endpoints, ProvisionError>) {
     match outcome {
-        Ok(endpoints) => become_ready(&classroom, student, endpoints).await,
+        Ok(endpoints) => become_ready(classroom, student, endpoints).await,
         Err(e) => {
             let failure = Failure { message: e.message.clone(), service: e.service.clone(), log_tail: e.log_tail.clone(), hint: e.hint.clone() };
             classroom.live(student, |l| {

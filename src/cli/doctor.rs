@@ -45,7 +45,7 @@ pub async fn run(args: DoctorArgs, content: &ContentSource) -> anyhow::Result<Ou
     let subject = source.as_ref().zip(planned.as_ref()).map(|(s, p)| Subject { file: &s.file, plan: p.as_ref() });
     let report = if args.engine.kubernetes() {
         let plan = planned.as_ref().map(|p| p.as_ref().map_err(ToString::to_string));
-        crate::doctor::kubernetes::diagnose(args.engine.kubeconfig.as_deref(), plan).await
+        crate::doctor::kubernetes::diagnose(args.engine.kubeconfig.as_deref(), args.engine.storage_class.as_deref(), plan).await
     } else {
         diagnose(subject, &project_name).await
     };

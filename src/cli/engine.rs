@@ -20,8 +20,9 @@ pub struct EngineArgs {
     /// Where stacks run.
     #[arg(long, value_enum, default_value_t = EngineKind::Docker, env = "LAB_ENGINE")]
     pub engine: EngineKind,
-    /// The cluster's kubeconfig (default: KUBECONFIG, ~/.kube/config, or the in-cluster account).
-    #[arg(long, value_name = "PATH", env = "KUBECONFIG", hide_env_values = true)]
+    /// The cluster's kubeconfig (default: KUBECONFIG, which may list several files,
+    /// ~/.kube/config, or the in-cluster account).
+    #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// Prefix of each student's namespace on Kubernetes.
     #[arg(long, value_name = "PREFIX", default_value = "")]

@@ -6,8 +6,9 @@ use super::{Check, Report};
 use crate::stack::Plan;
 use crate::stack::kube::{Cluster, KubeOptions, OLDEST_TESTED, translate};
 
-/// Every check against the cluster at `kubeconfig` (or the default configuration).
-pub async fn diagnose(kubeconfig: Option<&std::path::Path>, plan: Option<Result<&Plan, String>>) -> Report {
+/// Every check against the cluster at `kubeconfig` (or the default configuration), with
+/// the stack translated as `lab serve` would (`storage_class` included).
+pub async fn diagnose(kubeconfig: Option<&std::path::Path>, storage_class: Option<&str>, plan: Option<Result<&Plan, String>>) -> Report {
     let mut report = Report::default();
     let cluster = match Cluster::connect(kubeconfig).await {
         Ok(c) => c,
@@ -51,7 +52,7 @@ pub async fn diagnose(kubeconfig: Option<&std::path::Path>, plan: Option<Result<
     match plan {
         None => {}
         Some(Err(e)) => report.checks.push(Check::problem("stack file", e, "fix the stack file first")),
-        Some(Ok(plan)) => report.checks.push(match translate(plan, &KubeOptions { namespace: "lab-doctor".into(), ..KubeOptions::default() }) {
+        Some(Ok(plan)) => report.checks.push(match translate(plan, &KubeOptions { namespace: "lab-doctor".into(), storage_class: storage_class.map(str::to_owned), ..KubeOptions::default() }) {
             Ok(m) => Check::ok("translation", format!("{} pods, {} services, {} published ports", m.pods.len(), m.services.len(), m.named_ports.len())),
             Err(e) => Check::problem("translation", e.to_string(), "change what the lines above name; `lab up --engine kubernetes --dry-run` shows the translation"),
         }),

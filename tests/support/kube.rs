@@ -1,6 +1,7 @@
-//! A real Kubernetes for tests: `tests/kubernetes/cluster.sh` starts a single-node v1.20.2
-//! cluster (built from Debian's source by `.ci/build-kubernetes`) in a temporary folder and
-//! stops it, undoing every host change, when the [`TestCluster`] is dropped.
+//! A real Kubernetes for tests: `tests/kubernetes/cluster.sh` starts a v1.20.2 cluster of
+//! one or two nodes (built from Debian's source by `.ci/build-kubernetes`) in a temporary
+//! folder, and stops it, undoing every host change, when the [`TestCluster`] is dropped (a
+//! test binary that keeps it in a static runs `cluster.sh down` itself).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

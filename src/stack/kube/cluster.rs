@@ -5,6 +5,7 @@
 use super::translate::{Manifests, PUBLISHED_SUFFIX};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::{Client, Config};
 use std::collections::BTreeMap;
@@ -152,7 +153,8 @@ impl Cluster {
         }
     }
 
-    /// Creates or updates every object of `manifests` except the pods (server-side apply).
+    /// Creates or updates every object of `manifests` except the pods (server-side apply):
+    /// the namespace, claims, Services and the ingress policy.
     pub async fn apply_base(&self, manifests: &Manifests) -> Result<(), ClusterError> {
         let ns = manifests.namespace.metadata.name.clone().unwrap_or_default();
         let params = PatchParams::apply(MANAGER).force();
@@ -163,6 +165,8 @@ impl Cluster {
         for service in manifests.services.iter().chain(&manifests.published) {
             Api::<Service>::namespaced(self.client.clone(), &ns).patch(&name_of(&service.metadata), &params, &Patch::Apply(service)).await?;
         }
+        let policy = &manifests.network_policy;
+        Api::<NetworkPolicy>::namespaced(self.client.clone(), &ns).patch(&name_of(&policy.metadata), &params, &Patch::Apply(policy)).await?;
         Ok(())
     }
 
@@ -237,7 +241,7 @@ impl Cluster {
         let mut waiting = Vec::new();
         for d in &deployments {
             let pod = name_of(&d.metadata);
-            match pods.iter().find(|p| pod_name_of(p) == pod && p.metadata.deletion_timestamp.is_none()) {
+            match current_pod(&pods, &pod) {
                 Some(p) if pod_ready(p) => {}
                 Some(p) => waiting.push(describe_pod(&pod, p)),
                 None => waiting.push(format!("{pod}: its pod is being created again")),
@@ -285,6 +289,14 @@ impl Cluster {
 
 fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     meta.name.clone().unwrap_or_default()
+}
+
+/// The live pod of stack pod `name`: not being deleted, not ended (an evicted or failed
+/// pod stays listed until it is cleaned up), a ready one first.
+pub fn current_pod<'a>(pods: &'a [Pod], name: &str) -> Option<&'a Pod> {
+    let mut live = pods.iter().filter(|p| pod_name_of(p) == name && p.metadata.deletion_timestamp.is_none() && !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded")));
+    let first = live.next()?;
+    Some(if pod_ready(first) { first } else { live.find(|p| pod_ready(p)).unwrap_or(first) })
 }
 
 /// The pod's name in the stack (its `lab.pod` label).

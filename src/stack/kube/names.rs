@@ -28,6 +28,14 @@ pub fn is_label_key(key: &str) -> bool {
     prefix_ok && !name.is_empty() && is_label_value(name)
 }
 
+/// An environment variable's name as Kubernetes 1.20 accepts it: `[-._a-zA-Z][-._a-zA-Z0-9]*`
+/// (newer releases take any printable character but `=`; the oldest tested one decides).
+pub fn is_env_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'.' | b'_'))
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
 /// A Service port's name (at most 15 characters): `tcp-8080`.
 pub fn port_name(protocol: &str, port: u16) -> String {
     format!("{}-{port}", protocol.to_ascii_lowercase())
@@ -56,6 +64,16 @@ mod tests {
         }
         for bad in ["", "Web", "1web", "web-", "my_db", &"a".repeat(64)] {
             assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_names() {
+        for good in ["A", "JAVA_OPTS", "_x", "my.var", "-dash", "a1"] {
+            assert!(is_env_name(good), "{good}");
+        }
+        for bad in ["", "1A", "A B", "A=B", "caf\u{e9}", "A$"] {
+            assert!(!is_env_name(bad), "{bad}");
         }
     }
 

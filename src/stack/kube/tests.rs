@@ -1,9 +1,13 @@
-use super::translate::{CLASS_LABEL, KubeOptions, Manifests, NamedPort, POD_LABEL, PodPlan, translate};
+use super::names::is_dns_label;
+use super::translate::{CLASS_LABEL, KubeOptions, Manifests, NETWORK_POLICY, NamedPort, POD_LABEL, POD_SECURITY_LABEL, PodPlan, translate};
 use crate::course::ContentError;
 use crate::stack::file::Condition;
 use crate::stack::plan::{ProjectOptions, plan};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::core::v1::{Container, EnvVar, HostAlias, PodSpec, Service, ServicePort, Volume};
+use k8s_openapi::api::networking::v1::{NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::{BTreeMap, HashMap};
@@ -69,7 +73,11 @@ fn ok(text: &str, storage: Option<&str>) -> Manifests {
 }
 
 fn refused(text: &str) -> Vec<ContentError> {
-    translate_in(Path::new("/stacks/demo"), text, None, None).expect_err("should be refused")
+    refused_with(text, None)
+}
+
+fn refused_with(text: &str, storage: Option<&str>) -> Vec<ContentError> {
+    translate_in(Path::new("/stacks/demo"), text, None, storage).expect_err("should be refused")
 }
 
 /// 1-based line and column of the first occurrence of `needle` in `text`.
@@ -171,7 +179,7 @@ fn the_mesos_marathon_stack_is_one_pod() {
     assert_eq!(service(&m, "marathon").spec.as_ref().unwrap().cluster_ip.as_deref(), Some("None"), "no ports: headless");
 
     let labels = m.namespace.metadata.labels.clone().unwrap();
-    let expected = [("lab.project", "lab-alice"), ("lab.student", "alice"), ("lab.lab", "demo"), ("lab.class", "k3")];
+    let expected = [("lab.project", "lab-alice"), ("lab.student", "alice"), ("lab.lab", "demo"), ("lab.class", "k3"), (POD_SECURITY_LABEL, "privileged")];
     assert_eq!(labels, expected.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>());
     assert_eq!(m.namespace.metadata.name.as_deref(), Some("lab-alice"));
 }
@@ -184,7 +192,7 @@ fn a_storage_class_turns_named_volumes_into_claims() {
     assert_eq!((claim.metadata.name.as_deref(), claim.metadata.namespace.as_deref()), (Some("vol-task-images"), Some("lab-alice")));
     let claim_spec = claim.spec.as_ref().unwrap();
     assert_eq!(claim_spec.storage_class_name.as_deref(), Some("standard"));
-    assert_eq!(claim_spec.access_modes, strings(&["ReadWriteOnce"]));
+    assert_eq!(claim_spec.access_modes, strings(&["ReadWriteOnce"]), "one pod uses it");
     let v = volume(&m.pods[0], "vol-task-images");
     assert!(v.empty_dir.is_none());
     assert_eq!(v.persistent_volume_claim.as_ref().map(|c| c.claim_name.as_str()), Some("vol-task-images"));
@@ -312,13 +320,15 @@ fn pods_start_after_the_pods_they_wait_for() {
     assert_eq!(pod(&m, "web").waits_for, [("db".to_owned(), Condition::ServiceHealthy)]);
     assert!(pod(&m, "db").waits_for.is_empty());
     assert_eq!(m.claims.len(), 1, "one claim for the shared volume");
+    let modes = m.claims[0].spec.as_ref().unwrap().access_modes.clone();
+    assert_eq!(modes, strings(&["ReadWriteMany"]), "the pods may land on different nodes");
     for p in &m.pods {
         assert_eq!(volume(p, "vol-shared").persistent_volume_claim.as_ref().map(|c| c.claim_name.as_str()), Some("vol-shared"));
     }
     let problems = refused(TWO_PODS);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].position, at(TWO_PODS, "volumes: [shared:/var"));
-    assert!(problems[0].message.contains("also used by pod `web`"), "{}", problems[0].message);
+    assert!(problems[0].message.contains("volume `shared` is also used by pod `web`"), "{}", problems[0].message);
     assert!(problems[0].fix.as_deref().unwrap().contains("storage class"));
 }
 
@@ -358,11 +368,11 @@ fn what_docker_runs_carries_over() {
     assert_eq!((sc.privileged, sc.run_as_user), (None, None));
     let limits = c.resources.clone().unwrap().limits.unwrap();
     assert_eq!(limits, BTreeMap::from([("memory".to_owned(), Quantity("268435456".into())), ("cpu".to_owned(), Quantity("500m".into()))]));
-    let run = volume(p, "app-tmpfs-0").empty_dir.clone().unwrap();
+    let run = volume(p, "c0-tmpfs-0").empty_dir.clone().unwrap();
     assert_eq!((run.medium.as_deref(), run.size_limit), (Some("Memory"), Some(Quantity("67108864".into()))), "64 MiB, not 64 millibytes");
-    assert!(volume(p, "app-anon-0").empty_dir.as_ref().is_some_and(|e| e.medium.is_none()));
+    assert!(volume(p, "c0-anon-0").empty_dir.as_ref().is_some_and(|e| e.medium.is_none()));
     let mounts: Vec<(&str, &str)> = c.volume_mounts.iter().flatten().map(|m| (m.name.as_str(), m.mount_path.as_str())).collect();
-    assert_eq!(mounts, [("app-anon-0", "/cache"), ("app-tmpfs-0", "/run")]);
+    assert_eq!(mounts, [("c0-anon-0", "/cache"), ("c0-tmpfs-0", "/run")]);
     let probe = c.readiness_probe.clone().unwrap();
     assert_eq!(probe.exec.unwrap().command, strings(&["/bin/sh", "-c", "curl -f http://localhost/"]));
     assert_eq!((probe.period_seconds, probe.timeout_seconds, probe.failure_threshold), (Some(1), Some(1), Some(5)));
@@ -374,6 +384,8 @@ fn what_docker_runs_carries_over() {
     assert_eq!(template.get("tier").map(String::as_str), Some("web"));
     assert_eq!(container(p, "helper").security_context, None);
     assert_eq!(p.services, ["app", "helper"]);
+    let ns_labels = m.namespace.metadata.labels.clone().unwrap();
+    assert_eq!(ns_labels.get(POD_SECURITY_LABEL).map(String::as_str), Some("privileged"), "an added capability is beyond the baseline level");
 }
 
 #[test]
@@ -405,9 +417,184 @@ fn the_manifests_read_back_as_yaml() {
     assert!(!yaml.contains("cannot be shown"), "{yaml}");
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["Namespace", "PersistentVolumeClaim", "Service", "Service", "Service", "Service", "Service", "Deployment"]);
-    let deployment: Deployment = serde_json::from_value(docs[7].clone()).unwrap();
+    assert_eq!(kinds, ["Namespace", "PersistentVolumeClaim", "Service", "Service", "Service", "Service", "Service", "NetworkPolicy", "Deployment"]);
+    let deployment: Deployment = serde_json::from_value(docs[8].clone()).unwrap();
     assert_eq!(deployment, m.pods[0].deployment, "the Deployment survives the round trip");
     let published: Service = serde_json::from_value(docs[6].clone()).unwrap();
     assert_eq!(published, m.published[0]);
+    let policy: NetworkPolicy = serde_json::from_value(docs[7].clone()).unwrap();
+    assert_eq!(policy, m.network_policy, "the NetworkPolicy survives the round trip");
+    assert_eq!(docs[7]["spec"]["podSelector"], serde_json::json!({}), "every pod, written out (Kubernetes 1.20 requires it)");
+}
+
+/// Top-level networks and volumes with settings a cluster cannot give, for the cases below.
+const SETTINGS: &str = "networks:
+  front:
+  closed: {internal: true}
+  tuned: {driver_opts: {com.docker.network.driver.mtu: \"1400\"}}
+  overlaid: {driver: overlay}
+volumes:
+  nfs: {driver_opts: {type: nfs, device: \":/srv\"}}
+  plugin: {driver: rexray}
+  my_data:
+  my-data:
+";
+
+#[test]
+fn settings_without_a_translation_are_refused_at_the_line_that_uses_them() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("    networks: [closed]\n", "networks:", "network `closed` sets `internal: true`, which has no translation", "remove `internal`"),
+        ("    networks: [tuned]\n", "networks:", "network `tuned` sets driver options, which have no translation", "`driver_opts` from the network"),
+        ("    networks: [overlaid]\n", "networks:", "network `overlaid` sets the driver `overlay`", "`driver`"),
+        ("    volumes: [nfs:/srv]\n", "volumes:", "volume `nfs` uses driver options, which have no translation on a cluster", "remove `driver` and `driver_opts` from the volume"),
+        ("    volumes: [plugin:/srv]\n", "volumes:", "volume `plugin` uses the driver `rexray`, which has no translation on a cluster", "from the volume"),
+        ("    volumes: [my_data:/a, my-data:/b]\n", "volumes:", "volumes `my_data` and `my-data` would both be the Kubernetes volume `vol-my-data`", "rename one of them"),
+        ("    healthcheck: {interval: 5s, retries: 3}\n", "healthcheck:", "no `test` command, so Docker would run the image's HEALTHCHECK", "write the test command: a cluster cannot read the image's HEALTHCHECK"),
+        ("    tmpfs: [\"/run:mode=1777,size=64m\"]\n", "tmpfs:", "tmpfs `/run` sets `mode=1777`", "keep only the size"),
+        ("    tmpfs: [\"/run:size=lots\"]\n", "tmpfs:", "tmpfs `/run`", "size=64m"),
+        ("    volumes: [{type: tmpfs, target: /run, tmpfs: {size: 1m, mode: 511}}]\n", "volumes:", "tmpfs `/run` sets `mode=777`", "keep only the size"),
+        ("    expose: [\"8000-8010\"]\n", "expose:", "`8000-8010` is a range of ports", "each port on its own"),
+        ("    environment: {1ST: x}\n", "environment:", "variable `1ST` has a name Kubernetes refuses", "not starting with a digit"),
+        ("    environment: [\"A B=x\"]\n", "environment:", "variable `A B`", "letters, digits"),
+    ];
+    for (body, key, message, fix) in cases {
+        let text = single(SETTINGS, body);
+        let problems = refused(&text);
+        assert_eq!(problems.len(), 1, "{body}: {problems:#?}");
+        let p = &problems[0];
+        assert!(p.message.starts_with("service `web`: ") && p.message.contains(message) && p.message.ends_with("(Kubernetes)"), "{body}: {}", p.message);
+        assert_eq!(p.position, at(&text, key), "{body}");
+        assert!(p.fix.as_deref().is_some_and(|f| f.contains(fix)), "{body}: {:?}", p.fix);
+    }
+}
+
+#[test]
+fn what_docker_defaults_to_still_translates() {
+    let top = "networks:\n  front:\n  plain: {driver: bridge}\n  closed: {internal: true}\nvolumes:\n  data: {driver: local}\n";
+    let bodies = [
+        "    networks: [plain]\n",
+        "    volumes: [data:/data]\n",
+        "    healthcheck: {disable: true}\n",
+        "    healthcheck: {test: [NONE]}\n",
+        "    tmpfs: [\"/run:rw,size=1m\"]\n",
+        "    volumes: [{type: tmpfs, target: /run, tmpfs: {size: 1m}}]\n",
+        "    expose: [\"8000\", \"9000/udp\"]\n",
+        "    environment: {my.var: x, _X: y, JAVA-HOME: z}\n",
+    ];
+    for body in bodies {
+        let m = translate_in(Path::new("/stacks/demo"), &single(top, body), None, None).unwrap_or_else(|p| panic!("{body}: {p:#?}"));
+        assert!(container(pod(&m, "web"), "web").readiness_probe.is_none(), "{body}: no probe (a disabled healthcheck is none)");
+    }
+    let m = ok(&single(top, "    tmpfs: [\"/run:rw,size=1m\"]\n"), None);
+    assert_eq!(volume(pod(&m, "web"), "c0-tmpfs-0").empty_dir.clone().unwrap().size_limit, Some(Quantity("1048576".into())));
+    let m = ok(&single(top, "    volumes: [{type: tmpfs, target: /run, tmpfs: {size: 1m}}]\n"), None);
+    assert_eq!(volume(pod(&m, "web"), "c0-tmpfs-0").empty_dir.clone().unwrap().size_limit, Some(Quantity("1048576".into())));
+    let m = ok(&single(top, "    expose: [\"8000\", \"9000/udp\"]\n"), None);
+    let ports: Vec<(i32, Option<&str>)> = container(pod(&m, "web"), "web").ports.iter().flatten().map(|p| (p.container_port, p.protocol.as_deref())).collect();
+    assert_eq!(ports, [(8000, Some("TCP")), (9000, Some("UDP"))]);
+}
+
+#[test]
+fn the_default_network_with_settings_is_refused_at_the_service() {
+    let text = "services:\n  web:\n    image: nginx\nnetworks:\n  default: {internal: true}\n";
+    let problems = refused(text);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].position, at(text, "web:"));
+    assert!(problems[0].message.contains("network `default` sets `internal: true`"), "{}", problems[0].message);
+}
+
+#[test]
+fn volumes_of_one_name_are_refused_in_one_pod_and_with_claims() {
+    let text = "services:
+  web:
+    image: nginx
+    volumes: [my_data:/a]
+  db:
+    image: postgres
+    volumes: [my-data:/b]
+volumes:
+  my_data:
+  my-data:
+";
+    // Without a storage class each pod has its own emptyDir: the names never meet.
+    let m = ok(text, None);
+    assert!(volume(pod(&m, "web"), "vol-my-data").empty_dir.is_some() && volume(pod(&m, "db"), "vol-my-data").empty_dir.is_some());
+    // With one, both would be the claim `vol-my-data`.
+    let problems = refused_with(text, Some("standard"));
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].position, at(text, "volumes: [my-data"));
+    assert!(problems[0].message.contains("volumes `my_data` and `my-data` would both be"), "{}", problems[0].message);
+}
+
+#[test]
+fn generated_names_stay_within_kubernetes_limits() {
+    let longest = format!("a{}", "b".repeat(62));
+    let text = format!("services:\n  {longest}:\n    image: nginx\n    volumes: [/cache]\n    tmpfs: [/run]\n");
+    let m = ok(&text, None);
+    let names: Vec<&str> = spec(pod(&m, &longest)).volumes.iter().flatten().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["c0-anon-0", "c0-tmpfs-0"]);
+    assert!(names.iter().all(|n| is_dns_label(n)));
+
+    let text = "services:\n  web:\n    image: nginx\n    volumes: [/cache]\n  side:\n    image: nginx\n    network_mode: service:web\n    restart: on-failure\n    volumes: [/cache]\n";
+    let m = ok(text, None);
+    let names: Vec<&str> = spec(pod(&m, "web")).volumes.iter().flatten().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["c0-anon-0", "c1-anon-0"], "each container's own");
+
+    let fits = format!("a{}", "b".repeat(52));
+    let m = ok(&format!("services:\n  {fits}:\n    image: nginx\n    ports: [\"8080:80\"]\n"), None);
+    assert_eq!(m.published[0].metadata.name.as_deref().map(str::len), Some(63));
+    let too_long = format!("{fits}c");
+    let text = format!("services:\n  {too_long}:\n    image: nginx\n    ports: [\"8080:80\"]\n");
+    let problems = refused(&text);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].position, at(&text, &format!("{too_long}:")));
+    assert!(problems[0].message.contains(&format!("`{too_long}-published`, longer than the 63 characters")), "{}", problems[0].message);
+    assert!(problems[0].fix.as_deref().unwrap().contains("at most 53 characters"), "{:?}", problems[0].fix);
+}
+
+#[test]
+fn the_stack_memory_is_the_main_pod_request() {
+    let m = ok(MESOS, None);
+    let boxed = container(&m.pods[0], "box").resources.clone().expect("resources");
+    assert_eq!(boxed.requests, Some(BTreeMap::from([("memory".to_owned(), Quantity("2147483648".into()))])), "x-lab.memory: 2g");
+    assert_eq!(boxed.limits, None, "no mem_limit, no limit");
+    assert_eq!(container(&m.pods[0], "marathon").resources, None, "one request for the stack");
+
+    // The main pod is the first to start; a mem_limit stays the limit and caps the request.
+    let text = "x-lab:\n  memory: 1g\nservices:\n  web:\n    image: nginx\n    depends_on: [db]\n  db:\n    image: postgres\n    mem_limit: 256m\n";
+    let m = ok(text, None);
+    assert_eq!(m.pods[0].name, "db");
+    let db = container(pod(&m, "db"), "db").resources.clone().unwrap();
+    let quarter = BTreeMap::from([("memory".to_owned(), Quantity("268435456".into()))]);
+    assert_eq!((db.requests.as_ref(), db.limits.as_ref()), (Some(&quarter), Some(&quarter)), "a request above the limit is invalid");
+    assert_eq!(container(pod(&m, "web"), "web").resources, None);
+    let text = "services:\n  web:\n    image: nginx\n    mem_limit: 256m\n";
+    assert_eq!(container(pod(&ok(text, None), "web"), "web").resources.clone().unwrap().requests, None, "no x-lab.memory, no request");
+}
+
+#[test]
+fn only_a_privileged_stack_gets_a_privileged_namespace() {
+    let labels = ok(MESOS, None).namespace.metadata.labels.unwrap();
+    assert_eq!(labels.get(POD_SECURITY_LABEL).map(String::as_str), Some("privileged"));
+    let labels = ok(&single("", "    ports: [\"8080:80\"]\n"), None).namespace.metadata.labels.unwrap();
+    assert_eq!(labels.get(POD_SECURITY_LABEL), None, "{labels:?}");
+}
+
+#[test]
+fn the_network_policy_opens_only_published_ports_to_other_namespaces() {
+    let m = ok(MESOS, None);
+    let policy = &m.network_policy;
+    assert_eq!((policy.metadata.name.as_deref(), policy.metadata.namespace.as_deref()), (Some(NETWORK_POLICY), Some("lab-alice")));
+    let spec = policy.spec.clone().unwrap();
+    assert_eq!(spec.pod_selector, Some(LabelSelector::default()), "every pod of the namespace");
+    assert_eq!(spec.policy_types, strings(&["Ingress"]));
+    assert_eq!(spec.egress, None);
+    let same_namespace = NetworkPolicyIngressRule { from: Some(vec![NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..NetworkPolicyPeer::default() }]), ports: None };
+    let port = |p: i32| NetworkPolicyPort { port: Some(IntOrString::Int(p)), protocol: Some("TCP".into()), end_port: None };
+    let published = NetworkPolicyIngressRule { from: None, ports: Some(vec![port(5050), port(8080), port(1234), port(8888)]) };
+    assert_eq!(spec.ingress, Some(vec![same_namespace.clone(), published]), "the NodePort targets, from anywhere");
+
+    // Nothing published: no rule without `from`, which would let everything in.
+    let m = ok(&single("", "    expose: [\"80\"]\n"), None);
+    assert_eq!(m.network_policy.spec.unwrap().ingress, Some(vec![same_namespace]));
 }

@@ -6,8 +6,9 @@
 //! the containers of one pod, as they share one in Docker; every other service is a pod of
 //! its own. Each pod is a Deployment of one replica (so a deleted pod or a lost node brings
 //! it back), each service name is a Service (so the names in the file still resolve with
-//! the cluster's DNS), and the published ports of a pod are one NodePort Service. What has
-//! no faithful translation is refused at its line in the stack file, never dropped.
+//! the cluster's DNS), and the published ports of a pod are one NodePort Service. A
+//! NetworkPolicy lets other namespaces reach only those published ports. What has no
+//! faithful translation is refused at its line in the stack file, never dropped.
 
 use super::names::{is_dns_label, is_label_value, port_name};
 use crate::course::ContentError;
@@ -17,8 +18,9 @@ use bollard::models::RestartPolicyNameEnum;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     EmptyDirVolumeSource, HostAlias, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeResourceRequirements,
+    PodTemplateSpec, ResourceRequirements, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeResourceRequirements,
 };
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -30,6 +32,11 @@ pub const POD_LABEL: &str = "lab.pod";
 pub const CLASS_LABEL: &str = "lab.class";
 /// Suffix of the NodePort Service of a pod's published ports.
 pub const PUBLISHED_SUFFIX: &str = "-published";
+/// The namespace label that lets its pods be privileged where a cluster enforces the
+/// baseline Pod Security level; set only for a stack that needs it.
+pub const POD_SECURITY_LABEL: &str = "pod-security.kubernetes.io/enforce";
+/// Name of the NetworkPolicy that keeps other namespaces' pods off unpublished ports.
+pub const NETWORK_POLICY: &str = "lab-ingress";
 /// How long a pod stays on a node that stopped answering before it is started elsewhere
 /// (Kubernetes' default is five minutes; a student waits for this).
 const UNREACHABLE_TOLERATION_SECONDS: i64 = 30;
@@ -56,6 +63,9 @@ pub struct Manifests {
     pub services: Vec<Service>,
     /// The NodePort Services of published ports.
     pub published: Vec<Service>,
+    /// Who may reach the pods: the namespace's own pods on every port, anyone on the
+    /// published ones (where the cluster's network plugin enforces policies).
+    pub network_policy: NetworkPolicy,
     /// The pods, in an order that starts each after the pods it depends on.
     pub pods: Vec<PodPlan>,
     /// Named ports (`x-lab.ports`): where each is published.
@@ -101,6 +111,7 @@ impl Manifests {
         push(serde_saphyr::to_string(&self.namespace));
         self.claims.iter().for_each(|c| push(serde_saphyr::to_string(c)));
         self.services.iter().chain(&self.published).for_each(|s| push(serde_saphyr::to_string(s)));
+        push(serde_saphyr::to_string(&self.network_policy));
         self.pods.iter().for_each(|p| push(serde_saphyr::to_string(&p.deployment)));
         out
     }
@@ -155,9 +166,13 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
     }
 
     let project_labels = project_labels(plan);
-    let mut claims = Vec::new();
-    let mut claimed = BTreeSet::new();
+    // Each named volume: its key in the file, and the pods that mount it, in the order
+    // they are first met.
+    let mut named: Vec<(String, String, BTreeSet<String>)> = Vec::new();
+    // The first pod to mount each volume (by its key in the file).
     let mut volume_users: BTreeMap<String, String> = BTreeMap::new();
+    // Container ports that are published, which anyone may reach.
+    let mut open_ports: Vec<(i32, String)> = Vec::new();
     let mut services = Vec::new();
     let mut published = Vec::new();
     let mut named_ports = Vec::new();
@@ -168,26 +183,35 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
             let mut refusals = Refusals { service, problems: &mut problems };
             check_names(service, &mut refusals);
             let container = pod.container(service, root, plan, options, &mut refusals);
-            for (volume, _) in &container.named_volumes {
-                match volume_users.get(volume) {
+            for (volume, key) in &container.named_volumes {
+                // Volume names keep letters and digits only, so `my_data` and `my-data` are
+                // one name; in one pod (or, with claims, in the namespace) that merges them.
+                let merged = named.iter().find(|(n, k, pods)| n == volume && k != key && (pods.contains(root) || options.storage_class.is_some()));
+                if let Some((_, other, _)) = merged {
+                    refusals.refuse(
+                        "volumes",
+                        format!("volumes `{other}` and `{key}` would both be the Kubernetes volume `{volume}`"),
+                        "rename one of them so their names differ in letters or digits (`_`, `-` and case are lost, and names are cut at 63 characters)",
+                    );
+                }
+                match named.iter_mut().find(|(n, k, _)| n == volume && k == key) {
+                    Some((_, _, pods)) => {
+                        pods.insert(root.clone());
+                    }
+                    None => named.push((volume.clone(), key.clone(), BTreeSet::from([root.clone()]))),
+                }
+                match volume_users.get(key) {
                     Some(other) if other != root && options.storage_class.is_none() => refusals.refuse(
                         "volumes",
-                        format!("volume `{volume}` is also used by pod `{other}`; without a storage class a volume lives inside one pod"),
+                        format!("volume `{key}` is also used by pod `{other}`; without a storage class a volume lives inside one pod"),
                         "run the services that share it in one pod (`network_mode: service:…`), or start lab with a storage class",
                     ),
                     _ => {
-                        volume_users.insert(volume.clone(), root.clone());
+                        volume_users.insert(key.clone(), root.clone());
                     }
                 }
             }
             pod.add(container);
-        }
-        for (volume, key) in pod.named_volumes() {
-            if let Some(class) = &options.storage_class
-                && claimed.insert(volume.clone())
-            {
-                claims.push(claim(&volume, &key, class, &options.namespace, &project_labels));
-            }
         }
         let pod_labels = BTreeMap::from([(POD_LABEL.to_owned(), root.clone())]);
         for service in members {
@@ -196,6 +220,13 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
         let ports: Vec<_> = members.iter().flat_map(|s| s.published.iter()).collect();
         if !ports.is_empty() {
             let service_name = format!("{root}{PUBLISHED_SUFFIX}");
+            if is_dns_label(root) && !is_dns_label(&service_name) {
+                Refusals { service: members[0], problems: &mut problems }.refuse(
+                    "",
+                    format!("the NodePort Service of its published ports would be `{service_name}`, longer than the 63 characters Kubernetes allows"),
+                    &format!("shorten the service name to at most {} characters", 63 - PUBLISHED_SUFFIX.len()),
+                );
+            }
             if let Some(taken) = plan.services.iter().find(|s| s.name == service_name) {
                 Refusals { service: taken, problems: &mut problems }.refuse("", format!("the name is taken by the NodePort Service of pod `{root}`"), "rename the service");
             }
@@ -203,6 +234,10 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
             for p in &ports {
                 let name = port_name(&p.protocol, p.container_port);
                 // One Service port per container port; every host port published on it still names it.
+                let open = (i32::from(p.container_port), p.protocol.to_uppercase());
+                if !open_ports.contains(&open) {
+                    open_ports.push(open);
+                }
                 if !service_ports.iter().any(|s| s.name.as_deref() == Some(name.as_str())) {
                     service_ports.push(ServicePort {
                         name: Some(name.clone()),
@@ -232,7 +267,44 @@ pub fn translate(plan: &Plan, options: &KubeOptions) -> Result<Manifests, StackF
         problems.dedup();
         return Err(StackFileError { problems });
     }
-    Ok(Manifests { namespace: namespace(plan, options, &project_labels), claims, services, published, pods: start_order(pods), named_ports })
+    // With a storage class, two keys of one name were refused above: one claim per name.
+    let claims = match &options.storage_class {
+        Some(class) => named.iter().map(|(volume, key, users)| claim(volume, key, class, users.len() > 1, &options.namespace, &project_labels)).collect(),
+        None => Vec::new(),
+    };
+    let mut pods = start_order(pods);
+    request_memory(&mut pods, plan.memory);
+    let network_policy = network_policy(&open_ports, &options.namespace, &project_labels);
+    Ok(Manifests { namespace: namespace(plan, options, &project_labels), claims, services, published, network_policy, pods, named_ports })
+}
+
+/// `x-lab.memory`, what the whole stack needs, as the memory request of the first
+/// container of the pod that starts first (the stack's main pod), so the scheduler puts it
+/// on a node with that much room. The other pods request nothing, as Docker reserves
+/// nothing. A request above the container's `mem_limit` is invalid, so it stops there.
+fn request_memory(pods: &mut [PodPlan], memory: Option<u64>) {
+    let Some(memory) = memory.filter(|m| *m > 0) else { return };
+    let Some(container) = pods.first_mut().and_then(|p| p.deployment.spec.as_mut()).and_then(|s| s.template.spec.as_mut()).and_then(|s| s.containers.first_mut()) else { return };
+    let resources = container.resources.get_or_insert_with(ResourceRequirements::default);
+    let limit = resources.limits.as_ref().and_then(|l| l.get("memory")).and_then(|q| q.0.parse::<u64>().ok());
+    let request = limit.map_or(memory, |l| l.min(memory));
+    resources.requests.get_or_insert_with(BTreeMap::new).insert("memory".to_owned(), Quantity(request.to_string()));
+}
+
+/// Every pod of the namespace, reached by the namespace's own pods on any port and by
+/// anyone (the NodePorts) on the published container ports only: other students' pods
+/// stay off the ports a student did not publish.
+fn network_policy(open_ports: &[(i32, String)], namespace: &str, labels: &BTreeMap<String, String>) -> NetworkPolicy {
+    let mut ingress = vec![NetworkPolicyIngressRule { from: Some(vec![NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..NetworkPolicyPeer::default() }]), ports: None }];
+    // A rule with neither `from` nor `ports` would let everything in: only with ports.
+    if !open_ports.is_empty() {
+        let ports = open_ports.iter().map(|(port, protocol)| NetworkPolicyPort { port: Some(IntOrString::Int(*port)), protocol: Some(protocol.clone()), end_port: None }).collect();
+        ingress.push(NetworkPolicyIngressRule { from: None, ports: Some(ports) });
+    }
+    NetworkPolicy {
+        metadata: meta(NETWORK_POLICY, namespace, labels),
+        spec: Some(NetworkPolicySpec { pod_selector: Some(LabelSelector::default()), ingress: Some(ingress), policy_types: Some(vec!["Ingress".into()]), egress: None }),
+    }
 }
 
 /// The project's own labels (lab.project, lab.student, lab.lab) where Kubernetes accepts
@@ -255,6 +327,12 @@ fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> Objec
 fn namespace(plan: &Plan, options: &KubeOptions, labels: &BTreeMap<String, String>) -> Namespace {
     let mut all = labels.clone();
     all.extend(options.namespace_labels.clone());
+    // A cluster that enforces the baseline Pod Security level refuses privileged pods and
+    // added capabilities; the namespace lets them in only when the stack has them.
+    let privileged = plan.services.iter().filter_map(|s| s.create.host_config.as_ref()).any(|h| h.privileged == Some(true) || h.cap_add.as_ref().is_some_and(|c| !c.is_empty()));
+    if privileged {
+        all.insert(POD_SECURITY_LABEL.to_owned(), "privileged".to_owned());
+    }
     let json = |pairs: &[(String, String)]| serde_json::to_string(&pairs.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap_or_default();
     let ports: Vec<(String, String)> = plan.ports.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
     let mut annotations = BTreeMap::from([
@@ -269,13 +347,15 @@ fn namespace(plan: &Plan, options: &KubeOptions, labels: &BTreeMap<String, Strin
     Namespace { metadata: ObjectMeta { name: Some(options.namespace.clone()), labels: Some(all), annotations: Some(annotations), ..ObjectMeta::default() }, ..Namespace::default() }
 }
 
-fn claim(volume: &str, key: &str, class: &str, namespace: &str, labels: &BTreeMap<String, String>) -> PersistentVolumeClaim {
+/// The claim of a named volume. One that pods on different nodes mount must be
+/// ReadWriteMany (ReadWriteOnce would hold the second pod while the first runs elsewhere).
+fn claim(volume: &str, key: &str, class: &str, shared: bool, namespace: &str, labels: &BTreeMap<String, String>) -> PersistentVolumeClaim {
     let mut meta = meta(volume, namespace, labels);
     meta.annotations = Some(BTreeMap::from([(labels::NAME.to_owned(), key.to_owned())]));
     PersistentVolumeClaim {
         metadata: meta,
         spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            access_modes: Some(vec![if shared { "ReadWriteMany" } else { "ReadWriteOnce" }.into()]),
             storage_class_name: Some(class.to_owned()),
             resources: Some(VolumeResourceRequirements { requests: Some(BTreeMap::from([("storage".to_owned(), Quantity("1Gi".into()))])), ..Default::default() }),
             ..PersistentVolumeClaimSpec::default()
@@ -378,7 +458,7 @@ impl PodBuilder {
     }
 
     fn container(&self, service: &ServicePlan, root: &str, plan: &Plan, options: &KubeOptions, refusals: &mut Refusals<'_>) -> ContainerParts {
-        super::container::container(service, service.name == root, plan, options, refusals)
+        super::container::container(service, service.name == root, self.containers.len(), plan, options, refusals)
     }
 
     fn deployment(self, root: &str, options: &KubeOptions, project_labels: &BTreeMap<String, String>, pod_labels: BTreeMap<String, String>) -> Deployment {
