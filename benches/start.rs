@@ -78,19 +78,23 @@ fn show(engine: &str, all: f64, each: &[f64]) {
     println!("{engine:<11} all {} ready in {all:6.1} s   first {:5.1} s   median {:5.1} s   last {:5.1} s", each.len(), each[0], stats::percentile(each, 0.5), each[each.len() - 1]);
 }
 
-/// Requests in the audit log after line `from` made by lab (its user agent), each counted
-/// once whatever stages the log records for it; and the log's length in lines.
+/// Requests lab (its user agent) began after line `from` of the audit log: each counted
+/// once whatever stages the log records for it, and a request begun before `from` (the
+/// watch that was already open) not at all. Also the log's length in lines.
 fn lab_requests(log: &std::path::Path, from: usize) -> (usize, usize) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    let ids: std::collections::HashSet<String> = lines
-        .iter()
-        .skip(from)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["userAgent"].as_str().is_some_and(|a| a.starts_with("lab/")))
-        .filter_map(|e| e["auditID"].as_str().map(str::to_owned))
-        .collect();
-    (ids.len(), lines.len())
+    let ids = |events: &[&str]| -> std::collections::HashSet<String> {
+        events
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["userAgent"].as_str().is_some_and(|a| a.starts_with("lab/")))
+            .filter_map(|e| e["auditID"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let before = ids(&lines[..from.min(lines.len())]);
+    let after = ids(&lines[from.min(lines.len())..]);
+    (after.difference(&before).count(), lines.len())
 }
 
 fn main() {

@@ -171,7 +171,7 @@ impl KubernetesProvisioner {
             if met {
                 return Ok(());
             }
-            let text = found.map_or_else(|| format!("{pod}: waiting for the cluster to create it"), |p| describe_pod(pod, p));
+            let text = self.stage_of(namespace, pod, found).await;
             if tokio::time::Instant::now() >= deadline {
                 let service = found.and_then(failing_container).unwrap_or_else(|| pod.to_owned());
                 let log_tail = self.log_tail(namespace, &service).await;
@@ -185,6 +185,27 @@ impl KubernetesProvisioner {
             sink.stage(text, None);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+
+    /// What pod `pod` does, in words: from its status, and from its events where the status
+    /// says too little (an image being pulled, a pod the cluster refuses to create).
+    async fn stage_of(&self, namespace: &str, pod: &str, found: Option<&k8s_openapi::api::core::v1::Pod>) -> String {
+        let Some(found) = found else {
+            return match self.cluster.refused_pod(namespace, pod).await {
+                Ok(Some(why)) => format!("{pod}: the cluster refuses to create it: {why}"),
+                _ => format!("{pod}: waiting for the cluster to create it"),
+            };
+        };
+        let text = describe_pod(pod, found);
+        if text.starts_with(&format!("{pod}: creating ")) || text.ends_with("pulling images and creating containers") {
+            let name = found.metadata.name.clone().unwrap_or_default();
+            if let Ok(Some((reason, message))) = self.cluster.latest_event(namespace, &name).await
+                && reason == "Pulling"
+            {
+                return format!("{pod}: {}", message.replacen("Pulling image", "pulling image", 1));
+            }
+        }
+        text
     }
 
     async fn log_tail(&self, namespace: &str, service: &str) -> Vec<String> {
@@ -292,6 +313,10 @@ impl Provisioner for KubernetesProvisioner {
             let logs = self.cluster.logs(&self.namespace_of(project).await, lines).await.map_err(|e| ProvisionError::plain(e.to_string(), "is the cluster reachable?"))?;
             Ok(logs.into_iter().map(|(service, lines)| ServiceLog { service, lines }).collect())
         })
+    }
+
+    fn ports_known_before_start(&self) -> bool {
+        false
     }
 
     fn changes(&self) -> Option<broadcast::Receiver<String>> {

@@ -109,6 +109,11 @@ pub trait Provisioner: Send + Sync {
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
         None
     }
+    /// Whether a stack's ports are its port block (Docker), known before it starts; an
+    /// engine that assigns them at start (Kubernetes' node ports) says no.
+    fn ports_known_before_start(&self) -> bool {
+        true
+    }
     /// The memory the engine has for stacks in bytes, when it can say.
     fn capacity<'a>(&'a self) -> BoxFuture<'a, Option<u64>> {
         Box::pin(async { None })

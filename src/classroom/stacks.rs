@@ -219,6 +219,10 @@ impl Classroom {
         if let Some(endpoints) = live {
             return crate::course::placeholders::Values { host: endpoints.host.unwrap_or(settings.public_host), ports: endpoints.named_ports.into_iter().collect() };
         }
+        // Node ports are not known before the stack runs: placeholders stay as written.
+        if !self.inner.provisioner.ports_known_before_start() {
+            return crate::course::placeholders::Values { host: settings.public_host, ports: Default::default() };
+        }
         let ports = match base {
             Some(base) => names.into_iter().enumerate().filter_map(|(i, n)| Some((n, base.checked_add(u16::try_from(i).ok()?)?))).collect(),
             None => Default::default(),

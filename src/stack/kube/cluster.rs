@@ -3,8 +3,8 @@
 //! pods in words for a student, node ports, logs, and the facts `lab doctor` reports.
 
 use super::translate::{Manifests, PUBLISHED_SUFFIX};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::{Client, Config};
@@ -228,6 +228,29 @@ impl Cluster {
         Ok(Api::<Pod>::namespaced(self.client.clone(), namespace).list(&ListParams::default()).await?.items)
     }
 
+    /// The newest event about object `name` in `namespace`, as (reason, message): what the
+    /// statuses do not say, such as an image being pulled or a pod the cluster refuses to
+    /// create (`FailedCreate` on its ReplicaSet).
+    pub async fn latest_event(&self, namespace: &str, name: &str) -> Result<Option<(String, String)>, ClusterError> {
+        let api = Api::<Event>::namespaced(self.client.clone(), namespace);
+        let events = api.list(&ListParams::default().fields(&format!("involvedObject.name={name}"))).await?.items;
+        let when = |e: &Event| e.last_timestamp.as_ref().map(|t| t.0.to_string()).or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0.to_string())).unwrap_or_default();
+        Ok(events.iter().max_by_key(|e| when(e)).map(|e| (e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default())))
+    }
+
+    /// Why the cluster refuses to create pod `pod`'s replicas, if it does.
+    pub async fn refused_pod(&self, namespace: &str, pod: &str) -> Result<Option<String>, ClusterError> {
+        let sets = Api::<ReplicaSet>::namespaced(self.client.clone(), namespace).list(&ListParams::default().labels(&format!("{}={pod}", super::translate::POD_LABEL))).await?.items;
+        for set in sets {
+            if let Some((reason, message)) = self.latest_event(namespace, &name_of(&set.metadata)).await?
+                && reason == "FailedCreate"
+            {
+                return Ok(Some(message));
+            }
+        }
+        Ok(None)
+    }
+
     /// Where the stack in `namespace` stands.
     pub async fn condition(&self, namespace: &str) -> Result<StackCondition, ClusterError> {
         if !self.namespace_exists(namespace).await? {
@@ -390,5 +413,30 @@ mod tests {
         .unwrap();
         assert_eq!(describe_pod("web", &pod), "web: web started, waiting until it is healthy");
         assert!(!pod_ready(&pod));
+        let waiting = |reason: &str, message: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "web-1"},
+                "status": {"phase": "Pending", "containerStatuses": [{"name": "web", "image": "example/web:1", "imageID": "", "ready": false, "restartCount": 4, "state": {"waiting": {"reason": reason, "message": message}}}]}
+            }))
+            .unwrap()
+        };
+        assert_eq!(describe_pod("web", &waiting("ErrImagePull", "not found")), "web: cannot get image example/web:1 for web (not found)");
+        assert_eq!(describe_pod("web", &waiting("CrashLoopBackOff", "")), "web: web keeps stopping, restarting it (4 restarts)");
+        assert_eq!(describe_pod("web", &waiting("ContainerCreating", "")), "web: creating web");
+    }
+
+    #[test]
+    fn ended_pods_are_not_the_current_one() {
+        let pod = |name: &str, phase: &str, ready: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "labels": {"lab.pod": "web"}},
+                "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}]}
+            }))
+            .unwrap()
+        };
+        let pods = [pod("evicted", "Failed", "False"), pod("starting", "Running", "False"), pod("ready", "Running", "True")];
+        assert_eq!(current_pod(&pods, "web").and_then(|p| p.metadata.name.as_deref()), Some("ready"), "a ready one first");
+        assert_eq!(current_pod(&pods[..2], "web").and_then(|p| p.metadata.name.as_deref()), Some("starting"), "never the evicted one");
+        assert!(current_pod(&pods[..1], "web").is_none());
     }
 }
