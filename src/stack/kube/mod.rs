@@ -6,6 +6,8 @@
 pub mod cluster;
 mod container;
 pub mod names;
+mod objects;
+mod pod;
 pub mod translate;
 
 pub use cluster::{Cluster, ClusterError, ClusterFacts};

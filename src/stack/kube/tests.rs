@@ -221,6 +221,21 @@ fn the_classroom_lab_needs_side_to_retry() {
     assert_eq!(m.named_ports, [named("web", 18080, 80), named("side", 18081, 81)]);
 }
 
+/// Each case — (service body, key, words of the message, words of the fix) after the
+/// top-level `prelude` — is refused once, at its key's line, with that message and fix.
+fn assert_each_refused(prelude: &str, cases: &[(&str, &str, &str, &str)]) {
+    for (body, key, message, fix) in cases {
+        let text = single(prelude, body);
+        let problems = refused(&text);
+        assert_eq!(problems.len(), 1, "{body}: {problems:#?}");
+        let p = &problems[0];
+        assert!(p.message.starts_with("service `web`: ") && p.message.contains(message) && p.message.ends_with("(Kubernetes)"), "{body}: {}", p.message);
+        assert_eq!(p.position, at(&text, key), "{body}");
+        assert!(p.fix.as_deref().is_some_and(|f| f.contains(fix)), "{body}: {:?}", p.fix);
+        assert!(p.source_line.as_deref().is_some_and(|l| l.contains(key.trim_end_matches(':'))), "{body}: {:?}", p.source_line);
+    }
+}
+
 #[test]
 fn what_has_no_translation_is_refused_at_its_line() {
     let nets = "networks:\n  front:\n  back:\n";
@@ -238,16 +253,7 @@ fn what_has_no_translation_is_refused_at_its_line() {
         ("    labels: {tier: \"has space\"}\n", "labels:", "label `tier=has space`", "label keys"),
         ("    extra_hosts: [\"host.docker.internal:host-gateway\"]\n", "extra_hosts:", "`host.docker.internal:host-gateway`", "NAME:IP"),
     ];
-    for (body, key, message, fix) in cases {
-        let text = single(nets, body);
-        let problems = refused(&text);
-        assert_eq!(problems.len(), 1, "{body}: {problems:#?}");
-        let p = &problems[0];
-        assert!(p.message.starts_with("service `web`: ") && p.message.contains(message) && p.message.ends_with("(Kubernetes)"), "{body}: {}", p.message);
-        assert_eq!(p.position, at(&text, key), "{body}");
-        assert!(p.fix.as_deref().is_some_and(|f| f.contains(fix)), "{body}: {:?}", p.fix);
-        assert!(p.source_line.as_deref().is_some_and(|l| l.contains(key.trim_end_matches(':'))), "{body}: {:?}", p.source_line);
-    }
+    assert_each_refused(nets, cases);
 }
 
 #[test]
@@ -457,15 +463,7 @@ fn settings_without_a_translation_are_refused_at_the_line_that_uses_them() {
         ("    environment: {1ST: x}\n", "environment:", "variable `1ST` has a name Kubernetes refuses", "not starting with a digit"),
         ("    environment: [\"A B=x\"]\n", "environment:", "variable `A B`", "letters, digits"),
     ];
-    for (body, key, message, fix) in cases {
-        let text = single(SETTINGS, body);
-        let problems = refused(&text);
-        assert_eq!(problems.len(), 1, "{body}: {problems:#?}");
-        let p = &problems[0];
-        assert!(p.message.starts_with("service `web`: ") && p.message.contains(message) && p.message.ends_with("(Kubernetes)"), "{body}: {}", p.message);
-        assert_eq!(p.position, at(&text, key), "{body}");
-        assert!(p.fix.as_deref().is_some_and(|f| f.contains(fix)), "{body}: {:?}", p.fix);
-    }
+    assert_each_refused(SETTINGS, cases);
 }
 
 #[test]

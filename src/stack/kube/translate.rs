@@ -10,19 +10,17 @@
 //! NetworkPolicy lets other namespaces reach only those published ports. What has no
 //! faithful translation is refused at its line in the stack file, never dropped.
 
-use super::names::{is_dns_label, is_label_value, port_name};
+use super::names::{is_dns_label, port_name};
+use super::objects::{claim, meta, name_service, namespace, network_policy, project_labels};
+use super::pod::PodBuilder;
 use crate::course::ContentError;
 use crate::stack::file::{Condition, StackFileError};
-use crate::stack::plan::{Plan, ServicePlan, labels};
+use crate::stack::plan::{Plan, ServicePlan};
 use bollard::models::RestartPolicyNameEnum;
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{
-    EmptyDirVolumeSource, HostAlias, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, ResourceRequirements, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeResourceRequirements,
-};
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ResourceRequirements, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,9 +35,6 @@ pub const PUBLISHED_SUFFIX: &str = "-published";
 pub const POD_SECURITY_LABEL: &str = "pod-security.kubernetes.io/enforce";
 /// Name of the NetworkPolicy that keeps other namespaces' pods off unpublished ports.
 pub const NETWORK_POLICY: &str = "lab-ingress";
-/// How long a pod stays on a node that stopped answering before it is started elsewhere
-/// (Kubernetes' default is five minutes; a student waits for this).
-const UNREACHABLE_TOLERATION_SECONDS: i64 = 30;
 
 /// Where the translation goes.
 #[derive(Debug, Clone, Default)]
@@ -291,101 +286,6 @@ fn request_memory(pods: &mut [PodPlan], memory: Option<u64>) {
     resources.requests.get_or_insert_with(BTreeMap::new).insert("memory".to_owned(), Quantity(request.to_string()));
 }
 
-/// Every pod of the namespace, reached by the namespace's own pods on any port and by
-/// anyone (the NodePorts) on the published container ports only: other students' pods
-/// stay off the ports a student did not publish.
-fn network_policy(open_ports: &[(i32, String)], namespace: &str, labels: &BTreeMap<String, String>) -> NetworkPolicy {
-    let mut ingress = vec![NetworkPolicyIngressRule { from: Some(vec![NetworkPolicyPeer { pod_selector: Some(LabelSelector::default()), ..NetworkPolicyPeer::default() }]), ports: None }];
-    // A rule with neither `from` nor `ports` would let everything in: only with ports.
-    if !open_ports.is_empty() {
-        let ports = open_ports.iter().map(|(port, protocol)| NetworkPolicyPort { port: Some(IntOrString::Int(*port)), protocol: Some(protocol.clone()), end_port: None }).collect();
-        ingress.push(NetworkPolicyIngressRule { from: None, ports: Some(ports) });
-    }
-    NetworkPolicy {
-        metadata: meta(NETWORK_POLICY, namespace, labels),
-        spec: Some(NetworkPolicySpec { pod_selector: Some(LabelSelector::default()), ingress: Some(ingress), policy_types: Some(vec!["Ingress".into()]), egress: None }),
-    }
-}
-
-/// The project's own labels (lab.project, lab.student, lab.lab) where Kubernetes accepts
-/// them as label values; annotations carry them whole either way.
-fn project_labels(plan: &Plan) -> BTreeMap<String, String> {
-    let first = plan.services.first().and_then(|s| s.create.labels.as_ref());
-    [labels::PROJECT, labels::STUDENT, labels::LAB]
-        .iter()
-        .filter_map(|key| {
-            let value = first.and_then(|l| l.get(*key)).cloned().or_else(|| (*key == labels::PROJECT).then(|| plan.project.clone()))?;
-            is_label_value(&value).then(|| ((*key).to_owned(), value))
-        })
-        .collect()
-}
-
-fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
-    ObjectMeta { name: Some(name.to_owned()), namespace: Some(namespace.to_owned()), labels: Some(labels.clone()), ..ObjectMeta::default() }
-}
-
-fn namespace(plan: &Plan, options: &KubeOptions, labels: &BTreeMap<String, String>) -> Namespace {
-    let mut all = labels.clone();
-    all.extend(options.namespace_labels.clone());
-    // A cluster that enforces the baseline Pod Security level refuses privileged pods and
-    // added capabilities; the namespace lets them in only when the stack has them.
-    let privileged = plan.services.iter().filter_map(|s| s.create.host_config.as_ref()).any(|h| h.privileged == Some(true) || h.cap_add.as_ref().is_some_and(|c| !c.is_empty()));
-    if privileged {
-        all.insert(POD_SECURITY_LABEL.to_owned(), "privileged".to_owned());
-    }
-    let json = |pairs: &[(String, String)]| serde_json::to_string(&pairs.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap_or_default();
-    let ports: Vec<(String, String)> = plan.ports.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-    let mut annotations = BTreeMap::from([
-        (labels::PORTS.to_owned(), json(&ports)),
-        (labels::ENDPOINTS.to_owned(), json(&plan.endpoints)),
-        (labels::LINKS.to_owned(), serde_json::to_string(&plan.links).unwrap_or_default()),
-        (labels::PROJECT.to_owned(), plan.project.clone()),
-    ]);
-    if let Some(student) = plan.services.first().and_then(|s| s.create.labels.as_ref()).and_then(|l| l.get(labels::STUDENT)) {
-        annotations.insert(labels::STUDENT.to_owned(), student.clone());
-    }
-    Namespace { metadata: ObjectMeta { name: Some(options.namespace.clone()), labels: Some(all), annotations: Some(annotations), ..ObjectMeta::default() }, ..Namespace::default() }
-}
-
-/// The claim of a named volume. One that pods on different nodes mount must be
-/// ReadWriteMany (ReadWriteOnce would hold the second pod while the first runs elsewhere).
-fn claim(volume: &str, key: &str, class: &str, shared: bool, namespace: &str, labels: &BTreeMap<String, String>) -> PersistentVolumeClaim {
-    let mut meta = meta(volume, namespace, labels);
-    meta.annotations = Some(BTreeMap::from([(labels::NAME.to_owned(), key.to_owned())]));
-    PersistentVolumeClaim {
-        metadata: meta,
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec![if shared { "ReadWriteMany" } else { "ReadWriteOnce" }.into()]),
-            storage_class_name: Some(class.to_owned()),
-            resources: Some(VolumeResourceRequirements { requests: Some(BTreeMap::from([("storage".to_owned(), Quantity("1Gi".into()))])), ..Default::default() }),
-            ..PersistentVolumeClaimSpec::default()
-        }),
-        ..PersistentVolumeClaim::default()
-    }
-}
-
-/// The Service under a service's name: a cluster IP for the ports it declares, or headless
-/// (a name only) when it declares none.
-fn name_service(name: &str, selector: &BTreeMap<String, String>, ports: &[(u16, String)], namespace: &str, labels: &BTreeMap<String, String>) -> Service {
-    let ports: Vec<ServicePort> = ports
-        .iter()
-        .map(|(port, protocol)| ServicePort { name: Some(port_name(protocol, *port)), port: i32::from(*port), protocol: Some(protocol.to_uppercase()), ..ServicePort::default() })
-        .collect();
-    let headless = ports.is_empty();
-    Service {
-        metadata: meta(name, namespace, labels),
-        spec: Some(ServiceSpec {
-            selector: Some(selector.clone()),
-            cluster_ip: headless.then(|| "None".to_owned()),
-            ports: (!headless).then_some(ports),
-            // Docker resolves a name as soon as the container runs, healthy or not.
-            publish_not_ready_addresses: Some(true),
-            ..ServiceSpec::default()
-        }),
-        ..Service::default()
-    }
-}
-
 /// A service's name must be able to name its Service.
 fn check_names(service: &ServicePlan, refusals: &mut Refusals<'_>) {
     if !is_dns_label(&service.name) {
@@ -432,96 +332,4 @@ fn start_order(mut pods: Vec<PodPlan>) -> Vec<PodPlan> {
         ordered.push(pods.remove(ready));
     }
     ordered
-}
-
-use super::container::ContainerParts;
-
-#[derive(Default)]
-struct PodBuilder {
-    containers: Vec<ContainerParts>,
-}
-
-impl PodBuilder {
-    fn add(&mut self, parts: ContainerParts) {
-        self.containers.push(parts);
-    }
-
-    fn named_volumes(&self) -> Vec<(String, String)> {
-        let mut all: Vec<(String, String)> = self.containers.iter().flat_map(|c| c.named_volumes.clone()).collect();
-        all.sort();
-        all.dedup();
-        all
-    }
-
-    fn ports_of(&self, service: &str) -> Vec<(u16, String)> {
-        self.containers.iter().find(|c| c.container.name == service).map(|c| c.ports.clone()).unwrap_or_default()
-    }
-
-    fn container(&self, service: &ServicePlan, root: &str, plan: &Plan, options: &KubeOptions, refusals: &mut Refusals<'_>) -> ContainerParts {
-        super::container::container(service, service.name == root, self.containers.len(), plan, options, refusals)
-    }
-
-    fn deployment(self, root: &str, options: &KubeOptions, project_labels: &BTreeMap<String, String>, pod_labels: BTreeMap<String, String>) -> Deployment {
-        let namespace = options.namespace.as_str();
-        let mut template_labels = project_labels.clone();
-        template_labels.extend(pod_labels.clone());
-        let mut volumes: Vec<Volume> = Vec::new();
-        for (volume, _) in self.named_volumes() {
-            let claim = options.storage_class.is_some().then(|| PersistentVolumeClaimVolumeSource { claim_name: volume.clone(), ..Default::default() });
-            let empty_dir = claim.is_none().then(EmptyDirVolumeSource::default);
-            volumes.push(Volume { name: volume, empty_dir, persistent_volume_claim: claim, ..Volume::default() });
-        }
-        let mut host_aliases: Vec<HostAlias> = Vec::new();
-        let mut hostname = None;
-        let mut grace = None;
-        let mut containers = Vec::new();
-        for parts in self.containers {
-            for v in parts.volumes {
-                if !volumes.iter().any(|x| x.name == v.name) {
-                    volumes.push(v);
-                }
-            }
-            host_aliases.extend(parts.host_aliases);
-            hostname = hostname.or(parts.hostname);
-            grace = grace.max(parts.grace);
-            for (k, v) in parts.labels {
-                template_labels.entry(k).or_insert(v);
-            }
-            containers.push(parts.container);
-        }
-        Deployment {
-            metadata: meta(root, namespace, project_labels),
-            spec: Some(DeploymentSpec {
-                replicas: Some(1),
-                selector: LabelSelector { match_labels: Some(pod_labels), ..LabelSelector::default() },
-                // Never two copies of a student's stack at once.
-                strategy: Some(DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() }),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta { labels: Some(template_labels), ..ObjectMeta::default() }),
-                    spec: Some(PodSpec {
-                        containers,
-                        volumes: (!volumes.is_empty()).then_some(volumes),
-                        host_aliases: (!host_aliases.is_empty()).then_some(host_aliases),
-                        hostname,
-                        termination_grace_period_seconds: grace,
-                        // Service links would fill the containers' environment with variables
-                        // Docker never sets (and Marathon reads MARATHON_* as flags).
-                        enable_service_links: Some(false),
-                        // A Docker container has no API credentials either.
-                        automount_service_account_token: Some(false),
-                        security_context: Some(PodSecurityContext::default()),
-                        tolerations: Some(
-                            ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"]
-                                .iter()
-                                .map(|key| Toleration { key: Some((*key).into()), operator: Some("Exists".into()), effect: Some("NoExecute".into()), toleration_seconds: Some(UNREACHABLE_TOLERATION_SECONDS), ..Toleration::default() })
-                                .collect(),
-                        ),
-                        ..PodSpec::default()
-                    }),
-                },
-                ..DeploymentSpec::default()
-            }),
-            ..Deployment::default()
-        }
-    }
 }
