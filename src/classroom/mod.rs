@@ -220,6 +220,16 @@ impl Classroom {
         format!("c{}", &tokens::hash_token(&self.read_class().secret)[..6])
     }
 
+    /// Where students' ports come from, for the instructor: the class's port range, or the
+    /// node ports a cluster assigns.
+    pub fn ports_label(&self) -> String {
+        if self.inner.provisioner.ports_known_before_start() {
+            self.settings().ports.to_string()
+        } else {
+            "node ports, assigned by the cluster".to_owned()
+        }
+    }
+
     /// The lab the class runs.
     pub fn lab_id(&self) -> String {
         self.read_class().lab.clone()

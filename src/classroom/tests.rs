@@ -226,3 +226,17 @@ async fn slide_zero_or_no_deck_cannot_be_presented() {
     assert!(events.try_recv().is_err(), "a refused move is not announced");
     assert_eq!(c.presented(), Some(Presented { deck: "intro".into(), slide: 4 }), "and changes nothing");
 }
+
+#[tokio::test]
+async fn the_store_keeps_every_stack_state() {
+    // The store's CHECK constraint lists the states; a state it refuses would only be logged.
+    let store = Store::open(&DbLocation::Memory).await.unwrap();
+    let class = store.create_class("lab", "ABC-DEF", "secret", "{}").await.unwrap();
+    let student = store.add_member(class.id, "ann").await.unwrap();
+    store.allocate_stack(class.id, student, "p1", 20000, 20010, 1).await.unwrap().unwrap();
+    for state in [StackState::None, StackState::Queued, StackState::Starting, StackState::Ready, StackState::Failed, StackState::Stopped, StackState::Restarting] {
+        store.set_stack_state(student, state.as_str(), "").await.unwrap_or_else(|e| panic!("{state:?}: {e}"));
+        let stored = store.student_stack(student).await.unwrap().unwrap().state;
+        assert_eq!(StackState::parse(&stored), state);
+    }
+}

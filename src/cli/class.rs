@@ -119,16 +119,15 @@ pub fn announce(opened: &Opened, public_hosts: &[String], addr: SocketAddr) -> S
         _ => format!("http://{}:{}", settings.public_host, addr.port()),
     };
     let block = settings.ports.blocks(1).max(1);
+    let ports = if opened.classroom.ports_label() == settings.ports.to_string() { format!("{} ({block} ports)", settings.ports) } else { opened.classroom.ports_label() };
     format!(
-        "{} the class of lab {}\n  students go to:  {base}/\n  join code:       {}\n  instructor:      {base}/instructor/login?token={}\n  capacity:        {} stacks at once, {} starting at a time\n  ports:           {} ({} ports)\n  idle stop:       {}",
+        "{} the class of lab {}\n  students go to:  {base}/\n  join code:       {}\n  instructor:      {base}/instructor/login?token={}\n  capacity:        {} stacks at once, {} starting at a time\n  ports:           {ports}\n  idle stop:       {}",
         if opened.resumed { "resumed" } else { "started" },
         opened.classroom.lab_id(),
         opened.join_code,
         opened.instructor_token,
         settings.max_stacks,
         settings.max_starting,
-        settings.ports,
-        block,
         crate::classroom::config::show_duration(settings.idle),
     )
 }

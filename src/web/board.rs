@@ -152,7 +152,7 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         join_code: classroom.join_code(),
         public_host: settings.public_host.clone(),
         capacity: settings.max_stacks,
-        ports: settings.ports.to_string(),
+        ports: classroom.ports_label(),
         idle: crate::classroom::config::show_duration(settings.idle),
         joining_open,
         ended,
