@@ -1,10 +1,24 @@
 //! Per-user locations: where lab keeps its database and students' workspaces.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// lab's data folder: `$LAB_HOME` if set, else `<user data dir>/lab`
-/// (`~/.local/share/lab` on Linux), else `./.lab` when no home folder is known.
+static CHOSEN_DATA_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Fixes lab's data folder for this process, ahead of `$LAB_HOME`; only the first call
+/// counts (returns `false` after). For programs that embed lab, such as the test suite,
+/// which would otherwise have to change the environment while other threads read it.
+pub fn use_data_dir(path: &Path) -> bool {
+    CHOSEN_DATA_DIR.set(path.to_path_buf()).is_ok()
+}
+
+/// lab's data folder: the one given to [`use_data_dir`], else `$LAB_HOME` if set, else
+/// `<user data dir>/lab` (`~/.local/share/lab` on Linux), else `./.lab` when no home
+/// folder is known.
 pub fn data_dir() -> PathBuf {
+    if let Some(chosen) = CHOSEN_DATA_DIR.get() {
+        return chosen.clone();
+    }
     if let Some(home) = std::env::var_os("LAB_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(home);
     }

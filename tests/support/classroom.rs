@@ -141,14 +141,14 @@ pub fn test_lab_content() -> lab::course::ContentSource {
     lab::course::ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
 }
 
-/// Workspaces live under `LAB_HOME`: one temporary home per test binary, set on first use,
-/// before any test of the binary reads it.
+/// Workspaces live under lab's data folder: one temporary folder for the whole test
+/// binary, fixed on first use through [`lab::paths::use_data_dir`] (the environment is
+/// left alone: other tests' threads read it).
 pub fn temp_lab_home() -> &'static std::path::Path {
     static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     HOME.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp home");
-        // SAFETY: set once, before any test of this binary reads it.
-        unsafe { std::env::set_var("LAB_HOME", dir.path()) };
+        lab::paths::use_data_dir(dir.path());
         dir
     })
     .path()
