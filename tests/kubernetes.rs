@@ -5,8 +5,8 @@
 //! containers share one network namespace; a privileged box running a Docker daemon and a
 //! nested container; stop, start and reset; a deleted pod shown as restarting and back; a
 //! restarted server (the classroom, and the real `lab serve` binary) finding every stack; a
-//! refused translation; `lab doctor --engine kubernetes`; students spread over both nodes;
-//! and, last and alone, a lost node.
+//! refused translation; a pod refused by a quota; `lab doctor --engine kubernetes`; students
+//! spread over both nodes; and, last and alone, a lost node.
 //!
 //! One cluster serves every test of this file (starting one takes ~12 s), so the file has
 //! its own `main` (libtest-mimic): the cluster starts before the tests and is stopped, with
@@ -14,7 +14,8 @@
 
 mod support;
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Pod, ResourceQuota};
 use kube::api::{Api, DeleteParams, ListParams};
 use lab::classroom::{Classroom, KubernetesProvisioner, KubernetesSettings, OpenOptions, PortRange, Settings, StackState, StackView};
 use lab::store::{DbLocation, Store, StudentId};
@@ -385,6 +386,38 @@ async fn a_failing_container_is_named_with_its_log() {
     delete_namespaces("crash-").await;
 }
 
+/// A pod the cluster refuses to create (here a quota of no pods in the student's namespace):
+/// the start fails with the cluster's reason once the grace has passed, long before the
+/// ready timeout, and leaves the stack scaled to zero.
+async fn a_pod_the_cluster_refuses_fails_the_start_with_its_reason() {
+    struct Stages(std::sync::Mutex<Vec<String>>);
+    impl lab::classroom::provision::StageSink for Stages {
+        fn stage(&self, text: String, _: Option<(u64, u64)>) {
+            self.0.lock().unwrap().push(text);
+        }
+    }
+    let mut provisioner = provisioner("quota-").await;
+    provisioner.ready_timeout = Duration::from_secs(300);
+    provisioner.refused_grace = Duration::from_secs(5);
+    let namespace = provisioner.namespace("lab-quota-1");
+    let client = cluster().client().await;
+    let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap();
+    Api::<Namespace>::all(client.clone()).create(&Default::default(), &ns).await.unwrap();
+    let quota: ResourceQuota = serde_json::from_value(serde_json::json!({"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}})).unwrap();
+    Api::<ResourceQuota>::namespaced(client.clone(), &namespace).create(&Default::default(), &quota).await.unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let request = lab::classroom::StackRequest { class: "quota".into(), student: "ann".into(), project: "lab-quota-1".into(), port_base: 24700, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
+    let stages = Stages(std::sync::Mutex::new(Vec::new()));
+    let error = lab::classroom::Provisioner::start(&provisioner, &request, &stages).await.expect_err("the quota refuses every pod");
+    assert!(error.message.contains("the cluster refuses to create pod") && error.message.contains("exceeded quota"), "{error:#?}");
+    assert!(error.hint.contains(&namespace), "{error:#?}");
+    let seen = stages.0.lock().unwrap().join("\n");
+    assert!(seen.contains("the cluster refuses to create it"), "the student saw the refusal while it lasted: {seen}");
+    let deployments = Api::<Deployment>::namespaced(client, &namespace).list(&ListParams::default()).await.unwrap();
+    assert!(!deployments.items.is_empty() && deployments.items.iter().all(|d| d.spec.as_ref().and_then(|s| s.replicas) == Some(0)), "scaled to zero");
+    delete_namespaces("quota-").await;
+}
+
 /// The nodes the pods of namespaces starting with `prefix` run on.
 async fn nodes_of(prefix: &str) -> Vec<String> {
     let pods = Api::<Pod>::all(cluster().client().await).list(&ListParams::default()).await.unwrap();
@@ -454,6 +487,7 @@ fn main() -> std::process::ExitCode {
         ("a_privileged_box_runs_a_docker_daemon_and_a_nested_container", || run(a_privileged_box_runs_a_docker_daemon_and_a_nested_container())),
         ("students_spread_over_both_nodes", || run(students_spread_over_both_nodes())),
         ("a_failing_container_is_named_with_its_log", || run(a_failing_container_is_named_with_its_log())),
+        ("a_pod_the_cluster_refuses_fails_the_start_with_its_reason", || run(a_pod_the_cluster_refuses_fails_the_start_with_its_reason())),
     ];
     // Last and alone: it takes a node away.
     let after: Vec<Test> = vec![

@@ -43,6 +43,10 @@ pub struct KubernetesProvisioner {
     pub ready_timeout: Duration,
     /// How long to wait for Marathon before giving up on deploying the site.
     pub marathon_timeout: Duration,
+    /// How long the cluster may go on refusing to create a pod (a quota, an admission rule)
+    /// before the start fails with its reason: such refusals rarely pass by themselves, and
+    /// the grace covers a webhook or quota that answers late.
+    pub refused_grace: Duration,
 }
 
 impl KubernetesProvisioner {
@@ -68,6 +72,7 @@ impl KubernetesProvisioner {
             watch: None,
             ready_timeout: Duration::from_secs(600),
             marathon_timeout: Duration::from_secs(300),
+            refused_grace: Duration::from_secs(30),
         };
         let probe = StackRequest { class: "probe".into(), student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = plan_stack(&this.content, &this.lab, &this.env, &probe, &this.node_address).map_err(|e| e.message)?;
@@ -159,8 +164,10 @@ impl KubernetesProvisioner {
         Ok(endpoints)
     }
 
-    /// Waits until pod `pod` meets `condition`, reporting what it does.
+    /// Waits until pod `pod` meets `condition`, reporting what it does. Fails at `deadline`,
+    /// or once the cluster has refused to create the pod for [`Self::refused_grace`].
     async fn wait_for_pod(&self, namespace: &str, pod: &str, condition: Condition, deadline: tokio::time::Instant, sink: &dyn StageSink) -> Result<(), ProvisionError> {
+        let mut refused_since: Option<tokio::time::Instant> = None;
         loop {
             let pods = self.cluster.pods(namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; Start again"))?;
             let found = current_pod(&pods, pod);
@@ -171,8 +178,20 @@ impl KubernetesProvisioner {
             if met {
                 return Ok(());
             }
-            let text = self.stage_of(namespace, pod, found).await;
-            if tokio::time::Instant::now() >= deadline {
+            let (text, refused) = self.stage_of(namespace, pod, found).await;
+            let now = tokio::time::Instant::now();
+            match (refused, refused_since) {
+                (None, _) => refused_since = None,
+                (Some(_), None) => refused_since = Some(now),
+                (Some(why), Some(since)) if now.duration_since(since) >= self.refused_grace => {
+                    return Err(ProvisionError::plain(
+                        format!("the cluster refuses to create pod {pod}: {why}"),
+                        format!("a quota or an admission rule of the cluster stops it; tell the instructor (kubectl -n {namespace} describe replicasets)"),
+                    ));
+                }
+                (Some(_), Some(_)) => {}
+            }
+            if now >= deadline {
                 let service = found.and_then(failing_container).unwrap_or_else(|| pod.to_owned());
                 let log_tail = self.log_tail(namespace, &service).await;
                 return Err(ProvisionError {
@@ -188,12 +207,13 @@ impl KubernetesProvisioner {
     }
 
     /// What pod `pod` does, in words: from its status, and from its events where the status
-    /// says too little (an image being pulled, a pod the cluster refuses to create).
-    async fn stage_of(&self, namespace: &str, pod: &str, found: Option<&k8s_openapi::api::core::v1::Pod>) -> String {
+    /// says too little (an image being pulled, a pod the cluster refuses to create); with the
+    /// cluster's reason when it refuses to create the pod.
+    async fn stage_of(&self, namespace: &str, pod: &str, found: Option<&k8s_openapi::api::core::v1::Pod>) -> (String, Option<String>) {
         let Some(found) = found else {
             return match self.cluster.refused_pod(namespace, pod).await {
-                Ok(Some(why)) => format!("{pod}: the cluster refuses to create it: {why}"),
-                _ => format!("{pod}: waiting for the cluster to create it"),
+                Ok(Some(why)) => (format!("{pod}: the cluster refuses to create it: {why}"), Some(why)),
+                _ => (format!("{pod}: waiting for the cluster to create it"), None),
             };
         };
         let text = describe_pod(pod, found);
@@ -202,10 +222,10 @@ impl KubernetesProvisioner {
             if let Ok(Some((reason, message))) = self.cluster.latest_event(namespace, &name).await
                 && reason == "Pulling"
             {
-                return format!("{pod}: {}", message.replacen("Pulling image", "pulling image", 1));
+                return (format!("{pod}: {}", message.replacen("Pulling image", "pulling image", 1)), None);
             }
         }
-        text
+        (text, None)
     }
 
     async fn log_tail(&self, namespace: &str, service: &str) -> Vec<String> {
