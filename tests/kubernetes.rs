@@ -363,21 +363,25 @@ async fn lab_serve_restarted_mid_class_finds_the_stack() {
     delete_namespaces("serve-").await;
 }
 
+/// Keeps the stages a start reports, to read them afterwards.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Vec<String>>);
+
+impl lab::classroom::provision::StageSink for Stages {
+    fn stage(&self, text: String, _: Option<(u64, u64)>) {
+        self.0.lock().unwrap().push(text);
+    }
+}
+
 /// A stack whose service stops at once: the start fails after the ready timeout, naming
 /// the service, saying it keeps stopping, and showing the last lines of its log.
 async fn a_failing_container_is_named_with_its_log() {
-    struct Stages(std::sync::Mutex<Vec<String>>);
-    impl lab::classroom::provision::StageSink for Stages {
-        fn stage(&self, text: String, _: Option<(u64, u64)>) {
-            self.0.lock().unwrap().push(text);
-        }
-    }
     let settings = KubernetesSettings { namespace_prefix: "crash-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
     let mut provisioner = KubernetesProvisioner::new(cluster().cluster().await, content(), "crashlab", settings).await.expect("translates");
     provisioner.ready_timeout = Duration::from_secs(25);
     let workspace = tempfile::tempdir().unwrap();
     let request = lab::classroom::StackRequest { class: "crash".into(), student: "ann".into(), project: "lab-crash-1".into(), port_base: 24600, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
-    let stages = Stages(std::sync::Mutex::new(Vec::new()));
+    let stages = Stages::default();
     let error = lab::classroom::Provisioner::start(&provisioner, &request, &stages).await.expect_err("never ready");
     assert_eq!(error.service.as_deref(), Some("web"), "{error:#?}");
     assert!(error.log_tail.iter().any(|l| l.contains("cannot read /etc/web.conf")), "{error:#?}");
@@ -390,12 +394,6 @@ async fn a_failing_container_is_named_with_its_log() {
 /// the start fails with the cluster's reason once the grace has passed, long before the
 /// ready timeout, and leaves the stack scaled to zero.
 async fn a_pod_the_cluster_refuses_fails_the_start_with_its_reason() {
-    struct Stages(std::sync::Mutex<Vec<String>>);
-    impl lab::classroom::provision::StageSink for Stages {
-        fn stage(&self, text: String, _: Option<(u64, u64)>) {
-            self.0.lock().unwrap().push(text);
-        }
-    }
     let mut provisioner = provisioner("quota-").await;
     provisioner.ready_timeout = Duration::from_secs(300);
     provisioner.refused_grace = Duration::from_secs(5);
@@ -407,7 +405,7 @@ async fn a_pod_the_cluster_refuses_fails_the_start_with_its_reason() {
     Api::<ResourceQuota>::namespaced(client.clone(), &namespace).create(&Default::default(), &quota).await.unwrap();
     let workspace = tempfile::tempdir().unwrap();
     let request = lab::classroom::StackRequest { class: "quota".into(), student: "ann".into(), project: "lab-quota-1".into(), port_base: 24700, public_host: "127.0.0.1".into(), workspace: workspace.path().to_owned() };
-    let stages = Stages(std::sync::Mutex::new(Vec::new()));
+    let stages = Stages::default();
     let error = lab::classroom::Provisioner::start(&provisioner, &request, &stages).await.expect_err("the quota refuses every pod");
     assert!(error.message.contains("the cluster refuses to create pod") && error.message.contains("exceeded quota"), "{error:#?}");
     assert!(error.hint.contains(&namespace), "{error:#?}");
@@ -520,9 +518,10 @@ fn main() -> std::process::ExitCode {
     let conclusion = libtest_mimic::run(&args, trials);
     let trials = after.into_iter().map(|(name, f)| Trial::test(name, f)).collect();
     let last = libtest_mimic::run(&args, trials);
-    // Statics are never dropped: stop the cluster (and undo its host changes) by hand.
+    // Statics are never dropped: stop the cluster (undoing its host changes) and delete its
+    // folder by hand.
     if let Some(c) = CLUSTER.get() {
-        let _ = std::process::Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes/cluster.sh")).arg("down").arg(c.dir.path()).status();
+        c.down();
     }
     if conclusion.has_failed() { conclusion.exit_code() } else { last.exit_code() }
 }
