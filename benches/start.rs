@@ -24,6 +24,18 @@ use lab::store::{DbLocation, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// lab's data folder (the students' workspaces) for this run: a temporary one. Needed by
+/// the shared Docker helpers too.
+fn temp_lab_home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("home");
+        lab::paths::use_data_dir(dir.path());
+        dir
+    })
+    .path()
+}
+
 /// Needed by the shared Docker helpers: a bench has no "skip".
 fn skip_or_fail(what: &str, reason: &str) {
     panic!("{what} is needed for this benchmark, but {reason}");
@@ -101,9 +113,7 @@ fn main() {
     let students = usize::try_from(knob("STUDENTS", 10)).unwrap_or(10);
     let idle = knob("IDLE", 300);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let home = tempfile::tempdir().expect("home");
-    // SAFETY: set before anything reads it, with one thread running.
-    unsafe { std::env::set_var("LAB_HOME", home.path()) };
+    temp_lab_home();
     runtime.block_on(async {
         let engine = lab::stack::Engine::connect().await.expect("a Docker engine");
         docker::busybox_image(&engine).await;

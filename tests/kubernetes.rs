@@ -44,7 +44,7 @@ async fn provisioner(prefix: &str) -> KubernetesProvisioner {
 }
 
 async fn open(store: &Store, prefix: &str) -> Classroom {
-    support::classroom::temp_lab_home();
+    support::temp_lab_home();
     let options = OpenOptions { lab: "kubelab".into(), settings: settings(10), join_code: None, instructor_token: Some("t".into()) };
     Classroom::open(store.clone(), Arc::new(provisioner(prefix).await), Arc::new(|| None), options).await.expect("opens").classroom
 }
@@ -197,7 +197,7 @@ async fn a_deleted_pod_shows_as_restarting_and_comes_back() {
 /// stack by its namespace's `lab.project` label (even under another namespace prefix), with
 /// the same node ports.
 async fn a_restarted_server_finds_every_stack_again() {
-    let home = support::classroom::temp_lab_home();
+    let home = support::temp_lab_home();
     let store = Store::open(&DbLocation::File(home.join("k8s-restart.db"))).await.unwrap();
     let c = open(&store, "again-").await;
     let ann = c.join(&c.join_code(), "Ann").await.unwrap().student;

@@ -5,7 +5,8 @@
 //! engine) and stops his stack, which Bob's page shows live. Screenshots are kept in
 //! `target/test-artifacts/`.
 
-use crate::support::classroom::{temp_lab_home, test_lab_content};
+use crate::support::classroom::test_lab_content;
+use crate::support::temp_lab_home;
 
 use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
 use chromiumoxide::page::{Page, ScreenshotParams};

@@ -3,7 +3,8 @@
 //! own (own ports, own label); stop and start resume; reset starts fresh and keeps the old
 //! site; capacity queues; a reopened class finds the running stacks by label.
 
-use crate::support::classroom::{temp_lab_home, test_lab_content};
+use crate::support::classroom::test_lab_content;
+use crate::support::temp_lab_home;
 
 use lab::classroom::{Classroom, DockerProvisioner, OpenOptions, PortRange, Settings, StackState, StackView};
 use lab::store::{DbLocation, Store, StudentId};

@@ -8,7 +8,8 @@ use lab::checks::{Criterion, ExerciseResult, Status};
 use lab::store::StudentId;
 use serde_json::{Value, json};
 use std::time::Duration;
-use crate::support::classroom::{ClassApp, temp_lab_home};
+use crate::support::classroom::ClassApp;
+use crate::support::temp_lab_home;
 use crate::support::marathon::{MarathonDouble, Shape};
 
 const LAB: &str = "mesos-marathon";

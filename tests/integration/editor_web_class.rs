@@ -10,7 +10,8 @@ use lab::web::{self, ServerEvent};
 use serde_json::Value;
 use std::time::Duration;
 use crate::support::TestResponse;
-use crate::support::classroom::{ClassApp, temp_lab_home};
+use crate::support::classroom::ClassApp;
+use crate::support::temp_lab_home;
 use tower::ServiceExt;
 
 

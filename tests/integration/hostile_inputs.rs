@@ -20,7 +20,7 @@ fn corpus(folder: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile").join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).collect();
     files.sort();
-    // `HOSTILE_ONLY=keys cargo test --test hostile_inputs` runs the matching files only.
+    // `HOSTILE_ONLY=keys cargo test --test integration hostile_inputs::` runs the matching files only.
     if let Ok(only) = std::env::var("HOSTILE_ONLY") {
         files.retain(|f| f.to_string_lossy().contains(&only));
     }

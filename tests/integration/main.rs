@@ -1,7 +1,9 @@
-//! lab's integration tests, one module per feature, built as one test binary: each binary
-//! links lab and all of its dependencies, so one instead of fifty keeps a clean build's
-//! `target/` small (CI machines have limited disk) and links once. The Kubernetes tests
-//! (`tests/kubernetes.rs`) stay apart: they run their own `main` around one cluster.
+//! lab's integration tests, one module per feature, built as one test binary: every test
+//! binary links lab and all of its dependencies, so one instead of the 48 there were keeps
+//! a clean build's `target/` small (CI machines have limited disk) and links once. The
+//! Kubernetes tests (`tests/kubernetes.rs`) stay apart: they run their own `main` around
+//! one cluster. The tests share one process: none may change its environment or current
+//! folder (lab's data folder is fixed once, by `support::temp_lab_home`).
 //!
 //! Run one feature with `cargo test --test integration <module>::`, e.g.
 //! `cargo test --test integration lighter_fidelity::`.

@@ -1,6 +1,6 @@
 //! Snapshots of rendered HTML: a slide page and a step page built from fixture content, so a
 //! change to Markdown options, anchors or templates shows up as a reviewable diff.
-//! Update with `INSTA_UPDATE=always cargo test --test rendering` and review the diff.
+//! Update with `INSTA_UPDATE=always cargo test --test integration rendering::` and review the diff.
 
 use crate::support::TestApp;
 

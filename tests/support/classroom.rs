@@ -74,6 +74,7 @@ pub struct ClassApp {
 
 impl ClassApp {
     pub async fn start() -> ClassApp {
+        super::temp_lab_home();
         let course = Course::load(&ContentSource::Embedded).expect("built-in course");
         let store = Store::open(&DbLocation::Memory).await.expect("store");
         let settings = Settings { public_host: "class.example".into(), max_stacks: 10, max_starting: 2, ports: PortRange { from: 21000, to: 21999 }, idle: None, autostart: false };
@@ -139,19 +140,6 @@ pub fn cookie_of(r: &TestResponse) -> String {
 /// The small busybox test lab (`tests/fixtures/classroom`).
 pub fn test_lab_content() -> lab::course::ContentSource {
     lab::course::ContentSource::Dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/classroom"))
-}
-
-/// Workspaces live under lab's data folder: one temporary folder for the whole test
-/// binary, fixed on first use through [`lab::paths::use_data_dir`] (the environment is
-/// left alone: other tests' threads read it).
-pub fn temp_lab_home() -> &'static std::path::Path {
-    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp home");
-        lab::paths::use_data_dir(dir.path());
-        dir
-    })
-    .path()
 }
 
 impl ClassApp {

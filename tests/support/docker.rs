@@ -11,6 +11,7 @@ pub const BUSYBOX: &str = "lab-test/busybox:2";
 
 /// Connects to the engine, or skips (outside CI) with the reason printed.
 pub async fn engine_or_skip() -> Option<Engine> {
+    super::temp_lab_home();
     match Engine::connect().await {
         Ok(engine) => Some(engine),
         Err(err) => {

@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A running cluster and the folder that holds its state.
+/// A running cluster and the folder that holds its state (deleted by [`TestCluster::down`]
+/// only: never while something is still mounted below it).
 pub struct TestCluster {
-    pub dir: tempfile::TempDir,
+    pub dir: PathBuf,
     /// Seconds `up` took to a Ready node.
     pub startup: f64,
 }
@@ -41,16 +42,16 @@ impl TestCluster {
     /// Starts a cluster of `nodes` nodes (1 or 2: the second is a kubelet in a network
     /// namespace of its own) and side-loads `images` into each.
     pub fn up_with_nodes(images: &[&str], nodes: u8) -> Result<TestCluster, String> {
-        let dir = tempfile::Builder::new().prefix("lab-k8s-").tempdir().map_err(|e| e.to_string())?;
-        let out = Command::new(script()).arg("up").arg(dir.path()).env("LAB_K8S_NODES", nodes.to_string()).output().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new().prefix("lab-k8s-").tempdir().map_err(|e| e.to_string())?.keep();
+        // From here on, dropping `cluster` (a failed `up` or `load` included) runs `down`.
+        let mut cluster = TestCluster { dir, startup: 0.0 };
+        let out = Command::new(script()).arg("up").arg(&cluster.dir).env("LAB_K8S_NODES", nodes.to_string()).output().map_err(|e| e.to_string())?;
         if !out.status.success() {
-            let _ = Command::new(script()).arg("down").arg(dir.path()).status();
             return Err(format!("cluster.sh up failed:\n{}", String::from_utf8_lossy(&out.stderr)));
         }
-        let startup = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|w| w.parse::<f64>().ok()).next_back().unwrap_or(0.0);
-        let cluster = TestCluster { dir, startup };
+        cluster.startup = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|w| w.parse::<f64>().ok()).next_back().unwrap_or(0.0);
         if !images.is_empty() {
-            let out = Command::new(script()).arg("load").arg(cluster.dir.path()).args(images).output().map_err(|e| e.to_string())?;
+            let out = Command::new(script()).arg("load").arg(&cluster.dir).args(images).output().map_err(|e| e.to_string())?;
             if !out.status.success() {
                 return Err(format!("cluster.sh load failed:\n{}", String::from_utf8_lossy(&out.stderr)));
             }
@@ -60,13 +61,13 @@ impl TestCluster {
 
     /// Stops node `name`'s kubelet, as if the machine were lost (`down` still cleans it).
     pub fn stop_node(&self, name: &str) {
-        let out = Command::new(script()).arg("stop-node").arg(self.dir.path()).arg(name).output().expect("cluster.sh stop-node runs");
+        let out = Command::new(script()).arg("stop-node").arg(&self.dir).arg(name).output().expect("cluster.sh stop-node runs");
         assert!(out.status.success(), "stop-node {name}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// The admin kubeconfig.
     pub fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
+        self.dir.join("kubeconfig")
     }
 
     /// A client of the cluster.
@@ -81,7 +82,7 @@ impl TestCluster {
 
     /// The apiserver's audit log (one JSON event per line).
     pub fn audit_log(&self) -> PathBuf {
-        self.dir.path().join("logs/audit.log")
+        self.dir.join("logs/audit.log")
     }
 }
 
@@ -90,20 +91,21 @@ impl TestCluster {
     /// and etcd data for two nodes). `Drop` calls it; a cluster kept in a static, which is
     /// never dropped, calls it by hand.
     pub fn down(&self) {
-        let out = Command::new(script()).arg("down").arg(self.dir.path()).output();
+        let out = Command::new(script()).arg("down").arg(&self.dir).output();
         match out {
             Ok(o) if o.status.success() => {
                 // Never delete through a mount that `down` left behind.
                 let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-                let root = self.dir.path().to_string_lossy().into_owned();
-                if let Some(left) = mounts.lines().filter_map(|l| l.split(' ').nth(4)).find(|m| m.starts_with(&root)) {
+                let root = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+                let below = format!("{}/", root.display());
+                if let Some(left) = mounts.lines().filter_map(|l| l.split(' ').nth(4)).find(|m| *m == root.to_string_lossy() || m.starts_with(&below)) {
                     eprintln!("the cluster's folder is kept: {left} is still mounted");
-                } else if let Err(e) = std::fs::remove_dir_all(self.dir.path()) {
-                    eprintln!("cannot delete the cluster's folder {}: {e}", self.dir.path().display());
+                } else if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+                    eprintln!("cannot delete the cluster's folder {}: {e}", self.dir.display());
                 }
             }
             // Left in place: its logs say why `down` failed, and what it holds may still be mounted.
-            Ok(o) => eprintln!("cluster.sh down failed (its folder {} is kept):\n{}", self.dir.path().display(), String::from_utf8_lossy(&o.stderr)),
+            Ok(o) => eprintln!("cluster.sh down failed (its folder {} is kept):\n{}", self.dir.display(), String::from_utf8_lossy(&o.stderr)),
             Err(e) => eprintln!("cluster.sh down could not run: {e}"),
         }
     }

@@ -44,6 +44,20 @@ impl TestResponse {
     }
 }
 
+/// lab's data folder (workspaces, locks) for this test process: one temporary folder, fixed
+/// through [`lab::paths::use_data_dir`] on first use (the environment is left alone: other
+/// tests' threads read it). Every helper that leads into lab (`TestApp`, `ClassApp`,
+/// `engine_or_skip`) calls it first, so no test sees the folder change under it.
+pub fn temp_lab_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp home");
+        lab::paths::use_data_dir(dir.path());
+        dir
+    })
+    .path()
+}
+
 impl TestApp {
     /// The built-in course.
     pub async fn builtin() -> TestApp {
@@ -104,6 +118,7 @@ pub async fn send(state: &AppState, request: Request<Body>) -> TestResponse {
 }
 
 async fn state_for(course: Course) -> AppState {
+    temp_lab_home();
     let store = Store::open(&DbLocation::Memory).await.expect("store");
     let student = store.student("tester").await.expect("student");
     AppState::new(course, store, student)

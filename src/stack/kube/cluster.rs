@@ -238,10 +238,12 @@ impl Cluster {
         Ok(events.iter().max_by_key(|e| when(e)).map(|e| (e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default())))
     }
 
-    /// Why the cluster refuses to create pod `pod`'s replicas, if it does.
+    /// Why the cluster refuses to create pod `pod`'s replicas, if it does. Only ReplicaSets
+    /// that want a replica count: an old revision scaled to zero keeps its last event (events
+    /// live about an hour) though it no longer tries anything.
     pub async fn refused_pod(&self, namespace: &str, pod: &str) -> Result<Option<String>, ClusterError> {
         let sets = Api::<ReplicaSet>::namespaced(self.client.clone(), namespace).list(&ListParams::default().labels(&format!("{}={pod}", super::translate::POD_LABEL))).await?.items;
-        for set in sets {
+        for set in sets.into_iter().filter(|s| s.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(1) > 0) {
             if let Some((reason, message)) = self.latest_event(namespace, &name_of(&set.metadata)).await?
                 && reason == "FailedCreate"
             {
