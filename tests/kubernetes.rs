@@ -252,6 +252,7 @@ async fn a_refused_translation_creates_nothing() {
 async fn doctor_reports_the_cluster() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(["doctor", "--engine", "kubernetes", "--json", "--lab", "kubelab"])
+        .env("LAB_HOME", support::temp_lab_home())
         .arg("--kubeconfig")
         .arg(cluster().kubeconfig())
         .arg("--content")
