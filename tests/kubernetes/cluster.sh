@@ -176,6 +176,31 @@ start() {
   echo $! >"$DIR/pids/$name.pid"
 }
 
+# start_kubelet NAME STATE_DIR CONTAINERD_SOCK NODE_NAME NODE_IP [LAUNCHER...]: a node's
+# kubelet, with its config, kubeconfig and state under STATE_DIR (run through LAUNCHER, e.g.
+# nsenter into the second node's namespaces).
+start_kubelet() {
+  local name=$1 dir=$2 sock=$3 node=$4 ip=$5; shift 5
+  start "$name" "$@" "$K8S_BIN/kubelet" \
+    --config "$dir/kubelet/config.yaml" --kubeconfig "$dir/kubelet.kubeconfig" \
+    --root-dir "$dir/kubelet" --cert-dir "$dir/kubelet/pki" \
+    --container-runtime remote --container-runtime-endpoint "unix://$sock" \
+    --runtime-request-timeout 2m \
+    --hostname-override "$node" --node-ip "$ip"
+}
+
+# start_kube_proxy NAME STATE_DIR NODE_NAME NODE_IP CLUSTER_CIDR [LAUNCHER...]
+start_kube_proxy() {
+  local name=$1 dir=$2 node=$3 ip=$4 cidr=$5; shift 5
+  start "$name" "$@" "$K8S_BIN/kube-proxy" \
+    --kubeconfig "$dir/kube-proxy.kubeconfig" --hostname-override "$node" \
+    --proxy-mode iptables --cluster-cidr "$cidr" \
+    --bind-address "$ip" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
+    --metrics-bind-address "127.0.0.1:$PROXY_METRICS_PORT" \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --iptables-sync-period 10s --iptables-min-sync-period 0s
+}
+
 alive() { [ -f "$DIR/pids/$1.pid" ] && kill -0 "$(cat "$DIR/pids/$1.pid")" 2>/dev/null; }
 
 check_alive() {
@@ -556,19 +581,8 @@ cmd_up() {
   STARTED="$STARTED kube-controller-manager kube-scheduler"
 
   write_kubelet_config "$DIR/kubelet/config.yaml" "$ip" kubelet-server ""
-  start kubelet "$K8S_BIN/kubelet" \
-    --config "$DIR/kubelet/config.yaml" --kubeconfig "$DIR/kubelet.kubeconfig" \
-    --root-dir "$DIR/kubelet" --cert-dir "$DIR/kubelet/pki" \
-    --container-runtime remote --container-runtime-endpoint "unix://$sock" \
-    --runtime-request-timeout 2m \
-    --hostname-override "$NODE_NAME" --node-ip "$ip"
-  start kube-proxy "$K8S_BIN/kube-proxy" \
-    --kubeconfig "$DIR/kube-proxy.kubeconfig" --hostname-override "$NODE_NAME" \
-    --proxy-mode iptables --cluster-cidr "$cluster_cidr" \
-    --bind-address "$ip" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
-    --metrics-bind-address "127.0.0.1:$PROXY_METRICS_PORT" \
-    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
-    --iptables-sync-period 10s --iptables-min-sync-period 0s
+  start_kubelet kubelet "$DIR" "$sock" "$NODE_NAME" "$ip"
+  start_kube_proxy kube-proxy "$DIR" "$NODE_NAME" "$ip" "$cluster_cidr"
   STARTED="$STARTED kubelet kube-proxy"
   [ "$NODES" = 1 ] || start_node2_kubelet
 
@@ -665,19 +679,10 @@ start_node2_kubelet() {
   local cpid
   cpid=$(cat "$DIR/pids/node2-containerd.pid")
   write_kubelet_config "$N2/kubelet/config.yaml" "$NODE2_IP" node2-kubelet-server "/$NODE2_CGROUP"
-  start node2-kubelet nsenter --net="$N2/netns" --mount="/proc/$cpid/ns/mnt" "$K8S_BIN/kubelet" \
-    --config "$N2/kubelet/config.yaml" --kubeconfig "$N2/kubelet.kubeconfig" \
-    --root-dir "$N2/kubelet" --cert-dir "$N2/kubelet/pki" \
-    --container-runtime remote --container-runtime-endpoint "unix://$N2/containerd/containerd.sock" \
-    --runtime-request-timeout 2m \
-    --hostname-override "$NODE2_NAME" --node-ip "$NODE2_IP"
-  start node2-kube-proxy nsenter --net="$N2/netns" "$K8S_BIN/kube-proxy" \
-    --kubeconfig "$N2/kube-proxy.kubeconfig" --hostname-override "$NODE2_NAME" \
-    --proxy-mode iptables --cluster-cidr "$CLUSTER_CIDR" \
-    --bind-address "$NODE2_IP" --healthz-bind-address "127.0.0.1:$PROXY_HEALTHZ_PORT" \
-    --metrics-bind-address "127.0.0.1:$PROXY_METRICS_PORT" \
-    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
-    --iptables-sync-period 10s --iptables-min-sync-period 0s
+  start_kubelet node2-kubelet "$N2" "$N2/containerd/containerd.sock" "$NODE2_NAME" "$NODE2_IP" \
+    nsenter --net="$N2/netns" --mount="/proc/$cpid/ns/mnt"
+  start_kube_proxy node2-kube-proxy "$N2" "$NODE2_NAME" "$NODE2_IP" "$CLUSTER_CIDR" \
+    nsenter --net="$N2/netns"
   STARTED="$STARTED node2-kubelet node2-kube-proxy"
 }
 
