@@ -13,6 +13,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
@@ -99,14 +101,34 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
         _ => None,
     };
     // The slot is freed when the stream is dropped: the page went away or lab stops.
+    let held = OpenStream::new(slot, state.open_streams.clone());
     let events = updates(&state, viewer).map(move |event| {
         let _present = &presence;
-        let _held = &slot;
+        let _held = &held;
         Ok::<_, Infallible>(event)
     });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// A stream's place under the cap, counted in [`AppState::open_streams`] while it is held.
+struct OpenStream {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    count: Arc<AtomicUsize>,
+}
+
+impl OpenStream {
+    fn new(slot: tokio::sync::OwnedSemaphorePermit, count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        OpenStream { _slot: slot, count }
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The greeting, then every published event until lab shuts down.

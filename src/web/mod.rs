@@ -63,6 +63,7 @@ pub struct AppState {
     boot_id: Arc<str>,
     hosts: Arc<HostPolicy>,
     stream_slots: Arc<Semaphore>,
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
     join_limiter: Arc<class::JoinLimiter>,
 }
 
@@ -100,6 +101,7 @@ impl AppState {
             boot_id: boot_id.into(),
             hosts: Arc::new(HostPolicy::loopback()),
             stream_slots: Arc::new(Semaphore::new(DEFAULT_MAX_STREAMS)),
+            open_streams: Arc::default(),
             join_limiter: Arc::new(class::JoinLimiter::new()),
         }
     }
@@ -127,6 +129,12 @@ impl AppState {
     pub fn with_stream_limit(mut self, max: usize) -> Self {
         self.stream_slots = Arc::new(Semaphore::new(max.max(1)));
         self
+    }
+
+    /// How many event streams are open now: one per page that listens for live updates. Every
+    /// clone of this state counts the same streams.
+    pub fn open_streams(&self) -> usize {
+        self.open_streams.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Checks exercises against `target` (solo mode).

@@ -311,6 +311,8 @@
     if (first) open(first.dataset.file, true);
   });
   window.addEventListener("beforeunload", (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
+  // lab.js asks before reloading a page brought back by Back/Forward.
+  window.labUnsaved = () => dirty;
 
   // The server rendered the text; the ETag comes with a fresh read.
   (async () => {

@@ -5,19 +5,39 @@
   const d = document.body.dataset;
 
   // ---- Live updates ----------------------------------------------------------------------
+  // One stream per page on screen. A page put away for Back/Forward closes its stream: an open
+  // one would keep one of the browser's six connections to lab for as long as the page is
+  // kept (minutes), and after a few pages nothing more would load. A page shown again opens a
+  // new stream and, as it missed what happened meanwhile, reloads, unless it holds work that
+  // is not saved (window.labUnsaved, set by the editor), which a reload would throw away.
   const status = document.getElementById("live-status");
   if ("EventSource" in window) {
-    let bootId = null;
-    const events = new EventSource("/events");
-    events.addEventListener("hello", (e) => {
+    let bootId = null, source = null;
+    const handlers = [];
+    const on = (type, handler) => {
+      handlers.push([type, handler]);
+      if (source) source.addEventListener(type, handler);
+    };
+    const open = () => {
+      source = new EventSource("/events");
+      handlers.forEach(([type, handler]) => source.addEventListener(type, handler));
+      source.onerror = () => { if (status) status.textContent = "reconnecting…"; };
+    };
+    on("hello", (e) => {
       // A different id after reconnecting means lab restarted: show the fresh content.
       if (bootId !== null && bootId !== e.data) location.reload();
       bootId = e.data;
       if (status) status.textContent = "";
     });
-    events.addEventListener("reload", () => location.reload());
-    events.onerror = () => { if (status) status.textContent = "reconnecting…"; };
-    window.labEvents = events;
+    on("reload", () => location.reload());
+    // Listeners added here outlive the stream they were added on; readyState is the current one's.
+    window.labEvents = { addEventListener: on, get readyState() { return source ? source.readyState : EventSource.CLOSED; } };
+    open();
+    window.addEventListener("pagehide", () => { if (source) source.close(); source = null; });
+    window.addEventListener("pageshow", (e) => {
+      if (!e.persisted || source) return;
+      if (window.labUnsaved && window.labUnsaved()) open(); else location.reload();
+    });
   }
 
   // ---- Exercise status ------------------------------------------------------------------

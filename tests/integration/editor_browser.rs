@@ -202,3 +202,44 @@ async fn saving_the_demo_file_deploys_it_and_turns_the_exercise_green_and_errors
     );
     shot(&page, "editor-error-marked.png").await;
 }
+
+/// Back to a step whose editor holds unsaved text: the browser kept the page, and lab.js
+/// listens again without reloading it (a reload would throw the words away).
+#[tokio::test]
+async fn unsaved_text_survives_leaving_the_step_and_coming_back() {
+    let Some(browser) = TestBrowser::launch().await else {
+        return;
+    };
+    let ws = tempfile::tempdir().expect("workspace");
+    let site = ws.path().join("site");
+    crate::support::write_files(&site, &[("demo-webapp.yml", DEMO)]);
+    // Nothing listens there: this test saves nothing and runs no check.
+    let target = Target::new("http://127.0.0.1:9", None, Some("127.0.0.1".into()), Some(site.clone()));
+    let app = TestApp::builtin().await;
+    let state = app.state.clone().with_checks(lab::web::CheckTarget::Fixed(target));
+    let server = TestServer::start(state).await;
+    let step = {
+        let course = server.state.course();
+        let lab = course.lab("mesos-marathon").and_then(|l| l.as_ref().ok()).expect("built-in lab");
+        let exercise = lab.exercise("scale-demo").expect("exercise");
+        lab.steps.iter().find(|s| s.id == exercise.step).expect("step").number
+    };
+    let page = browser.browser.new_page(server.url(&format!("/labs/mesos-marathon/steps/{step}"))).await.expect("open step");
+    TestBrowser::wait_for_text(&page, READY, WAIT, |r| r == "1").await;
+    TestBrowser::wait_for_text(&page, "window.labEditor.cm.getValue()", WAIT, |t| t == DEMO).await;
+    // Changed by script, not by keys, so the page has no user gesture and leaving it asks nothing.
+    eval(&page, "window.labEditor.cm.replaceRange('# my notes\\n', {line: 0, ch: 0})").await;
+    page.goto(server.url("/")).await.expect("leave");
+    TestBrowser::wait_for_text(&page, "String(window.labEvents.readyState)", WAIT, |s| s == "1").await;
+    page.evaluate("history.back()").await.expect("back");
+    let text = TestBrowser::wait_for_text(&page, "window.labEditor ? window.labEditor.cm.getValue() : ''", WAIT, |t| !t.is_empty()).await;
+    assert_eq!(text, format!("# my notes\n{DEMO}"), "the unsaved words are still there");
+    TestBrowser::wait_for_text(&page, "String(window.labEvents.readyState)", WAIT, |s| s == "1").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.state.open_streams() != 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.state.open_streams(), 1, "the page shown again listens, on one stream");
+    let how = page.evaluate("performance.getEntriesByType('navigation')[0].type").await.ok().and_then(|r| r.into_value::<String>().ok());
+    assert_eq!(how.as_deref(), Some("navigate"), "the page was not loaded again");
+}

@@ -79,3 +79,44 @@ async fn the_copy_button_copies_the_code_by_mouse_and_keyboard() {
     let second = TestBrowser::wait_for_text(&page, "window.copied.length > 1 ? window.copied[1] : ''", WAIT, |t| !t.is_empty()).await;
     assert_eq!(second, eval_string(&page, "document.querySelectorAll('.code-block code')[1].innerText").await);
 }
+
+/// Waits until lab counts `want` open event streams; returns the count seen last.
+async fn open_streams_become(app: &TestApp, want: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let open = app.state.open_streams();
+        if open == want || tokio::time::Instant::now() >= deadline {
+            return open;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A browser keeps pages it leaves for Back/Forward; one that kept its event stream would hold
+/// one of the browser's six connections to lab, and a student who had read six pages could
+/// load nothing more. Left pages close their stream; one brought back by Back is live again.
+#[tokio::test]
+async fn pages_left_behind_hold_no_event_stream() {
+    let Some(browser) = TestBrowser::launch().await else { return };
+    let app = TestApp::builtin().await;
+    let server = TestServer::start(app.state.clone()).await;
+    let page = browser.browser.new_page("about:blank").await.expect("page");
+    let title = "document.querySelector('h1') ? document.querySelector('h1').innerText : ''";
+    let mut titles = Vec::new();
+    for n in 1..=8 {
+        // Eight pages: more than the browser's connections to one server.
+        let path = if n <= 6 { format!("/labs/mesos-marathon/steps/{n}") } else { ["/", "/labs/mesos-marathon"][n - 7].to_string() };
+        page.goto(server.url(&path)).await.expect("open page");
+        titles.push(TestBrowser::wait_for_text(&page, title, WAIT, |t| !t.is_empty()).await);
+        TestBrowser::wait_for_text(&page, "String(window.labEvents.readyState)", WAIT, |s| s == "1").await;
+        assert_eq!(open_streams_become(&app, 1).await, 1, "after opening {path}, only the page on screen listens");
+    }
+    // Back: the previous page is shown again (from the browser's cache or loaded anew) and
+    // listens again, on one stream.
+    page.evaluate("history.back()").await.expect("back");
+    TestBrowser::wait_for_text(&page, title, WAIT, |t| t == titles[6]).await;
+    TestBrowser::wait_for_text(&page, "String(window.labEvents.readyState)", WAIT, |s| s == "1").await;
+    assert_eq!(open_streams_become(&app, 1).await, 1, "after Back, one stream");
+    // Chromium kept the page for Back; it missed live updates while away, so lab.js reloaded it.
+    assert_eq!(eval_string(&page, "performance.getEntriesByType('navigation')[0].type").await, "reload");
+}
