@@ -374,8 +374,9 @@ impl lab::classroom::provision::StageSink for Stages {
     }
 }
 
-/// A stack whose service stops at once: the start fails after the ready timeout, naming
-/// the service, saying it keeps stopping, and showing the last lines of its log.
+/// A stack whose service stops a second after it starts (ready for that second, as it has no
+/// readiness probe): the start fails after the ready timeout, naming the service, saying it
+/// keeps stopping, and showing the last lines of its log.
 async fn a_failing_container_is_named_with_its_log() {
     let settings = KubernetesSettings { namespace_prefix: "crash-".into(), node_address: Some("127.0.0.1".into()), storage_class: None };
     let mut provisioner = KubernetesProvisioner::new(cluster().cluster().await, content(), "crashlab", settings).await.expect("translates");

@@ -8,7 +8,7 @@
 use super::provision::{Endpoints, Observed, ProvisionError, Provisioner, ServiceLog, StackRequest, StageSink, deploy_site, plan_stack};
 use crate::course::ContentSource;
 use crate::stack::file::Condition;
-use crate::stack::kube::cluster::{StackCondition, current_pod, describe_pod, pod_ready};
+use crate::stack::kube::cluster::{StackCondition, current_pod, describe_pod, ready_run};
 use crate::stack::kube::{Cluster, KubeOptions, Manifests, names, translate};
 use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +47,14 @@ pub struct KubernetesProvisioner {
     /// before the start fails with its reason: such refusals rarely pass by themselves, and
     /// the grace covers a webhook or quota that answers late.
     pub refused_grace: Duration,
+    /// How long a pod must stay ready, without a container restarting, before a start counts
+    /// it as healthy: a container with no readiness probe is ready as soon as it starts, also
+    /// one that stops a moment later (Kubernetes calls this `minReadySeconds`).
+    pub min_ready: Duration,
 }
+
+/// When this start first saw each ready run of a pod ([`ready_run`]).
+type ReadySince = HashMap<String, tokio::time::Instant>;
 
 impl KubernetesProvisioner {
     /// A provisioner for `lab`'s stack on `cluster`. Reads the stack file once to learn its
@@ -73,6 +80,7 @@ impl KubernetesProvisioner {
             ready_timeout: Duration::from_secs(600),
             marathon_timeout: Duration::from_secs(300),
             refused_grace: Duration::from_secs(30),
+            min_ready: Duration::from_secs(3),
         };
         let probe = StackRequest { class: "probe".into(), student: "probe".into(), project: "lab-probe".into(), port_base: 20000, public_host: "localhost".into(), workspace: std::env::temp_dir() };
         let (plan, _) = plan_stack(&this.content, &this.lab, &this.env, &probe, &this.node_address).map_err(|e| e.message)?;
@@ -164,22 +172,31 @@ impl KubernetesProvisioner {
         Ok(endpoints)
     }
 
-    /// Waits until pod `pod` meets `condition`, reporting what it does. Fails at `deadline`,
-    /// or once the cluster has refused to create the pod for [`Self::refused_grace`].
-    async fn wait_for_pod(&self, namespace: &str, pod: &str, condition: Condition, deadline: tokio::time::Instant, sink: &dyn StageSink) -> Result<(), ProvisionError> {
+    /// Waits until pod `pod` meets `condition`, reporting what it does; healthy means ready
+    /// for [`Self::min_ready`] (`ready_since` carries what this start saw across its waits, so
+    /// pods ready together count together). Fails at `deadline`, or once the cluster has
+    /// refused to create the pod for [`Self::refused_grace`].
+    async fn wait_for_pod(&self, namespace: &str, pod: &str, condition: Condition, deadline: tokio::time::Instant, ready_since: &mut ReadySince, sink: &dyn StageSink) -> Result<(), ProvisionError> {
         let mut refused_since: Option<tokio::time::Instant> = None;
         loop {
             let pods = self.cluster.pods(namespace).await.map_err(|e| ProvisionError::plain(e.to_string(), "the cluster does not answer; Start again"))?;
+            let now = tokio::time::Instant::now();
+            for run in pods.iter().filter_map(ready_run) {
+                ready_since.entry(run).or_insert(now);
+            }
             let found = current_pod(&pods, pod);
+            let ready_for = found.and_then(ready_run).and_then(|run| ready_since.get(&run)).map(|since| now.duration_since(*since));
             let met = found.is_some_and(|p| match condition {
-                Condition::ServiceHealthy => pod_ready(p),
+                Condition::ServiceHealthy => ready_for.is_some_and(|d| d >= self.min_ready),
                 Condition::ServiceStarted => p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"),
             });
             if met {
                 return Ok(());
             }
-            let (text, refused) = self.stage_of(namespace, pod, found).await;
-            let now = tokio::time::Instant::now();
+            let (text, refused) = match ready_for {
+                Some(_) => (format!("{pod}: ready, making sure it stays up"), None),
+                None => self.stage_of(namespace, pod, found).await,
+            };
             match (refused, refused_since) {
                 (None, _) => refused_since = None,
                 (Some(_), None) => refused_since = Some(now),
@@ -241,15 +258,16 @@ impl KubernetesProvisioner {
         let api_error = |e: crate::stack::kube::ClusterError| ProvisionError::plain(e.to_string(), "Start again; if it fails the same way, tell the instructor");
         self.cluster.apply_base(&manifests).await.map_err(api_error)?;
         let deadline = tokio::time::Instant::now() + self.ready_timeout;
+        let mut ready_since = ReadySince::new();
         for (i, pod) in manifests.pods.iter().enumerate() {
             for (dependency, condition) in &pod.waits_for {
-                self.wait_for_pod(&namespace, dependency, *condition, deadline, sink).await?;
+                self.wait_for_pod(&namespace, dependency, *condition, deadline, &mut ready_since, sink).await?;
             }
             sink.stage(format!("starting pod {} ({} of {})", pod.name, i + 1, manifests.pods.len()), Some((i as u64, manifests.pods.len() as u64)));
             self.cluster.apply_deployment(&namespace, &pod.deployment).await.map_err(api_error)?;
         }
         for pod in &manifests.pods {
-            self.wait_for_pod(&namespace, &pod.name, Condition::ServiceHealthy, deadline, sink).await?;
+            self.wait_for_pod(&namespace, &pod.name, Condition::ServiceHealthy, deadline, &mut ready_since, sink).await?;
         }
         sink.stage("copying the lab's site into your workspace".into(), None);
         crate::marathon::workspace::install_site(&files, &self.lab, &request.workspace).map_err(|e| ProvisionError::plain(format!("cannot copy the lab's site: {e}"), "tell the instructor: the server's disk may be full"))?;

@@ -340,6 +340,22 @@ pub fn pod_ready(pod: &Pod) -> bool {
     status.and_then(|s| s.phase.as_deref()) == Some("Running") && status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// Which run of a ready pod this is: the pod and each container's start. It changes when a
+/// container restarts, so a start can tell a pod that stays ready from one that keeps
+/// stopping and starting again (a container without a readiness probe is ready the moment
+/// it starts, even one that exits at once). `None` while the pod is not ready.
+pub fn ready_run(pod: &Pod) -> Option<String> {
+    if !pod_ready(pod) {
+        return None;
+    }
+    let uid = pod.metadata.uid.clone().unwrap_or_else(|| pod.metadata.name.clone().unwrap_or_default());
+    let starts = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten().map(|c| {
+        let started = c.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()).map(|t| t.0.to_string()).unwrap_or_default();
+        format!("{}#{}@{started}", c.name, c.restart_count)
+    });
+    Some(std::iter::once(uid).chain(starts).collect::<Vec<_>>().join(" "))
+}
+
 /// What a pod is doing, in a student's words: scheduling, pulling, starting, waiting for
 /// its health check, restarting.
 pub fn describe_pod(name: &str, pod: &Pod) -> String {
@@ -398,6 +414,22 @@ mod tests {
         assert_eq!(quantity_bytes("2G"), Some(2_000_000_000));
         assert_eq!(quantity_bytes("512"), Some(512));
         assert_eq!(quantity_bytes("1.5Gi"), None);
+    }
+
+    #[test]
+    fn a_restarted_container_is_a_new_ready_run() {
+        let pod = |ready: bool, restarts: u32, started: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "web-1", "uid": "u1"},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                    "containerStatuses": [{"name": "web", "image": "x", "imageID": "", "ready": ready, "restartCount": restarts, "state": {"running": {"startedAt": started}}}]}
+            }))
+            .unwrap()
+        };
+        let first = ready_run(&pod(true, 0, "2026-12-07T07:00:00Z")).expect("ready");
+        assert_eq!(ready_run(&pod(true, 0, "2026-12-07T07:00:00Z")), Some(first.clone()));
+        assert_ne!(ready_run(&pod(true, 1, "2026-12-07T07:00:02Z")), Some(first));
+        assert_eq!(ready_run(&pod(false, 0, "2026-12-07T07:00:00Z")), None);
     }
 
     #[test]
