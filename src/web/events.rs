@@ -91,7 +91,7 @@ impl ServerEvent {
 
 /// `GET /events`: the stream, or 503 when [`AppState::with_stream_limit`] streams are open.
 pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let Ok(slot) = state.stream_slots.clone().try_acquire_owned() else {
+    let Some(held) = OpenStream::claim(&state.open_streams, state.max_streams) else {
         tracing::debug!("refused an event stream: the limit is reached");
         return WebError::Busy.into_response();
     };
@@ -100,8 +100,7 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
         (super::Mode::Classroom(classroom), Some(student)) => Some(classroom.page_open(student)),
         _ => None,
     };
-    // The slot is freed when the stream is dropped: the page went away or lab stops.
-    let held = OpenStream::new(slot, state.open_streams.clone());
+    // The place is freed when the stream is dropped: the page went away or lab stops.
     let events = updates(&state, viewer).map(move |event| {
         let _present = &presence;
         let _held = &held;
@@ -112,22 +111,22 @@ pub async fn stream(State(state): State<AppState>, viewer: Viewer) -> Response {
         .into_response()
 }
 
-/// A stream's place under the cap, counted in [`AppState::open_streams`] while it is held.
+/// An open stream's place under the cap, counted in [`AppState::open_streams`] until dropped.
 struct OpenStream {
-    _slot: tokio::sync::OwnedSemaphorePermit,
     count: Arc<AtomicUsize>,
 }
 
 impl OpenStream {
-    fn new(slot: tokio::sync::OwnedSemaphorePermit, count: Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        OpenStream { _slot: slot, count }
+    /// A place, unless `max` streams are open already.
+    fn claim(count: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < max).then_some(open + 1)).ok()?;
+        Some(OpenStream { count: count.clone() })
     }
 }
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.count.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

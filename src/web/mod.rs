@@ -35,7 +35,7 @@ use crate::store::{Store, StudentId};
 use axum::Router;
 use axum::routing::{get, post};
 use std::sync::{Arc, RwLock};
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::broadcast;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -62,7 +62,9 @@ pub struct AppState {
     events: broadcast::Sender<ServerEvent>,
     boot_id: Arc<str>,
     hosts: Arc<HostPolicy>,
-    stream_slots: Arc<Semaphore>,
+    /// Event streams allowed at once.
+    max_streams: usize,
+    /// Event streams open now, shared by every clone of this state.
     open_streams: Arc<std::sync::atomic::AtomicUsize>,
     join_limiter: Arc<class::JoinLimiter>,
 }
@@ -100,7 +102,7 @@ impl AppState {
             events,
             boot_id: boot_id.into(),
             hosts: Arc::new(HostPolicy::loopback()),
-            stream_slots: Arc::new(Semaphore::new(DEFAULT_MAX_STREAMS)),
+            max_streams: DEFAULT_MAX_STREAMS,
             open_streams: Arc::default(),
             join_limiter: Arc::new(class::JoinLimiter::new()),
         }
@@ -127,7 +129,7 @@ impl AppState {
 
     /// Allows at most `max` open event streams (at least one).
     pub fn with_stream_limit(mut self, max: usize) -> Self {
-        self.stream_slots = Arc::new(Semaphore::new(max.max(1)));
+        self.max_streams = max.max(1);
         self
     }
 
